@@ -1,0 +1,157 @@
+// Package app is Nimbus's composition root: it parses the command line,
+// builds every service from the config, runs the server and shuts it down.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+)
+
+// version is set at link time: -ldflags "-X github.com/nimbuscommerce/nimbus/internal/app.version=v1.2.3".
+var version = ""
+
+// Version returns the release version, or the VCS revision of a development build.
+func Version() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+	}
+	return "dev"
+}
+
+// Env is what a command sees of its surroundings, so tests can run Main
+// whole without touching the real process's.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+const usage = `Nimbus: a multi-tenant commerce platform in one binary.
+
+Usage: nimbus <command> [flags]
+
+Commands:
+  serve     run the server (SQLite in ./nimbus-data by default, or --database-url postgres://...)
+  migrate   apply database migrations and exit
+  version   print the version
+
+Run "nimbus <command> --help" for a command's flags. Every flag has an
+environment twin: --database-url is also NIMBUS_DATABASE_URL.
+`
+
+// Main runs the command in args (without the program name) until ctx ends
+// and returns the process exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(env.Stdout, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = runServe(ctx, args[1:], env)
+	case "migrate":
+		err = runMigrate(ctx, args[1:], env)
+	case "version":
+		fmt.Fprintln(env.Stdout, "nimbus", Version())
+	default:
+		fmt.Fprintf(env.Stderr, "nimbus: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "nimbus:", err)
+		return 1
+	}
+	return 0
+}
+
+func parseConfig(name string, args []string, env Env, bind func(*Config, *flag.FlagSet)) (Config, error) {
+	var cfg Config
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	bind(&cfg, fs)
+	if err := parse(fs, args, env.Getenv); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.validate()
+}
+
+func runServe(ctx context.Context, args []string, env Env) error {
+	cfg, err := parseConfig("serve", args, env, (*Config).bindServe)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, env.Stderr)
+	srv, err := NewServer(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		srv.DB.Close()
+		return err
+	}
+	if cfg.Demo {
+		if err := seedDemo(ctx, srv, env.Stdout); err != nil {
+			srv.DB.Close()
+			return fmt.Errorf("seed demo store: %w", err)
+		}
+	}
+	return srv.Serve(ctx)
+}
+
+func runMigrate(ctx context.Context, args []string, env Env) error {
+	cfg, err := parseConfig("migrate", args, env, (*Config).bindCommon)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, env.Stderr)
+	d, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: logger})
+	if err != nil {
+		return err
+	}
+	logger.Info("database is at the current schema", "database", d.Dialect())
+	return d.Close()
+}
+
+// newLogger logs JSON in production and readable text on a terminal.
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel))); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	format := cfg.LogFormat
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

@@ -1,0 +1,112 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is everything a Nimbus process is told at start-up. Every field
+// has a flag and an environment twin: --data-dir and NIMBUS_DATA_DIR. A
+// flag given on the command line wins over the environment. For secrets, a
+// NAME_FILE variable (NIMBUS_DATABASE_URL_FILE) names a file to read instead.
+type Config struct {
+	Addr            string
+	DataDir         string
+	DatabaseURL     string
+	LogFormat       string
+	LogLevel        string
+	Demo            bool
+	SecureCookies   bool
+	MaxBodyBytes    int64
+	ShutdownTimeout time.Duration
+}
+
+// bindCommon declares the flags every command shares (the database).
+func (c *Config) bindCommon(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data-dir", "./nimbus-data", "directory of the embedded SQLite database (used when no --database-url)")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://user@host/db); empty means embedded SQLite")
+	fs.StringVar(&c.LogFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, json otherwise)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+// bindServe declares the flags of the server.
+func (c *Config) bindServe(fs *flag.FlagSet) {
+	c.bindCommon(fs)
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.BoolVar(&c.Demo, "demo", false, "seed a demo store (once) and print how to sign in")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark cookies Secure (set when clients reach Nimbus over HTTPS, for example behind a TLS load balancer)")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted, in bytes")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let in-flight requests finish on shutdown")
+}
+
+// envName returns the environment twin of a flag: data-dir -> NIMBUS_DATA_DIR.
+func envName(flagName string) string {
+	return "NIMBUS_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parse parses args, then fills each flag not given on the command line
+// from its environment twin (or the file its _FILE twin names).
+func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: nimbus %s [flags]\n\nFlags (each also read from the environment variable shown):\n", fs.Name())
+		fs.VisitAll(func(f *flag.Flag) {
+			def := ""
+			if f.DefValue != "" && f.DefValue != "false" {
+				def = fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(fs.Output(), "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		name := envName(f.Name)
+		v := getenv(name)
+		if file := getenv(name + "_FILE"); v == "" && file != "" {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s_FILE: %w", name, err))
+				return
+			}
+			v = strings.TrimSpace(string(b))
+		}
+		if v == "" {
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// validate checks the config as a whole.
+func (c *Config) validate() error {
+	var errs []error
+	switch c.LogFormat {
+	case "auto", "json", "text":
+	default:
+		errs = append(errs, fmt.Errorf("--log-format must be auto, json or text, not %q", c.LogFormat))
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs = append(errs, errors.New("--max-body-bytes must be at least 1024"))
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir or --database-url is required"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,189 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/identity"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
+	"github.com/nimbuscommerce/nimbus/internal/tenant"
+)
+
+// Server is a running Nimbus node: its database, services and HTTP server.
+type Server struct {
+	DB       *db.DB
+	Identity *identity.Service
+	Tenants  *tenant.Service
+
+	cfg         Config
+	logger      *slog.Logger
+	http        *http.Server
+	ln          net.Listener
+	idempotency *httpx.Idempotency
+	maintenance *maintenance
+}
+
+// NewServer opens the database (applying migrations) and builds every
+// service and route. It does not listen yet.
+func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
+	d, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	s := &Server{
+		DB:          d,
+		Identity:    identity.NewService(d, identity.DefaultPasswordParams),
+		Tenants:     &tenant.Service{DB: d},
+		cfg:         cfg,
+		logger:      logger,
+		idempotency: &httpx.Idempotency{DB: d},
+	}
+	s.maintenance = &maintenance{identity: s.Identity, idempotency: s.idempotency, logger: logger}
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// routes declares every route of the node and wraps them in middleware, in
+// the order the architecture gives: recover, request id, logging, metrics,
+// limits, authentication, then each route's own authorization.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	metrics := httpx.NewMetrics()
+	for name, pool := range s.DB.Pools() {
+		metrics.Registry.MustRegister(collectors.NewDBStatsCollector(pool, name))
+	}
+
+	api := httpx.NewAPI(mux, Version())
+	identity.RegisterAPI(api, s.Identity, s.Tenants, s.cfg.SecureCookies)
+	tenant.RegisterAPI(api, s.Tenants)
+	mux.HandleFunc(httpx.APIPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteProblem(w, r, nimbus.Errorf(nimbus.ENOTFOUND, "no such API route: %s %s", r.Method, r.URL.Path))
+	})
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", metrics.Handler())
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "Nimbus %s is running.\nAPI: %s (OpenAPI document at %s/openapi.json)\n", Version(), httpx.APIPrefix, httpx.APIPrefix)
+	})
+
+	routeOf := func(r *http.Request) string {
+		_, pattern := mux.Handler(r)
+		return pattern
+	}
+	return httpx.Chain(mux,
+		httpx.Recover,
+		httpx.RequestID(s.logger),
+		httpx.Log,
+		metrics.Middleware(routeOf),
+		httpx.Recover, // inner recover: a panic is still counted and logged with its status
+		httpx.SecureHeaders,
+		httpx.LimitBody(s.cfg.MaxBodyBytes),
+		s.Identity.Authenticate,
+		s.idempotency.Middleware,
+	)
+}
+
+// ready answers 200 when the database answers and its schema matches this
+// binary, so a load balancer sends traffic only to nodes that can serve it.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.DB.Ping(ctx); err != nil {
+		httpx.Logger(ctx).Warn("readiness: database unreachable", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
+		return
+	}
+	current, err := s.DB.MigrationsCurrent(ctx)
+	if err != nil || !current {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database schema is not at this version's migrations"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// Listen binds the server's address; Addr then tells the real one (useful with port 0).
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr returns the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve serves HTTP and runs background work until ctx ends, then shuts
+// down in order: stop accepting and drain HTTP, stop background work, close
+// the database.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.ln == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		s.maintenance.run(bgCtx)
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- s.http.Serve(s.ln) }()
+	s.logger.Info("nimbus is serving", "addr", "http://"+s.Addr(), "database", s.DB.Dialect(), "version", Version())
+
+	var err error
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		s.logger.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		err = s.http.Shutdown(shutdownCtx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			s.http.Close()
+		}
+		<-serveErr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	stopBackground()
+	<-bgDone
+	if cerr := s.DB.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
+	}
+	s.logger.Info("stopped")
+	return err
+}

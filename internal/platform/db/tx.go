@@ -1,0 +1,158 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Tx is a transaction on data that belongs to no tenant (the tenant
+// directory, idempotency records). Queries use ? placeholders on both dialects.
+type Tx struct {
+	tx      *sql.Tx
+	dialect Dialect
+	// Now is the single timestamp of this transaction.
+	Now time.Time
+}
+
+// TenantTx is a transaction scoped to one tenant. Store code for
+// tenant-owned tables accepts only a *TenantTx, and a TenantTx cannot exist
+// without a tenant, so a query can never run "for all tenants". On PostgreSQL
+// the tenant is also set for row-level security, a second wall behind the
+// WHERE tenant_id = ? every query carries.
+type TenantTx struct {
+	Tx
+	tenantID string
+}
+
+// TenantID returns the tenant this transaction is scoped to.
+func (tx *TenantTx) TenantID() string { return tx.tenantID }
+
+// ErrNoTenant is returned when a tenant transaction is asked for without a tenant.
+var ErrNoTenant = errors.New("db: tenant transaction without a tenant")
+
+// Update runs fn in a read-write transaction on data that belongs to no tenant.
+func (d *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+	return d.run(ctx, d.write, false, "", func(tx *Tx) error { return fn(tx) })
+}
+
+// View runs fn in a read-only transaction on data that belongs to no tenant.
+func (d *DB) View(ctx context.Context, fn func(*Tx) error) error {
+	return d.run(ctx, d.read, true, "", func(tx *Tx) error { return fn(tx) })
+}
+
+// TenantUpdate runs fn in a read-write transaction scoped to tenantID.
+func (d *DB) TenantUpdate(ctx context.Context, tenantID string, fn func(*TenantTx) error) error {
+	if tenantID == "" {
+		return ErrNoTenant
+	}
+	return d.run(ctx, d.write, false, tenantID, func(tx *Tx) error {
+		return fn(&TenantTx{Tx: *tx, tenantID: tenantID})
+	})
+}
+
+// TenantView runs fn in a read-only transaction scoped to tenantID.
+func (d *DB) TenantView(ctx context.Context, tenantID string, fn func(*TenantTx) error) error {
+	if tenantID == "" {
+		return ErrNoTenant
+	}
+	return d.run(ctx, d.read, true, tenantID, func(tx *Tx) error {
+		return fn(&TenantTx{Tx: *tx, tenantID: tenantID})
+	})
+}
+
+func (d *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, tenantID string, fn func(*Tx) error) error {
+	// SQLite's read pool is query_only already; a read-only BEGIN there
+	// would be rejected by the driver, so the flag is for PostgreSQL.
+	opts := &sql.TxOptions{ReadOnly: readOnly && d.dialect == Postgres}
+	sqlTx, err := pool.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer sqlTx.Rollback()
+
+	if d.dialect == Postgres {
+		// The tenant is set with is_local = true, so it ends with the
+		// transaction and can never leak to the next user of the connection.
+		// Global transactions set it empty and see no tenant-owned row.
+		if d.tenantRole != "" {
+			_, err = sqlTx.ExecContext(ctx,
+				`SELECT set_config('nimbus.tenant_id', $1, true), set_config('role', $2, true)`, tenantID, d.tenantRole)
+		} else {
+			_, err = sqlTx.ExecContext(ctx, `SELECT set_config('nimbus.tenant_id', $1, true)`, tenantID)
+		}
+		if err != nil {
+			return fmt.Errorf("set tenant: %w", err)
+		}
+	}
+	tx := &Tx{tx: sqlTx, dialect: d.dialect, Now: d.Now().UTC().Truncate(time.Microsecond)}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Exec runs a statement with ? placeholders.
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, rebind(tx.dialect, query), args...)
+}
+
+// Query runs a query with ? placeholders.
+func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, rebind(tx.dialect, query), args...)
+}
+
+// QueryRow runs a query with ? placeholders that returns at most one row.
+func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, rebind(tx.dialect, query), args...)
+}
+
+// Dialect returns the SQL engine of the transaction, for the rare query
+// that cannot be written portably.
+func (tx *Tx) Dialect() Dialect { return tx.dialect }
+
+// rebound caches placeholder rewrites: queries are constants, so the cache
+// is bounded by the number of distinct queries in the program.
+var rebound sync.Map
+
+// rebind rewrites ? placeholders to PostgreSQL's $1, $2, ... Queries must
+// not contain a literal question mark.
+func rebind(dialect Dialect, query string) string {
+	if dialect != Postgres {
+		return query
+	}
+	if q, ok := rebound.Load(query); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 8)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	q := b.String()
+	rebound.Store(query, q)
+	return q
+}
+
+// Placeholders returns n comma-separated ? placeholders, for IN lists.
+func Placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}

@@ -1,0 +1,294 @@
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+)
+
+// IdempotencyHeader is the request header naming an idempotency key.
+const IdempotencyHeader = "Idempotency-Key"
+
+// IdempotencyTTL is how long a key is remembered.
+const IdempotencyTTL = 24 * time.Hour
+
+// abandonAfter is how long a first request may run before a retry with the
+// same key may take its place (the first one's process died mid-request).
+const abandonAfter = 2 * time.Minute
+
+// Idempotency gives every POST Stripe's idempotency semantics: the same key
+// with the same request replays the stored status and body; the same key with
+// another request is refused; a key used while its first request still runs
+// gets 409. Keys are scoped to the tenant and credential (or to anonymous
+// callers), stored only as hashes, and the stored response is sealed with a
+// key derived from the client's key, so a reader of the database cannot see
+// responses (which may hold a new API key) without the client's keys.
+// Responses of 5xx are not kept, so such a request can be retried.
+type Idempotency struct {
+	DB  *db.DB
+	TTL time.Duration
+}
+
+// storedResponse is what a replay sends back.
+type storedResponse struct {
+	Status  int                 `json:"status"`
+	Headers map[string][]string `json:"headers"`
+	Body    []byte              `json:"body"`
+}
+
+// replayedHeaders are the response headers a replay repeats.
+var replayedHeaders = []string{"Content-Type", "Location", "Set-Cookie"}
+
+// Middleware applies idempotency to POST requests that carry the header.
+// It must run after authentication, which sets the scope.
+func (m *Idempotency) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get(IdempotencyHeader)
+		if r.Method != http.MethodPost || key == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if len(key) > 255 || !printableASCII(key) {
+			WriteProblem(w, r, nimbus.Invalid(nimbus.FieldError{Field: "header." + IdempotencyHeader, Message: "must be 1 to 255 printable ASCII characters"}))
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				WriteProblem(w, r, &nimbus.Error{Code: nimbus.ETOOLARGE, Message: "request body is too large"})
+				return
+			}
+			WriteProblem(w, r, nimbus.Errorf(nimbus.EMALFORMED, "could not read the request body"))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+
+		scope := "public"
+		if p := nimbus.PrincipalFromContext(r.Context()); p != nil {
+			scope = p.TenantID + "/" + p.CredentialID
+		}
+		keyHash := sha256.Sum256([]byte(scope + "\x00" + key))
+		reqHash := requestHash(r, body)
+
+		replay, err := m.begin(r.Context(), scope, keyHash[:], reqHash)
+		if err != nil {
+			WriteProblem(w, r, err)
+			return
+		}
+		if replay != nil {
+			resp, err := unseal(key, scope, replay)
+			if err != nil {
+				WriteProblem(w, r, fmt.Errorf("unseal idempotent response: %w", err))
+				return
+			}
+			for name, values := range resp.Headers {
+				w.Header()[name] = values
+			}
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.WriteHeader(resp.Status)
+			w.Write(resp.Body)
+			return
+		}
+
+		rec := &responseCapture{ResponseWriter: w}
+		completed := false
+		defer func() {
+			if !completed { // the handler panicked: free the key for a retry
+				m.forget(context.WithoutCancel(r.Context()), scope, keyHash[:])
+			}
+		}()
+		next.ServeHTTP(rec, r)
+		completed = true
+		ctx := context.WithoutCancel(r.Context())
+		if rec.code() >= 500 {
+			m.forget(ctx, scope, keyHash[:])
+			return
+		}
+		resp := storedResponse{Status: rec.code(), Headers: map[string][]string{}, Body: rec.body.Bytes()}
+		for _, h := range replayedHeaders {
+			if v := rec.Header().Values(h); len(v) > 0 {
+				resp.Headers[h] = v
+			}
+		}
+		if err := m.finish(ctx, scope, keyHash[:], seal(key, scope, resp), resp.Status); err != nil {
+			// The response is already sent; the key stays "in progress" until
+			// abandonAfter, after which a retry runs again.
+			Logger(ctx).Error("store idempotent response", "err", err)
+		}
+	})
+}
+
+// requestHash identifies "the same request": method, path, query and body.
+func requestHash(r *http.Request, body []byte) []byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", r.Method, r.URL.Path, r.URL.RawQuery)
+	h.Write(body)
+	return h.Sum(nil)
+}
+
+// begin claims the key, or returns the sealed response to replay, or an
+// error when the key is in use or was used for another request.
+func (m *Idempotency) begin(ctx context.Context, scope string, keyHash, reqHash []byte) (replay []byte, err error) {
+	ttl := m.TTL
+	if ttl == 0 {
+		ttl = IdempotencyTTL
+	}
+	err = m.DB.Update(ctx, func(tx *db.Tx) error {
+		var storedReq, sealed []byte
+		var status int
+		var createdAt, expiresAt time.Time
+		err := tx.QueryRow(ctx, `SELECT request_hash, status, sealed_response, created_at, expires_at
+			FROM idempotency_keys WHERE scope = ? AND key_hash = ?`, scope, keyHash).
+			Scan(&storedReq, &status, &sealed, &createdAt, &expiresAt)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("find idempotency key: %w", err)
+		case !expiresAt.After(tx.Now):
+			// expired: forget it and start afresh
+		case subtle.ConstantTimeCompare(storedReq, reqHash) != 1:
+			return nimbus.Errorf(nimbus.EIDEMPOTENCY, "this Idempotency-Key was already used with a different request")
+		case status == 0 && tx.Now.Sub(createdAt) < abandonAfter:
+			return nimbus.Errorf(nimbus.EIDEMPOTENCYBUSY, "a request with this Idempotency-Key is still being processed; retry later")
+		case status != 0:
+			replay = sealed
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key_hash = ?`, scope, keyHash); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key_hash, request_hash, status, created_at, expires_at)
+			VALUES (?, ?, ?, 0, ?, ?)`, scope, keyHash, reqHash, tx.Now, tx.Now.Add(ttl))
+		if db.IsUniqueViolation(err) { // another node claimed it between our read and write
+			return nimbus.Errorf(nimbus.EIDEMPOTENCYBUSY, "a request with this Idempotency-Key is still being processed; retry later")
+		}
+		return err
+	})
+	return replay, err
+}
+
+func (m *Idempotency) finish(ctx context.Context, scope string, keyHash, sealed []byte, status int) error {
+	return m.DB.Update(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET status = ?, sealed_response = ? WHERE scope = ? AND key_hash = ?`,
+			status, sealed, scope, keyHash)
+		return err
+	})
+}
+
+func (m *Idempotency) forget(ctx context.Context, scope string, keyHash []byte) {
+	err := m.DB.Update(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key_hash = ?`, scope, keyHash)
+		return err
+	})
+	if err != nil {
+		Logger(ctx).Error("forget idempotency key", "err", err)
+	}
+}
+
+// PurgeExpired deletes expired idempotency records and returns how many.
+func (m *Idempotency) PurgeExpired(ctx context.Context) (int64, error) {
+	var n int64
+	err := m.DB.Update(ctx, func(tx *db.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE expires_at <= ?`, tx.Now)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// sealKey derives the AES-256 key that seals a stored response from the
+// client's idempotency key, which is never stored.
+func sealKey(key, scope string) []byte {
+	k, err := hkdf.Key(sha256.New, []byte(key), []byte(scope), "nimbus idempotent response v1", 32)
+	if err != nil {
+		panic(err) // only for impossible lengths
+	}
+	return k
+}
+
+func seal(key, scope string, resp storedResponse) []byte {
+	plain, err := json.Marshal(resp)
+	if err != nil {
+		panic(err) // a struct of strings and bytes always marshals
+	}
+	block, _ := aes.NewCipher(sealKey(key, scope))
+	gcm, _ := cipher.NewGCM(block)
+	nonce := make([]byte, gcm.NonceSize())
+	rand.Read(nonce)
+	return gcm.Seal(nonce, nonce, plain, nil)
+}
+
+func unseal(key, scope string, sealed []byte) (*storedResponse, error) {
+	block, _ := aes.NewCipher(sealKey(key, scope))
+	gcm, _ := cipher.NewGCM(block)
+	if len(sealed) < gcm.NonceSize() {
+		return nil, errors.New("sealed response too short")
+	}
+	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], nil)
+	if err != nil {
+		return nil, err
+	}
+	var resp storedResponse
+	if err := json.Unmarshal(plain, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// responseCapture passes a response through and keeps a copy of its body.
+type responseCapture struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (c *responseCapture) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *responseCapture) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	c.body.Write(b)
+	return c.ResponseWriter.Write(b)
+}
+
+func (c *responseCapture) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+func (c *responseCapture) code() int {
+	if c.status == 0 {
+		return http.StatusOK
+	}
+	return c.status
+}

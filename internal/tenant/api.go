@@ -1,0 +1,70 @@
+package tenant
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
+)
+
+// StoreView is a tenant on the wire.
+type StoreView struct {
+	ID        string    `json:"id" example:"ten_06f1x0d5q2ar1sa8k5y4ng7c3w"`
+	Handle    string    `json:"handle" example:"acme"`
+	Name      string    `json:"name" example:"Acme Tea"`
+	Currency  string    `json:"currency" example:"USD"`
+	TimeZone  string    `json:"time_zone" example:"Asia/Shanghai"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// View returns the wire form of t.
+func View(t *Tenant) StoreView {
+	return StoreView{ID: t.ID, Handle: t.Handle, Name: t.Name, Currency: t.Currency, TimeZone: t.TimeZone,
+		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+}
+
+type storeOutput struct {
+	Body StoreView
+}
+
+type updateStoreInput struct {
+	Body struct {
+		Name     *string `json:"name,omitempty" maxLength:"100"`
+		Currency *string `json:"currency,omitempty" pattern:"^[A-Z]{3}$" doc:"ISO 4217 code."`
+		TimeZone *string `json:"time_zone,omitempty" maxLength:"64" doc:"IANA time zone."`
+	}
+}
+
+// RegisterAPI declares the store routes.
+func RegisterAPI(api huma.API, s *Service) {
+	huma.Register(api, huma.Operation{
+		OperationID: "get-store", Method: http.MethodGet, Path: httpx.APIPrefix + "/store",
+		Summary: "Get the caller's store", Tags: []string{"Store"},
+		Metadata: httpx.Needs(nimbus.RoleStaff), Security: httpx.Security,
+	}, func(ctx context.Context, _ *struct{}) (*storeOutput, error) {
+		t, err := s.FindTenantByID(ctx, httpx.Principal(ctx).TenantID)
+		if err != nil {
+			return nil, err
+		}
+		return &storeOutput{Body: View(t)}, nil
+	})
+
+	huma.Register(api, huma.Operation{
+		OperationID: "update-store", Method: http.MethodPatch, Path: httpx.APIPrefix + "/store",
+		Summary: "Change the caller's store", Tags: []string{"Store"},
+		Metadata: httpx.Needs(nimbus.RoleAdmin), Security: httpx.Security,
+	}, func(ctx context.Context, in *updateStoreInput) (*storeOutput, error) {
+		t, err := s.UpdateTenant(ctx, httpx.Principal(ctx).TenantID, Update{
+			Name: in.Body.Name, Currency: in.Body.Currency, TimeZone: in.Body.TimeZone,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &storeOutput{Body: View(t)}, nil
+	})
+}

@@ -1,0 +1,93 @@
+package tenant
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+)
+
+const tenantColumns = `id, handle, name, currency, time_zone, created_at, updated_at`
+
+func scanTenant(row interface{ Scan(...any) error }) (*Tenant, error) {
+	var t Tenant
+	err := row.Scan(&t.ID, &t.Handle, &t.Name, &t.Currency, &t.TimeZone, &t.CreatedAt, &t.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nimbus.Errorf(nimbus.ENOTFOUND, "store not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scan tenant: %w", err)
+	}
+	return &t, nil
+}
+
+// Insert creates the tenant of tx. It is called inside the signup
+// transaction, which also creates the owner.
+func Insert(ctx context.Context, tx *db.TenantTx, t *Tenant) error {
+	t.ID = tx.TenantID()
+	t.CreatedAt, t.UpdatedAt = tx.Now, tx.Now
+	_, err := tx.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Handle, t.Name, t.Currency, t.TimeZone, t.CreatedAt, t.UpdatedAt)
+	if db.IsUniqueViolation(err) {
+		return nimbus.Invalid(nimbus.FieldError{Field: "handle", Message: "is already taken"})
+	}
+	if err != nil {
+		return fmt.Errorf("insert tenant: %w", err)
+	}
+	return nil
+}
+
+// FindByID returns the tenant of tx.
+func FindByID(ctx context.Context, tx *db.TenantTx) (*Tenant, error) {
+	return scanTenant(tx.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, tx.TenantID()))
+}
+
+// FindByHandle returns the tenant with the given handle.
+func FindByHandle(ctx context.Context, tx *db.Tx, handle string) (*Tenant, error) {
+	return scanTenant(tx.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE handle = ?`, handle))
+}
+
+// ListIDs returns every tenant id, for maintenance jobs that visit each
+// tenant in its own scoped transaction.
+func ListIDs(ctx context.Context, tx *db.Tx) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT id FROM tenants ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func update(ctx context.Context, tx *db.TenantTx, u Update) (*Tenant, error) {
+	t, err := FindByID(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if u.Name != nil {
+		t.Name = *u.Name
+	}
+	if u.Currency != nil {
+		t.Currency = *u.Currency
+	}
+	if u.TimeZone != nil {
+		t.TimeZone = *u.TimeZone
+	}
+	t.UpdatedAt = tx.Now
+	_, err = tx.Exec(ctx, `UPDATE tenants SET name = ?, currency = ?, time_zone = ?, updated_at = ? WHERE id = ?`,
+		t.Name, t.Currency, t.TimeZone, t.UpdatedAt, tx.TenantID())
+	if err != nil {
+		return nil, fmt.Errorf("update tenant: %w", err)
+	}
+	return t, nil
+}

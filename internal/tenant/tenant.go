@@ -1,0 +1,109 @@
+// Package tenant is the directory of merchants: each tenant is one store
+// with its handle, currency and time zone. Everything else a merchant owns
+// carries its tenant id.
+package tenant
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nimbuscommerce/nimbus"
+)
+
+// Tenant is a merchant's store.
+type Tenant struct {
+	ID        string
+	Handle    string // unique, URL-safe: the store lives at /s/{handle}/
+	Name      string
+	Currency  string // ISO 4217, the currency prices are set in
+	TimeZone  string // IANA name, for display and for "today" in reports
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Limits on tenant fields.
+const (
+	MaxNameLength   = 100
+	MaxHandleLength = 40
+)
+
+var handlePattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`)
+
+// reservedHandles would collide with Nimbus's own paths and host names.
+var reservedHandles = []string{"admin", "api", "app", "assets", "auth", "healthz", "metrics", "nimbus", "readyz", "s", "static", "status", "www"}
+
+// ValidateHandle checks a store handle.
+func ValidateHandle(field, h string) *nimbus.FieldError {
+	switch {
+	case len(h) < 2 || len(h) > MaxHandleLength:
+		return &nimbus.FieldError{Field: field, Message: "must be 2 to 40 characters"}
+	case !handlePattern.MatchString(h):
+		return &nimbus.FieldError{Field: field, Message: "may contain only lower-case letters, digits and inner hyphens"}
+	case slices.Contains(reservedHandles, h):
+		return &nimbus.FieldError{Field: field, Message: "is reserved"}
+	}
+	return nil
+}
+
+// ValidateName checks a store name.
+func ValidateName(field, name string) *nimbus.FieldError {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return &nimbus.FieldError{Field: field, Message: "must not be empty"}
+	}
+	if utf8.RuneCountInString(name) > MaxNameLength {
+		return &nimbus.FieldError{Field: field, Message: "must be at most 100 characters"}
+	}
+	return nil
+}
+
+// ValidateCurrency checks an ISO 4217 code.
+func ValidateCurrency(field, code string) *nimbus.FieldError {
+	if !nimbus.ValidCurrency(code) {
+		return &nimbus.FieldError{Field: field, Message: "must be an ISO 4217 currency code such as USD or CNY"}
+	}
+	return nil
+}
+
+// ValidateTimeZone checks an IANA time zone name.
+func ValidateTimeZone(field, tz string) *nimbus.FieldError {
+	if tz == "" || tz == "Local" {
+		return &nimbus.FieldError{Field: field, Message: "must be an IANA time zone such as Asia/Shanghai or UTC"}
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		return &nimbus.FieldError{Field: field, Message: "must be an IANA time zone such as Asia/Shanghai or UTC"}
+	}
+	return nil
+}
+
+// Update changes some fields of a tenant; nil fields stay as they are.
+type Update struct {
+	Name     *string
+	Currency *string
+	TimeZone *string
+}
+
+func (u Update) validate() error {
+	var errs []nimbus.FieldError
+	add := func(fe *nimbus.FieldError) {
+		if fe != nil {
+			errs = append(errs, *fe)
+		}
+	}
+	if u.Name != nil {
+		add(ValidateName("name", *u.Name))
+	}
+	if u.Currency != nil {
+		add(ValidateCurrency("currency", *u.Currency))
+	}
+	if u.TimeZone != nil {
+		add(ValidateTimeZone("time_zone", *u.TimeZone))
+	}
+	if len(errs) > 0 {
+		return nimbus.Invalid(errs...)
+	}
+	return nil
+}
