@@ -102,7 +102,7 @@ func (c *Config) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("--log-format must be auto, json or text, not %q", c.LogFormat))
 	}
-	if c.MaxBodyBytes < 1024 {
+	if c.Addr != "" && c.MaxBodyBytes < 1024 { // serve only
 		errs = append(errs, errors.New("--max-body-bytes must be at least 1024"))
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {

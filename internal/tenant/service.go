@@ -48,4 +48,3 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, u Update) (*Tenan
 	})
 	return t, err
 }
-

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -51,7 +52,9 @@ type DB struct {
 	// one timestamp from it so that all rows written together agree.
 	Now func() time.Time
 
-	logger *slog.Logger
+	logger    *slog.Logger
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open opens the database described by cfg and applies pending migrations.
@@ -119,8 +122,14 @@ func (d *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes every pool. It is safe to call on a partly opened DB.
+// Close closes every pool. It is safe to call on a partly opened DB, and
+// more than once.
 func (d *DB) Close() error {
+	d.closeOnce.Do(func() { d.closeErr = d.close() })
+	return d.closeErr
+}
+
+func (d *DB) close() error {
 	var errs []error
 	if d.read != nil && d.read != d.write {
 		errs = append(errs, d.read.Close())

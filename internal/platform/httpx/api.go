@@ -30,7 +30,7 @@ func NewAPI(mux *http.ServeMux, version string) huma.API {
 		"Money is an integer amount in the currency's minor unit."
 	config.OpenAPIPath = APIPrefix + "/openapi"
 	config.SchemasPath = APIPrefix + "/schemas"
-	config.DocsPath = "" // the docs renderer loads scripts from a CDN; we serve none
+	config.DocsPath = ""     // the docs renderer loads scripts from a CDN; we serve none
 	config.CreateHooks = nil // no $schema links in bodies: responses stay plain JSON
 	config.RejectUnknownQueryParameters = true
 	config.Components.SecuritySchemes = map[string]*huma.SecurityScheme{

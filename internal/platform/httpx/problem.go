@@ -128,6 +128,11 @@ var installErrorsOnce sync.Once
 // variable, so it is installed once and takes everything from the request.
 func installErrors() {
 	installErrorsOnce.Do(func() {
+		// huma also builds errors without a request (and learns the error
+		// schema for the OpenAPI document from this one).
+		huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
+			return huma.NewErrorWithContext(nil, status, msg, errs...)
+		}
 		huma.NewErrorWithContext = func(hctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
 			ctx := context.Background()
 			if hctx != nil {
