@@ -14,8 +14,6 @@ import (
 	"strings"
 
 	"golang.org/x/term"
-
-	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 )
 
 // version is set at link time: -ldflags "-X github.com/nimbuscommerce/nimbus/internal/app.version=v1.2.3".
@@ -128,7 +126,7 @@ func runMigrate(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	logger := newLogger(cfg, env.Stderr)
-	d, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: logger})
+	d, err := openDB(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,9 @@ func startServer(t *testing.T, cfg app.Config) *testServer {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &testServer{Server: srv, URL: "http://" + srv.Addr()}
+	ts := &testServer{Server: srv, URL: "http://" + srv.Addr()}
+	waitReady(t, ts.URL, done)
+	return ts
 }
 
 // testWriter sends server logs to the test log, shown only on failure.

@@ -57,7 +57,9 @@ func TestHealthReadinessMetrics(t *testing.T) {
 }
 
 func TestReadinessFailsWhenDatabaseIsGone(t *testing.T) {
-	s := startServer(t, defaultConfig(t))
+	cfg := defaultConfig(t)
+	cfg.ShutdownTimeout = 200 * time.Millisecond // the job queue cannot stop cleanly without its database
+	s := startServer(t, cfg)
 	if err := s.DB.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,7 @@ func TestGracefulShutdown(t *testing.T) {
 					app.Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] }})
 			}()
 			base := "http://" + addr
-			waitReady(t, base, done, &stderr)
+			waitReady(t, base, done)
 			if !strings.Contains(stdout.String(), "owner@demo.nimbus.test") {
 				t.Fatalf("--demo printed %q", stdout.String())
 			}
@@ -201,13 +203,16 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
-func waitReady(t *testing.T, base string, done chan int, stderr *syncBuffer) {
+// waitReady polls /readyz until it answers 200, or fails the test if the
+// server's done channel yields first.
+func waitReady[T any](t *testing.T, base string, done chan T) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d: %s", code, stderr.String())
+		case v := <-done:
+			done <- v // leave it for the cleanup that waits on it
+			t.Fatalf("server stopped before it was ready: %v", v)
 		default:
 		}
 		if res, err := http.Get(base + "/readyz"); err == nil {

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/identity"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
+	"github.com/nimbuscommerce/nimbus/internal/platform/jobs"
 	"github.com/nimbuscommerce/nimbus/internal/tenant"
 )
 
@@ -25,18 +27,26 @@ type Server struct {
 	Identity *identity.Service
 	Tenants  *tenant.Service
 
+	// Jobs is the background job queue (River).
+	Jobs *jobs.Queue
+
 	cfg         Config
 	logger      *slog.Logger
 	http        *http.Server
 	ln          net.Listener
 	idempotency *httpx.Idempotency
-	maintenance *maintenance
+}
+
+// openDB opens the database and applies Nimbus's and River's migrations.
+func openDB(ctx context.Context, cfg Config, logger *slog.Logger) (*db.DB, error) {
+	return db.Open(ctx, db.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: logger,
+		AlsoMigrate: func(ctx context.Context, d *db.DB) error { return jobs.Migrate(ctx, d, logger) }})
 }
 
 // NewServer opens the database (applying migrations) and builds every
 // service and route. It does not listen yet.
 func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
-	d, err := db.Open(ctx, db.Config{URL: cfg.DatabaseURL, DataDir: cfg.DataDir, Logger: logger})
+	d, err := openDB(ctx, cfg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -48,7 +58,17 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 		logger:      logger,
 		idempotency: &httpx.Idempotency{DB: d},
 	}
-	s.maintenance = &maintenance{identity: s.Identity, idempotency: s.idempotency, logger: logger}
+	s.Jobs, err = jobs.New(d, jobs.Config{
+		Register: func(w *river.Workers) {
+			river.AddWorker(w, &purgeExpiredWorker{identity: s.Identity, idempotency: s.idempotency, logger: logger})
+		},
+		Periodic: []*river.PeriodicJob{purgeExpiredJob()},
+		Logger:   logger,
+	})
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -152,12 +172,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	bgDone := make(chan struct{})
-	go func() {
-		defer close(bgDone)
-		s.maintenance.run(bgCtx)
-	}()
+	if err := s.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.http.Serve(s.ln) }()
@@ -179,8 +196,14 @@ func (s *Server) Serve(ctx context.Context) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	stopBackground()
-	<-bgDone
+	// Jobs stop after HTTP has drained (a request may have queued one) and
+	// before the database closes; a running job gets the shutdown timeout to
+	// finish, and is otherwise cancelled and retried later by River.
+	stopCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	if jerr := s.Jobs.Stop(stopCtx); jerr != nil && !errors.Is(jerr, context.DeadlineExceeded) {
+		err = errors.Join(err, fmt.Errorf("stop jobs: %w", jerr))
+	}
+	cancel()
 	if cerr := s.DB.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
 	}

@@ -33,6 +33,10 @@ type Config struct {
 	DataDir string
 	// Logger receives migration notices.
 	Logger *slog.Logger
+	// AlsoMigrate runs after Nimbus's own migrations, for libraries that
+	// keep tables of their own (the job queue). It runs before privileges
+	// are granted to the tenant role, so their tables are covered too.
+	AlsoMigrate func(ctx context.Context, d *DB) error
 }
 
 // DB is an open Nimbus database.
@@ -86,6 +90,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := d.Migrate(ctx); err != nil {
 		d.Close()
 		return nil, err
+	}
+	if cfg.AlsoMigrate != nil {
+		if err := cfg.AlsoMigrate(ctx, d); err != nil {
+			d.Close()
+			return nil, err
+		}
 	}
 	if d.dialect == Postgres {
 		if err := d.setUpTenantRole(ctx); err != nil {
