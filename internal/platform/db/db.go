@@ -56,6 +56,9 @@ type DB struct {
 	// one timestamp from it so that all rows written together agree.
 	Now func() time.Time
 
+	// group runs SQLite's write transactions with group commit; nil on PostgreSQL.
+	group *groupCommitter
+
 	logger    *slog.Logger
 	closeOnce sync.Once
 	closeErr  error
@@ -102,6 +105,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			d.Close()
 			return nil, err
 		}
+	} else {
+		d.startGroupCommit()
 	}
 	return d, nil
 }
@@ -140,6 +145,9 @@ func (d *DB) Close() error {
 }
 
 func (d *DB) close() error {
+	if d.group != nil {
+		d.group.close()
+	}
 	var errs []error
 	if d.read != nil && d.read != d.write {
 		errs = append(errs, d.read.Close())

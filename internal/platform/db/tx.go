@@ -67,6 +67,9 @@ func (d *DB) TenantView(ctx context.Context, tenantID string, fn func(*TenantTx)
 }
 
 func (d *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, tenantID string, fn func(*Tx) error) error {
+	if d.group != nil && !readOnly {
+		return d.group.submit(ctx, fn)
+	}
 	// SQLite's read pool is query_only already; a read-only BEGIN there
 	// would be rejected by the driver, so the flag is for PostgreSQL.
 	opts := &sql.TxOptions{ReadOnly: readOnly && d.dialect == Postgres}

@@ -1,0 +1,90 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db/dbtest"
+)
+
+// TestConcurrentWritesKeepExactlyTheSuccessfulOnes runs many write
+// transactions at once, a third of which fail after writing and one of
+// which panics. On SQLite they share group commits: every transaction that
+// reported success is stored, and nothing of a failed one is.
+func TestConcurrentWritesKeepExactlyTheSuccessfulOnes(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if err := d.Update(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO tenants (id, handle, name, currency, time_zone, created_at, updated_at)
+				VALUES ('ten_g', 'g', 'G', 'USD', 'UTC', ?, ?)`, tx.Now, tx.Now)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		const n = 300
+		errBoom := errors.New("boom")
+		results := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				defer func() {
+					if v := recover(); v != nil {
+						results[i] = fmt.Errorf("panicked: %v", v)
+					}
+				}()
+				results[i] = d.TenantUpdate(ctx, "ten_g", func(tx *db.TenantTx) error {
+					_, err := tx.Exec(ctx, `INSERT INTO users (id, tenant_id, email, name, role, status, password_hash, created_at, updated_at)
+						VALUES (?, ?, ?, 'U', 'staff', 'active', 'x', ?, ?)`,
+						fmt.Sprintf("usr_%d", i), tx.TenantID(), fmt.Sprintf("u%d@example.com", i), tx.Now, tx.Now)
+					if err != nil {
+						return err
+					}
+					if i == 7 {
+						panic("a bug in one request")
+					}
+					if i%3 == 0 {
+						return errBoom // after writing: the write must vanish
+					}
+					return nil
+				})
+			})
+		}
+		wg.Wait()
+		want := 0
+		for i, err := range results {
+			switch {
+			case i == 7:
+				if err == nil {
+					t.Fatal("the panicking transaction reported success")
+				}
+			case i%3 == 0:
+				if !errors.Is(err, errBoom) {
+					t.Fatalf("tx %d: err = %v, want boom", i, err)
+				}
+			default:
+				if err != nil {
+					t.Fatalf("tx %d: %v", i, err)
+				}
+				want++
+			}
+		}
+		var got int
+		if err := d.TenantView(ctx, "ten_g", func(tx *db.TenantTx) error {
+			return tx.QueryRow(ctx, `SELECT COUNT(*) FROM users WHERE tenant_id = ?`, tx.TenantID()).Scan(&got)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("%d rows stored, want exactly the %d successful transactions", got, want)
+		}
+		commits, txs := d.GroupCommitStats()
+		t.Logf("group commit: %d transactions in %d commits", txs, commits)
+		if d.Dialect() == db.SQLite && (txs < uint64(n) || commits > txs) {
+			t.Fatalf("group commit stats: %d commits for %d transactions", commits, txs)
+		}
+	})
+}
