@@ -25,9 +25,9 @@ import (
 const maxGroup = 128
 
 type writeRequest struct {
-	fn       func(*Tx) error
-	err      error
-	done     chan error
+	fn   func(*Tx) error
+	err  error
+	done chan error
 }
 
 type groupCommitter struct {
@@ -80,7 +80,9 @@ type panicError struct {
 	stack []byte
 }
 
-func (p *panicError) Error() string { return fmt.Sprintf("panic in transaction: %v\n%s", p.value, p.stack) }
+func (p *panicError) Error() string {
+	return fmt.Sprintf("panic in transaction: %v\n%s", p.value, p.stack)
+}
 
 func (g *groupCommitter) loop() {
 	defer close(g.done)
