@@ -19,7 +19,11 @@ const (
 	EUNAUTHORIZED    = "unauthorized"           // no valid credentials
 	EFORBIDDEN       = "forbidden"              // valid credentials, insufficient role
 	ETOOMANY         = "too_many"               // rate or admission limit reached
-	EUNAVAILABLE     = "unavailable"            // a dependency is down; retry later
+	EUNAVAILABLE     = "unavailable"            // a dependency is down or the server is busy; retry later
+	ECANCELED        = "canceled"               // the client went away before the answer was ready
+	ESTOCK           = "insufficient_stock"     // fewer units available than asked for
+	ETRANSITION      = "invalid_transition"     // the order's state does not allow this action
+	EPAYMENT         = "payment_declined"       // the payment provider refused the payment
 	EIDEMPOTENCY     = "idempotency_key_reused" // same key, different request
 	EIDEMPOTENCYBUSY = "idempotency_key_in_use" // same key, first request still running
 )

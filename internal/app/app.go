@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"strings"
 
 	"golang.org/x/term"
 )
@@ -137,9 +136,7 @@ func runMigrate(ctx context.Context, args []string, env Env) error {
 // newLogger logs JSON in production and readable text on a terminal.
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel))); err != nil {
-		level = slog.LevelInfo
-	}
+	level.UnmarshalText([]byte(cfg.LogLevel)) // validated with the config
 	opts := &slog.HandlerOptions{Level: level}
 	format := cfg.LogFormat
 	if format == "auto" {

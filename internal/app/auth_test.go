@@ -69,10 +69,17 @@ func TestSignupLoginAPIKey(t *testing.T) {
 
 		bot := s.client(t)
 		bot.key = key.Key
-		bot.do("GET", "/api/v1/me", nil).must(t, http.StatusOK, &me)
+		res := bot.do("GET", "/api/v1/me", nil).must(t, http.StatusOK, &me)
 		if me.Credential != "api_key" || me.User.ID != sr.Owner.ID {
 			t.Fatalf("me with key = %+v", me)
 		}
+		// API responses carry tenant data and secrets: no cache may keep them.
+		if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Fatalf("Cache-Control = %q, want no-store", cc)
+		}
+		// The auth scheme is case-insensitive.
+		s.client(t).do("GET", "/api/v1/me", nil, "Authorization", "bearer "+key.Key).must(t, http.StatusOK, nil)
+		s.client(t).do("GET", "/api/v1/me", nil, "Authorization", "BEARER "+key.Key).must(t, http.StatusOK, nil)
 		// API keys need no CSRF token.
 		bot.do("PATCH", "/api/v1/store", map[string]any{"name": "Acme Tea"}).must(t, http.StatusOK, nil)
 

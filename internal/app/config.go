@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -105,8 +106,17 @@ func (c *Config) validate() error {
 	if c.Addr != "" && c.MaxBodyBytes < 1024 { // serve only
 		errs = append(errs, errors.New("--max-body-bytes must be at least 1024"))
 	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", c.LogLevel))
+	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir or --database-url is required"))
+	}
+	if c.DatabaseURL == "" && strings.ContainsAny(c.DataDir, "?#") {
+		// The SQLite driver takes its file name from a URI, where these
+		// start the query and the fragment.
+		errs = append(errs, fmt.Errorf("--data-dir must not contain '?' or '#': %q", c.DataDir))
 	}
 	return errors.Join(errs...)
 }

@@ -207,6 +207,7 @@ type merchant struct {
 	Email    string
 	Password string
 	Owner    *client // signed in with an owner API key
+	Session  *client // the owner's browser session, which alone may create API keys
 }
 
 type signupResponse struct {
@@ -245,6 +246,7 @@ func (s *testServer) signup(t *testing.T, handle string) *merchant {
 	sess.do("POST", "/api/v1/api-keys", map[string]any{"name": "tests"}).must(t, http.StatusCreated, &key)
 	m.Owner = s.client(t)
 	m.Owner.key = key.Key
+	m.Session = sess
 	return m
 }
 

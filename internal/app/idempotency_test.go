@@ -13,8 +13,8 @@ func TestIdempotencyKeys(t *testing.T) {
 		m := s.signup(t, "acme")
 		body := map[string]any{"name": "warehouse"}
 
-		first := m.Owner.do("POST", "/api/v1/api-keys", body, "Idempotency-Key", "k-1").must(t, http.StatusCreated, nil)
-		again := m.Owner.do("POST", "/api/v1/api-keys", body, "Idempotency-Key", "k-1").must(t, http.StatusCreated, nil)
+		first := m.Session.do("POST", "/api/v1/api-keys", body, "Idempotency-Key", "k-1").must(t, http.StatusCreated, nil)
+		again := m.Session.do("POST", "/api/v1/api-keys", body, "Idempotency-Key", "k-1").must(t, http.StatusCreated, nil)
 		if !bytes.Equal(first.Body, again.Body) {
 			t.Fatalf("replay differs:\n%s\n%s", first.Body, again.Body)
 		}
@@ -30,28 +30,60 @@ func TestIdempotencyKeys(t *testing.T) {
 		}
 
 		// Same key, another request: refused, and nothing created.
-		m.Owner.do("POST", "/api/v1/api-keys", map[string]any{"name": "other"}, "Idempotency-Key", "k-1").
+		m.Session.do("POST", "/api/v1/api-keys", map[string]any{"name": "other"}, "Idempotency-Key", "k-1").
 			mustProblem(t, http.StatusUnprocessableEntity, "idempotency_key_reused")
 
 		// Keys are scoped per credential: another caller's identical key is its own.
 		other := s.signup(t, "other")
-		other.Owner.do("POST", "/api/v1/api-keys", body, "Idempotency-Key", "k-1").must(t, http.StatusCreated, nil)
-		if other.Owner.do("POST", "/api/v1/api-keys", body, "Idempotency-Key", "k-1").Header.Get("Idempotent-Replayed") != "true" {
+		other.Session.do("POST", "/api/v1/api-keys", body, "Idempotency-Key", "k-1").must(t, http.StatusCreated, nil)
+		if other.Session.do("POST", "/api/v1/api-keys", body, "Idempotency-Key", "k-1").Header.Get("Idempotent-Replayed") != "true" {
 			t.Fatal("second tenant's retry was not replayed")
 		}
 
-		// Errors a client made are replayed too (Stripe's semantics), so a
-		// retry does not half-succeed later.
+		// A rejected request changed nothing, so it is not kept: the client
+		// may correct it and retry with the same key.
 		bad := map[string]any{"name": ""}
-		m.Owner.do("POST", "/api/v1/api-keys", bad, "Idempotency-Key", "k-bad").mustProblem(t, 422, "invalid")
-		r := m.Owner.do("POST", "/api/v1/api-keys", bad, "Idempotency-Key", "k-bad")
+		r := m.Session.do("POST", "/api/v1/api-keys", bad, "Idempotency-Key", "k-bad")
 		r.mustProblem(t, 422, "invalid")
-		if r.Header.Get("Idempotent-Replayed") != "true" {
-			t.Fatal("error response not replayed")
+		r = m.Session.do("POST", "/api/v1/api-keys", bad, "Idempotency-Key", "k-bad")
+		r.mustProblem(t, 422, "invalid")
+		if r.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatal("a 4xx response was replayed")
+		}
+		fixed := m.Session.do("POST", "/api/v1/api-keys", map[string]any{"name": "fixed"}, "Idempotency-Key", "k-bad").
+			must(t, http.StatusCreated, nil)
+		if fixed.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatal("the corrected request was answered from a stored response")
+		}
+		if m.Session.do("POST", "/api/v1/api-keys", map[string]any{"name": "fixed"}, "Idempotency-Key", "k-bad").
+			Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatal("the corrected request's success was not kept")
 		}
 
 		// A malformed key is refused.
-		m.Owner.do("POST", "/api/v1/api-keys", body, "Idempotency-Key", strings.Repeat("k", 300)).mustProblem(t, 422, "invalid")
+		m.Session.do("POST", "/api/v1/api-keys", body, "Idempotency-Key", strings.Repeat("k", 300)).mustProblem(t, 422, "invalid")
+	})
+}
+
+// TestAnonymousIdempotencyKeysDoNotCollide: anonymous callers share no
+// credential, so a key is scoped to the request itself. An identical retry
+// is replayed; another anonymous request with the same key is unaffected,
+// so nobody can block or probe the keys of others.
+func TestAnonymousIdempotencyKeysDoNotCollide(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		anon := s.client(t)
+		first := anon.do("POST", "/api/v1/signup", signupBody("first", "o@first.example.com"), "Idempotency-Key", "shared").
+			must(t, http.StatusCreated, nil)
+		retry := s.client(t).do("POST", "/api/v1/signup", signupBody("first", "o@first.example.com"), "Idempotency-Key", "shared").
+			must(t, http.StatusCreated, nil)
+		if retry.Header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(first.Body, retry.Body) {
+			t.Fatalf("identical anonymous retry not replayed: %s", retry.Body)
+		}
+		other := s.client(t).do("POST", "/api/v1/signup", signupBody("second", "o@second.example.com"), "Idempotency-Key", "shared")
+		other.must(t, http.StatusCreated, nil)
+		if other.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatal("another anonymous request was answered from a stored response")
+		}
 	})
 }
 
@@ -66,7 +98,7 @@ func TestIdempotencyUnderConcurrency(t *testing.T) {
 		results := make([]*response, n)
 		for i := range n {
 			wg.Go(func() {
-				results[i] = m.Owner.do("POST", "/api/v1/api-keys", map[string]any{"name": "racer"}, "Idempotency-Key", "race-1")
+				results[i] = m.Session.do("POST", "/api/v1/api-keys", map[string]any{"name": "racer"}, "Idempotency-Key", "race-1")
 			})
 		}
 		wg.Wait()

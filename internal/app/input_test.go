@@ -2,10 +2,12 @@ package app_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/nimbuscommerce/nimbus/internal/app"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 )
 
@@ -46,7 +48,8 @@ func TestBadSignupInputChangesNothing(t *testing.T) {
 			{"not an object", `[1, 2]`, 422, "invalid", ""},
 			{"wrong type", with(func(b map[string]any) { b["currency"] = 840 }), 422, "invalid", "currency"},
 			{"unknown field", with(func(b map[string]any) { b["plan"] = "gold" }), 422, "invalid", "plan"},
-			{"missing field", with(func(b map[string]any) { delete(b, "handle") }), 422, "invalid", ""},
+			{"missing field", with(func(b map[string]any) { delete(b, "handle") }), 422, "invalid", "handle"},
+			{"missing nested field", with(func(b map[string]any) { delete(owner(b), "email") }), 422, "invalid", "owner.email"},
 			{"over-long name", with(func(b map[string]any) { b["store_name"] = strings.Repeat("x", 101) }), 422, "invalid", "store_name"},
 			{"blank name", with(func(b map[string]any) { b["store_name"] = "   " }), 422, "invalid", "store_name"},
 			{"bad handle", with(func(b map[string]any) { b["handle"] = "Not OK" }), 422, "invalid", "handle"},
@@ -85,7 +88,34 @@ func TestBodyLimit(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *testServer) {
 		big := `{"store_name": "` + strings.Repeat("x", 2<<20) + `"}`
 		s.client(t).do("POST", "/api/v1/signup", big).mustProblem(t, http.StatusRequestEntityTooLarge, "request_too_large")
+
+		// Without a Content-Length (a body of unknown size is sent chunked)
+		// the limit applies while the body is read.
+		req, err := http.NewRequest("POST", s.URL+"/api/v1/signup", io.MultiReader(strings.NewReader(big)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		(&response{Status: res.StatusCode, Header: res.Header, Body: body}).mustProblem(t, http.StatusRequestEntityTooLarge, "request_too_large")
 	})
+}
+
+// TestBodyLimitAboveOneMebibyte: a --max-body-bytes above huma's own default
+// of 1 MiB takes effect: a 2 MiB body is read and validated, not refused.
+func TestBodyLimitAboveOneMebibyte(t *testing.T) {
+	s := startServer(t, app.Config{DataDir: t.TempDir(), MaxBodyBytes: 4 << 20})
+	body := signupBody("big", "o@big.example.com")
+	body["store_name"] = strings.Repeat("x", 2<<20)
+	p := s.client(t).do("POST", "/api/v1/signup", body).mustProblem(t, http.StatusUnprocessableEntity, "invalid")
+	if !p.hasField("store_name") {
+		t.Fatalf("problem %+v does not name store_name", p)
+	}
 }
 
 func TestUnknownAPIRouteIsProblem(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -40,12 +41,20 @@ func TestHealthReadinessMetrics(t *testing.T) {
 		}
 
 		c.do("GET", "/api/v1/me", nil) // a 401, to see it counted
+		c.do("BREW", "/healthz", nil)  // any token is a method: it must not become a label value
+		c.do("PROPFIND", "/", nil)
 		metrics := string(c.do("GET", "/metrics", nil).must(t, http.StatusOK, nil).Body)
+		for _, unwanted := range []string{`method="BREW"`, `method="PROPFIND"`} {
+			if strings.Contains(metrics, unwanted) {
+				t.Errorf("metrics have a label %s", unwanted)
+			}
+		}
 		for _, want := range []string{
 			`nimbus_http_requests_total{method="GET",route="GET /healthz",status="200"}`,
 			`nimbus_http_requests_total{method="GET",route="GET /api/v1/me",status="401"}`,
 			`nimbus_http_request_duration_seconds_bucket{method="GET",route="GET /readyz",status="200"`,
 			`nimbus_http_requests_in_flight{route="GET /metrics"} 1`,
+			`method="other"`,
 			`go_goroutines`,
 			`go_sql_open_connections`,
 		} {
@@ -108,6 +117,31 @@ func TestOpenAPIDocument(t *testing.T) {
 	if _, ok := doc.Comps.Schemas["Problem"]; !ok {
 		t.Error("the Problem schema is not documented")
 	}
+	// Headers handled by middleware are documented too: Idempotency-Key on
+	// every POST, X-CSRF-Token on unsafe operations that need a role.
+	headers := func(op map[string]any) []string {
+		var names []string
+		params, _ := op["parameters"].([]any)
+		for _, p := range params {
+			if p, ok := p.(map[string]any); ok && p["in"] == "header" {
+				names = append(names, p["name"].(string))
+			}
+		}
+		return names
+	}
+	for path, methods := range doc.Paths {
+		for method, op := range methods {
+			names := headers(op)
+			if method == "post" && !slices.Contains(names, "Idempotency-Key") {
+				t.Errorf("POST %s does not document Idempotency-Key", path)
+			}
+			_, secured := op["security"]
+			unsafe := method == "post" || method == "put" || method == "patch" || method == "delete"
+			if unsafe && secured != slices.Contains(names, "X-CSRF-Token") {
+				t.Errorf("%s %s: secured %v, documents X-CSRF-Token %v", method, path, secured, !secured)
+			}
+		}
+	}
 }
 
 func TestConfigFromEnvironmentAndFlags(t *testing.T) {
@@ -137,6 +171,26 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "from-env", "nimbus.db")); err != nil {
 		t.Fatalf("NIMBUS_DATA_DIR ignored: %v", err)
+	}
+	// Values that would be silently misread are refused.
+	for _, args := range [][]string{
+		{"migrate", "--data-dir", filepath.Join(dir, "what?")},
+		{"migrate", "--data-dir", filepath.Join(dir, "a#b")},
+		{"migrate", "--data-dir", dir, "--log-level", "verbose"},
+	} {
+		errOut.Reset()
+		code := app.Main(context.Background(), args, app.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }})
+		if code != 1 || !strings.Contains(errOut.String(), "must") {
+			t.Fatalf("%v: code %d, stderr %q; want a clear refusal", args, code, errOut.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "what")); err == nil {
+		t.Fatal("a data dir with '?' was cut short and used")
+	}
+	errOut.Reset()
+	if code := app.Main(context.Background(), []string{"migrate", "--data-dir", dir, "--log-level", "WARN"},
+		app.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}); code != 0 {
+		t.Fatalf("--log-level WARN: code %d, stderr %s", code, errOut.String())
 	}
 	out.Reset()
 	if app.Main(context.Background(), []string{"version"}, app.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}) != 0 ||

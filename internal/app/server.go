@@ -14,18 +14,29 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/catalog"
+	"github.com/nimbuscommerce/nimbus/internal/checkout"
 	"github.com/nimbuscommerce/nimbus/internal/identity"
+	"github.com/nimbuscommerce/nimbus/internal/inventory"
+	"github.com/nimbuscommerce/nimbus/internal/order"
+	"github.com/nimbuscommerce/nimbus/internal/payment"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
 	"github.com/nimbuscommerce/nimbus/internal/platform/jobs"
+	"github.com/nimbuscommerce/nimbus/internal/pricing"
 	"github.com/nimbuscommerce/nimbus/internal/tenant"
 )
 
 // Server is a running Nimbus node: its database, services and HTTP server.
 type Server struct {
-	DB       *db.DB
-	Identity *identity.Service
-	Tenants  *tenant.Service
+	DB        *db.DB
+	Identity  *identity.Service
+	Tenants   *tenant.Service
+	Catalog   *catalog.Service
+	Inventory *inventory.Service
+	Pricing   *pricing.Service
+	Orders    *order.Service
+	Checkout  *checkout.Service
 
 	// Jobs is the background job queue (River).
 	Jobs *jobs.Queue
@@ -35,7 +46,17 @@ type Server struct {
 	http        *http.Server
 	ln          net.Listener
 	idempotency *httpx.Idempotency
+
+	// inFlight counts running handlers; cancelRequests ends the context of
+	// every request, for when the drain deadline has passed.
+	inFlight       httpx.InFlight
+	cancelRequests context.CancelFunc
 }
+
+// handlerExitTimeout bounds how long shutdown waits, after the drain deadline
+// has passed and their contexts are cancelled, for handlers to return before
+// the database closes under them.
+const handlerExitTimeout = 5 * time.Second
 
 // openDB opens the database and applies Nimbus's and River's migrations.
 func openDB(ctx context.Context, cfg Config, logger *slog.Logger) (*db.DB, error) {
@@ -58,9 +79,18 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 		logger:      logger,
 		idempotency: &httpx.Idempotency{DB: d},
 	}
+	s.Catalog = &catalog.Service{DB: d}
+	s.Inventory = &inventory.Service{DB: d}
+	s.Pricing = &pricing.Service{DB: d}
+	s.Orders = &order.Service{DB: d, Providers: payment.Providers{
+		"test":   payment.TestProvider{},
+		"manual": payment.ManualProvider{},
+	}}
+	s.Checkout = &checkout.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders}
 	s.Jobs, err = jobs.New(d, jobs.Config{
 		Register: func(w *river.Workers) {
 			river.AddWorker(w, &purgeExpiredWorker{identity: s.Identity, idempotency: s.idempotency, logger: logger})
+			river.AddWorker(w, &order.ExpireReservationWorker{Orders: s.Orders})
 		},
 		Periodic: []*river.PeriodicJob{purgeExpiredJob()},
 		Logger:   logger,
@@ -69,8 +99,16 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 		d.Close()
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
+	s.Orders.ScheduleExpiry = func(ctx context.Context, tx *db.TenantTx, orderID string, at time.Time) error {
+		_, err := s.Jobs.InsertTx(ctx, tx.SQLTx(), order.ExpireReservationArgs{TenantID: tx.TenantID(), OrderID: orderID},
+			&river.InsertOpts{ScheduledAt: at})
+		return err
+	}
+	requestsCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancelRequests = cancelRequests
 	s.http = &http.Server{
 		Handler:           s.routes(),
+		BaseContext:       func(net.Listener) context.Context { return requestsCtx },
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -82,8 +120,9 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 }
 
 // routes declares every route of the node and wraps them in middleware, in
-// the order the architecture gives: recover, request id, logging, metrics,
-// limits, authentication, then each route's own authorization.
+// the order the architecture gives: in-flight count, recover, request id,
+// logging, metrics, headers, limits, authentication, idempotency, then each
+// route's own authorization.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	metrics := httpx.NewMetrics()
@@ -91,9 +130,16 @@ func (s *Server) routes() http.Handler {
 		metrics.Registry.MustRegister(collectors.NewDBStatsCollector(pool, name))
 	}
 
-	api := httpx.NewAPI(mux, Version())
+	api := httpx.NewAPI(mux, Version(), s.cfg.MaxBodyBytes)
 	identity.RegisterAPI(api, s.Identity, s.Tenants, s.cfg.SecureCookies)
 	tenant.RegisterAPI(api, s.Tenants)
+	catalog.RegisterAPI(api, s.Catalog, s.Inventory, s.Tenants)
+	catalog.RegisterStorefrontAPI(api, s.Catalog, s.Tenants, s.Inventory, s.Tenants)
+	inventory.RegisterAPI(api, s.Inventory)
+	pricing.RegisterAPI(api, s.Pricing)
+	order.RegisterAPI(api, s.Orders)
+	order.RegisterStorefrontAPI(api, s.Orders, s.Tenants)
+	checkout.RegisterStorefrontAPI(api, s.Checkout, s.Tenants)
 	mux.HandleFunc(httpx.APIPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, nimbus.Errorf(nimbus.ENOTFOUND, "no such API route: %s %s", r.Method, r.URL.Path))
 	})
@@ -113,12 +159,14 @@ func (s *Server) routes() http.Handler {
 		return pattern
 	}
 	return httpx.Chain(mux,
+		s.inFlight.Middleware,
 		httpx.Recover,
 		httpx.RequestID(s.logger),
 		httpx.Log,
 		metrics.Middleware(routeOf),
 		httpx.Recover, // inner recover: a panic is still counted and logged with its status
 		httpx.SecureHeaders,
+		httpx.NoStore,
 		httpx.LimitBody(s.cfg.MaxBodyBytes),
 		s.Identity.Authenticate,
 		s.idempotency.Middleware,
@@ -189,6 +237,10 @@ func (s *Server) Serve(ctx context.Context) error {
 		err = s.http.Shutdown(shutdownCtx)
 		cancel()
 		if errors.Is(err, context.DeadlineExceeded) {
+			// Requests still running past the deadline are told to stop
+			// (their contexts end), and their connections are closed.
+			s.logger.Warn("requests still running at the shutdown deadline; cancelling them")
+			s.cancelRequests()
 			s.http.Close()
 		}
 		<-serveErr
@@ -196,14 +248,28 @@ func (s *Server) Serve(ctx context.Context) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	// Jobs stop after HTTP has drained (a request may have queued one) and
-	// before the database closes; a running job gets the shutdown timeout to
-	// finish, and is otherwise cancelled and retried later by River.
-	stopCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	if jerr := s.Jobs.Stop(stopCtx); jerr != nil && !errors.Is(jerr, context.DeadlineExceeded) {
-		err = errors.Join(err, fmt.Errorf("stop jobs: %w", jerr))
+	// Close does not wait for handlers, and a handler may still be using the
+	// database: give them a short while to notice their cancelled context.
+	s.cancelRequests()
+	exitCtx, cancel := context.WithTimeout(context.Background(), handlerExitTimeout)
+	if werr := s.inFlight.Wait(exitCtx); werr != nil {
+		s.logger.Error("request handlers did not return after cancellation; closing the database under them")
 	}
 	cancel()
+	// Jobs stop after HTTP has drained (a request may have queued one) and
+	// before the database closes. A running job gets the shutdown timeout to
+	// finish; after that its context is cancelled, and what it returns is
+	// recorded by River like any failure, so the job runs again later under
+	// its retry policy (see jobs.Stop).
+	stopCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	jerr := jobs.Stop(stopCtx, s.Jobs, handlerExitTimeout)
+	cancel()
+	switch {
+	case errors.Is(jerr, context.DeadlineExceeded):
+		s.logger.Error("jobs did not return after cancellation; closing the database under them")
+	case jerr != nil:
+		err = errors.Join(err, fmt.Errorf("stop jobs: %w", jerr))
+	}
 	if cerr := s.DB.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
 	}

@@ -3,6 +3,7 @@ package app_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -53,6 +54,26 @@ func TestStaffManagement(t *testing.T) {
 		// An admin's API key cannot outrank them.
 		adminC.do("POST", "/api/v1/api-keys", map[string]any{"name": "x", "role": "owner"}).mustProblem(t, http.StatusForbidden, "forbidden")
 
+		// An admin cannot revoke an owner's key, only an owner can.
+		var ownerKeys struct {
+			Data []struct {
+				ID     string `json:"id"`
+				UserID string `json:"user_id"`
+			} `json:"data"`
+		}
+		adminC.do("GET", "/api/v1/api-keys", nil).must(t, http.StatusOK, &ownerKeys)
+		if len(ownerKeys.Data) != 1 || ownerKeys.Data[0].UserID != m.OwnerID {
+			t.Fatalf("keys = %+v, want the owner's one", ownerKeys.Data)
+		}
+		adminC.do("DELETE", "/api/v1/api-keys/"+ownerKeys.Data[0].ID, nil).mustProblem(t, http.StatusForbidden, "forbidden")
+		m.Owner.do("GET", "/api/v1/store", nil).must(t, http.StatusOK, nil)
+
+		// A key cannot mint keys: only a signed-in session can.
+		p := m.Owner.do("POST", "/api/v1/api-keys", map[string]any{"name": "minted"}).mustProblem(t, http.StatusForbidden, "forbidden")
+		if !strings.Contains(p.Detail, "session") {
+			t.Fatalf("detail = %q, want it to say a session is needed", p.Detail)
+		}
+
 		// Disabling ends the account's sessions at once and stops sign-in.
 		var u userJSON
 		adminC.do("PATCH", "/api/v1/staff/"+clerk.ID, map[string]any{"status": "disabled"}).must(t, http.StatusOK, &u)
@@ -83,7 +104,7 @@ func TestStaffManagement(t *testing.T) {
 		m.Owner.do("PATCH", "/api/v1/staff/"+m.OwnerID, map[string]any{"role": "admin"}).mustProblem(t, http.StatusConflict, "conflict")
 		m.Owner.do("PATCH", "/api/v1/staff/"+m.OwnerID, map[string]any{"status": "disabled"}).mustProblem(t, http.StatusConflict, "conflict")
 		// Bad updates name their field.
-		p := m.Owner.do("PATCH", "/api/v1/staff/"+clerk.ID, map[string]any{"status": "sleeping"}).mustProblem(t, 422, "invalid")
+		p = m.Owner.do("PATCH", "/api/v1/staff/"+clerk.ID, map[string]any{"status": "sleeping"}).mustProblem(t, 422, "invalid")
 		if !p.hasField("status") {
 			t.Fatalf("problem %+v does not name status", p)
 		}

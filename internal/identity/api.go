@@ -308,7 +308,8 @@ func RegisterAPI(api huma.API, s *Service, tenants *tenant.Service, secureCookie
 
 	huma.Register(api, huma.Operation{
 		OperationID: "create-api-key", Method: http.MethodPost, Path: httpx.APIPrefix + "/api-keys",
-		Summary: "Create an API key", Description: "The response holds the key itself; it is not stored and is never shown again.",
+		Summary: "Create an API key", Description: "The response holds the key itself; it is not stored and is never shown again. " +
+			"Keys are created only from a signed-in session: a request made with an API key is refused (403), so a leaked key cannot mint others.",
 		Tags: []string{"API keys"}, DefaultStatus: http.StatusCreated, Metadata: adminOnly, Security: httpx.Security,
 	}, func(ctx context.Context, in *createAPIKeyInput) (*createdAPIKeyOutput, error) {
 		k, key, err := s.CreateAPIKey(ctx, httpx.Principal(ctx), NewAPIKey{Name: in.Body.Name, Role: in.Body.Role})
@@ -352,7 +353,8 @@ func RegisterAPI(api huma.API, s *Service, tenants *tenant.Service, secureCookie
 
 	huma.Register(api, huma.Operation{
 		OperationID: "revoke-api-key", Method: http.MethodDelete, Path: httpx.APIPrefix + "/api-keys/{id}",
-		Summary: "Revoke an API key", Tags: []string{"API keys"}, DefaultStatus: http.StatusNoContent,
+		Summary: "Revoke an API key", Description: "Only an owner may revoke an owner's keys.",
+		Tags: []string{"API keys"}, DefaultStatus: http.StatusNoContent,
 		Metadata: adminOnly, Security: httpx.Security,
 	}, func(ctx context.Context, in *staffIDInput) (*struct{}, error) {
 		return nil, s.RevokeAPIKey(ctx, httpx.Principal(ctx), in.ID)

@@ -17,9 +17,14 @@ type NewAPIKey struct {
 }
 
 // CreateAPIKey makes an API key for the actor and returns it with its
-// secret, which is not stored and cannot be shown again.
+// secret, which is not stored and cannot be shown again. Only a signed-in
+// browser session may create keys, so that a leaked key cannot mint others
+// that outlive its revocation.
 // Errors: EINVALID, EFORBIDDEN.
 func (s *Service) CreateAPIKey(ctx context.Context, actor *nimbus.Principal, in NewAPIKey) (*APIKey, string, error) {
+	if !actor.Session {
+		return nil, "", nimbus.Errorf(nimbus.EFORBIDDEN, "API keys can be created only from a signed-in session, not with an API key")
+	}
 	var fe fieldErrors
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
@@ -74,13 +79,22 @@ func (s *Service) FindAPIKeys(ctx context.Context, tenantID string, f APIKeyFilt
 }
 
 // RevokeAPIKey stops an API key for good. Revoking a revoked key is a no-op.
-// Errors: ENOTFOUND.
+// The actor must be allowed to manage the key's user: an admin cannot revoke
+// an owner's keys. Errors: ENOTFOUND, EFORBIDDEN.
 func (s *Service) RevokeAPIKey(ctx context.Context, actor *nimbus.Principal, id string) error {
 	if !nimbus.ValidID(nimbus.PrefixAPIKey, id) {
 		return nimbus.Errorf(nimbus.ENOTFOUND, "API key not found")
 	}
 	return s.DB.TenantUpdate(ctx, actor.TenantID, func(tx *db.TenantTx) error {
-		if _, err := findAPIKeyByID(ctx, tx, id); err != nil {
+		k, err := findAPIKeyByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		keyUser, err := findUserByID(ctx, tx, k.UserID)
+		if err != nil {
+			return err
+		}
+		if err := mayManage(actor, keyUser.Role); err != nil {
 			return err
 		}
 		return revokeAPIKey(ctx, tx, id)

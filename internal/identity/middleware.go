@@ -16,8 +16,9 @@ func (s *Service) Authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if auth := r.Header.Get("Authorization"); auth != "" {
-			key, ok := strings.CutPrefix(auth, "Bearer ")
-			if !ok {
+			// Auth schemes are case-insensitive (RFC 9110, section 11.1).
+			scheme, key, ok := strings.Cut(auth, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
 				httpx.WriteProblem(w, r, nimbus.Errorf(nimbus.EUNAUTHORIZED, "the Authorization header must be Bearer <API key>"))
 				return
 			}

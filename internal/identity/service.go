@@ -2,7 +2,9 @@ package identity
 
 import (
 	"context"
+	"runtime"
 	"strings"
+	"time"
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
@@ -22,11 +24,60 @@ type Service struct {
 	// dummyHash is checked when no user matches, so that a sign-in for an
 	// unknown email takes as long as one with a wrong password.
 	dummyHash string
+
+	// hashSlots bounds the password hashes computed at once, and hashWait
+	// is how long a request waits for a slot; see withHashSlot.
+	hashSlots chan struct{}
+	hashWait  time.Duration
 }
 
 // NewService returns a Service using d.
 func NewService(d *db.DB, p PasswordParams) *Service {
-	return &Service{DB: d, Password: p, dummyHash: HashPassword("not a password", p)}
+	return &Service{DB: d, Password: p, dummyHash: HashPassword("not a password", p),
+		hashSlots: make(chan struct{}, 2*runtime.GOMAXPROCS(0)), hashWait: 2 * time.Second}
+}
+
+// withHashSlot runs f, which hashes or checks a password, once one of a
+// bounded number of slots is free. Each argon2id run costs tens of
+// milliseconds of CPU and 19 MiB of memory, so a burst of sign-ins would
+// otherwise take all of both and queue without bound. A request that cannot
+// get a slot within hashWait is told to come back later instead.
+// Errors: EUNAVAILABLE.
+func (s *Service) withHashSlot(ctx context.Context, f func()) error {
+	if s.hashSlots == nil {
+		f()
+		return nil
+	}
+	select {
+	case s.hashSlots <- struct{}{}:
+	default:
+		timer := time.NewTimer(s.hashWait)
+		defer timer.Stop()
+		select {
+		case s.hashSlots <- struct{}{}:
+		case <-timer.C:
+			return nimbus.Errorf(nimbus.EUNAVAILABLE, "too many sign-ins at once; retry in a moment")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	defer func() { <-s.hashSlots }()
+	f()
+	return nil
+}
+
+// hashPassword hashes a new password in a hashing slot. Errors: EUNAVAILABLE.
+func (s *Service) hashPassword(ctx context.Context, password string) (hash string, err error) {
+	err = s.withHashSlot(ctx, func() { hash = HashPassword(password, s.Password) })
+	return hash, err
+}
+
+// checkPassword checks a password in a hashing slot. Errors: EUNAVAILABLE.
+func (s *Service) checkPassword(ctx context.Context, hash, password string) (ok bool, err error) {
+	if serr := s.withHashSlot(ctx, func() { ok, err = CheckPassword(hash, password) }); serr != nil {
+		return false, serr
+	}
+	return ok, err
 }
 
 // Signup is a new merchant: its store and its owner.
@@ -41,7 +92,7 @@ type Signup struct {
 }
 
 // SignupMerchant creates a tenant and its owner in one transaction: both or
-// neither. Errors: EINVALID (including a taken handle).
+// neither. Errors: EINVALID (including a taken handle), EUNAVAILABLE.
 func (s *Service) SignupMerchant(ctx context.Context, in Signup) (*tenant.Tenant, *User, error) {
 	var fe fieldErrors
 	in.StoreName = strings.TrimSpace(in.StoreName)
@@ -60,11 +111,14 @@ func (s *Service) SignupMerchant(ctx context.Context, in Signup) (*tenant.Tenant
 	}
 	// Hash before the transaction: argon2id takes tens of milliseconds,
 	// which must not be spent holding the database's write lock.
-	hash := HashPassword(in.OwnerPassword, s.Password)
+	hash, err := s.hashPassword(ctx, in.OwnerPassword)
+	if err != nil {
+		return nil, nil, err
+	}
 
 	t := &tenant.Tenant{Handle: in.Handle, Name: in.StoreName, Currency: in.Currency, TimeZone: in.TimeZone}
 	u := &User{Email: email, Name: in.OwnerName, Role: nimbus.RoleOwner, Status: StatusActive, passwordHash: hash}
-	err := s.DB.TenantUpdate(ctx, nimbus.NewID(nimbus.PrefixTenant), func(tx *db.TenantTx) error {
+	err = s.DB.TenantUpdate(ctx, nimbus.NewID(nimbus.PrefixTenant), func(tx *db.TenantTx) error {
 		if err := tenant.Insert(ctx, tx, t); err != nil {
 			return err
 		}
@@ -93,7 +147,8 @@ type LoginResult struct {
 }
 
 // SignIn checks a staff member's password and opens a session.
-// Errors: EUNAUTHORIZED for any wrong store, email, password or a disabled account.
+// Errors: EUNAUTHORIZED for any wrong store, email, password or a disabled
+// account; EUNAVAILABLE when too many sign-ins run at once.
 func (s *Service) SignIn(ctx context.Context, in Login) (*LoginResult, error) {
 	email := strings.ToLower(strings.TrimSpace(in.Email))
 	var t *tenant.Tenant
@@ -109,13 +164,16 @@ func (s *Service) SignIn(ctx context.Context, in Login) (*LoginResult, error) {
 		})
 	}
 	if nimbus.ErrorCode(err) == nimbus.ENOTFOUND {
-		CheckPassword(s.dummyHash, in.Password) // same time as a real check
+		// The same time as a real check, and the same wait for a slot.
+		if _, err := s.checkPassword(ctx, s.dummyHash, in.Password); err != nil {
+			return nil, err
+		}
 		return nil, errBadCredentials
 	}
 	if err != nil {
 		return nil, err
 	}
-	ok, err := CheckPassword(u.passwordHash, in.Password)
+	ok, err := s.checkPassword(ctx, u.passwordHash, in.Password)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/nimbuscommerce/nimbus"
@@ -36,7 +37,7 @@ func mayManage(actor *nimbus.Principal, target nimbus.Role) error {
 }
 
 // CreateStaff adds a staff account to the actor's tenant.
-// Errors: EINVALID (including an email already in use), EFORBIDDEN.
+// Errors: EINVALID (including an email already in use), EFORBIDDEN, EUNAVAILABLE.
 func (s *Service) CreateStaff(ctx context.Context, actor *nimbus.Principal, in NewStaff) (*User, error) {
 	var fe fieldErrors
 	email, e := normalizeEmail("email", in.Email)
@@ -51,9 +52,12 @@ func (s *Service) CreateStaff(ctx context.Context, actor *nimbus.Principal, in N
 	if err := mayManage(actor, in.Role); err != nil {
 		return nil, err
 	}
-	u := &User{Email: email, Name: in.Name, Role: in.Role, Status: StatusActive,
-		passwordHash: HashPassword(in.Password, s.Password)}
-	err := s.DB.TenantUpdate(ctx, actor.TenantID, func(tx *db.TenantTx) error {
+	hash, err := s.hashPassword(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	u := &User{Email: email, Name: in.Name, Role: in.Role, Status: StatusActive, passwordHash: hash}
+	err = s.DB.TenantUpdate(ctx, actor.TenantID, func(tx *db.TenantTx) error {
 		return insertUser(ctx, tx, u)
 	})
 	if err != nil {
@@ -138,11 +142,14 @@ func (s *Service) UpdateStaff(ctx context.Context, actor *nimbus.Principal, id s
 			u.Name = *upd.Name
 		}
 		if wasActiveOwner && (u.Role != nimbus.RoleOwner || u.Status != StatusActive) {
-			n, err := countActiveOwners(ctx, tx)
+			// The active owners are locked before they are counted, so that
+			// two owners disabling each other at once cannot both see the
+			// other one remain: the second waits, then counts again.
+			owners, err := lockActiveOwners(ctx, tx)
 			if err != nil {
 				return err
 			}
-			if n <= 1 {
+			if !slices.ContainsFunc(owners, func(id string) bool { return id != u.ID }) {
 				return nimbus.Errorf(nimbus.ECONFLICT, "a store must keep at least one active owner")
 			}
 		}

@@ -99,11 +99,25 @@ func updateUser(ctx context.Context, tx *db.TenantTx, u *User) error {
 	return nil
 }
 
-func countActiveOwners(ctx context.Context, tx *db.TenantTx) (int, error) {
-	var n int
-	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM users WHERE tenant_id = ? AND role = 'owner' AND status = 'active'`,
-		tx.TenantID()).Scan(&n)
-	return n, err
+// lockActiveOwners returns the ids of the tenant's active owners and, on
+// PostgreSQL, locks their rows until the transaction ends. Rows are locked in
+// id order, so that transactions locking them all cannot deadlock.
+func lockActiveOwners(ctx context.Context, tx *db.TenantTx) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT id FROM users WHERE tenant_id = ? AND role = 'owner' AND status = 'active'
+		ORDER BY id`+tx.ForUpdate(), tx.TenantID())
+	if err != nil {
+		return nil, fmt.Errorf("lock owners: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("lock owners: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 func insertSession(ctx context.Context, tx *db.TenantTx, s *Session, secret string) error {

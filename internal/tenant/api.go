@@ -13,18 +13,22 @@ import (
 
 // StoreView is a tenant on the wire.
 type StoreView struct {
-	ID        string    `json:"id" example:"ten_06f1x0d5q2ar1sa8k5y4ng7c3w"`
-	Handle    string    `json:"handle" example:"acme"`
-	Name      string    `json:"name" example:"Acme Tea"`
-	Currency  string    `json:"currency" example:"USD"`
-	TimeZone  string    `json:"time_zone" example:"Asia/Shanghai"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID                 string    `json:"id" example:"ten_06f1x0d5q2ar1sa8k5y4ng7c3w"`
+	Handle             string    `json:"handle" example:"acme"`
+	Name               string    `json:"name" example:"Acme Tea"`
+	Currency           string    `json:"currency" example:"USD"`
+	TimeZone           string    `json:"time_zone" example:"Asia/Shanghai"`
+	PricesIncludeTax   bool      `json:"prices_include_tax" doc:"Whether catalog prices include tax."`
+	TaxShipping        bool      `json:"tax_shipping" doc:"Whether shipping is taxed."`
+	ReservationMinutes int       `json:"reservation_minutes" doc:"How long checkout holds stock for an unpaid order."`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 // View returns the wire form of t.
 func View(t *Tenant) StoreView {
 	return StoreView{ID: t.ID, Handle: t.Handle, Name: t.Name, Currency: t.Currency, TimeZone: t.TimeZone,
+		PricesIncludeTax: t.PricesIncludeTax, TaxShipping: t.TaxShipping, ReservationMinutes: t.ReservationMinutes,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 
@@ -34,9 +38,12 @@ type storeOutput struct {
 
 type updateStoreInput struct {
 	Body struct {
-		Name     *string `json:"name,omitempty" maxLength:"100"`
-		Currency *string `json:"currency,omitempty" pattern:"^[A-Z]{3}$" doc:"ISO 4217 code."`
-		TimeZone *string `json:"time_zone,omitempty" maxLength:"64" doc:"IANA time zone."`
+		Name               *string `json:"name,omitempty" maxLength:"100"`
+		Currency           *string `json:"currency,omitempty" pattern:"^[A-Z]{3}$" doc:"ISO 4217 code."`
+		TimeZone           *string `json:"time_zone,omitempty" maxLength:"64" doc:"IANA time zone."`
+		PricesIncludeTax   *bool   `json:"prices_include_tax,omitempty"`
+		TaxShipping        *bool   `json:"tax_shipping,omitempty"`
+		ReservationMinutes *int    `json:"reservation_minutes,omitempty" minimum:"1" maximum:"10080"`
 	}
 }
 
@@ -61,6 +68,7 @@ func RegisterAPI(api huma.API, s *Service) {
 	}, func(ctx context.Context, in *updateStoreInput) (*storeOutput, error) {
 		t, err := s.UpdateTenant(ctx, httpx.Principal(ctx).TenantID, Update{
 			Name: in.Body.Name, Currency: in.Body.Currency, TimeZone: in.Body.TimeZone,
+			PricesIncludeTax: in.Body.PricesIncludeTax, TaxShipping: in.Body.TaxShipping, ReservationMinutes: in.Body.ReservationMinutes,
 		})
 		if err != nil {
 			return nil, err

@@ -9,7 +9,8 @@ import (
 
 // Service reads and changes tenants.
 type Service struct {
-	DB *db.DB
+	DB    *db.DB
+	cache cache
 }
 
 // FindTenantByID returns a tenant. Errors: ENOTFOUND.

@@ -10,11 +10,12 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 )
 
-const tenantColumns = `id, handle, name, currency, time_zone, created_at, updated_at`
+const tenantColumns = `id, handle, name, currency, time_zone, prices_include_tax, tax_shipping, reservation_minutes, created_at, updated_at`
 
 func scanTenant(row interface{ Scan(...any) error }) (*Tenant, error) {
 	var t Tenant
-	err := row.Scan(&t.ID, &t.Handle, &t.Name, &t.Currency, &t.TimeZone, &t.CreatedAt, &t.UpdatedAt)
+	err := row.Scan(&t.ID, &t.Handle, &t.Name, &t.Currency, &t.TimeZone, &t.PricesIncludeTax, &t.TaxShipping,
+		&t.ReservationMinutes, &t.CreatedAt, &t.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nimbus.Errorf(nimbus.ENOTFOUND, "store not found")
 	}
@@ -29,8 +30,11 @@ func scanTenant(row interface{ Scan(...any) error }) (*Tenant, error) {
 func Insert(ctx context.Context, tx *db.TenantTx, t *Tenant) error {
 	t.ID = tx.TenantID()
 	t.CreatedAt, t.UpdatedAt = tx.Now, tx.Now
-	_, err := tx.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.Handle, t.Name, t.Currency, t.TimeZone, t.CreatedAt, t.UpdatedAt)
+	if t.ReservationMinutes == 0 {
+		t.ReservationMinutes = DefaultReservationMinutes
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Handle, t.Name, t.Currency, t.TimeZone, t.PricesIncludeTax, t.TaxShipping, t.ReservationMinutes, t.CreatedAt, t.UpdatedAt)
 	if db.IsUniqueViolation(err) {
 		return nimbus.Invalid(nimbus.FieldError{Field: "handle", Message: "is already taken"})
 	}
@@ -83,9 +87,19 @@ func update(ctx context.Context, tx *db.TenantTx, u Update) (*Tenant, error) {
 	if u.TimeZone != nil {
 		t.TimeZone = *u.TimeZone
 	}
+	if u.PricesIncludeTax != nil {
+		t.PricesIncludeTax = *u.PricesIncludeTax
+	}
+	if u.TaxShipping != nil {
+		t.TaxShipping = *u.TaxShipping
+	}
+	if u.ReservationMinutes != nil {
+		t.ReservationMinutes = *u.ReservationMinutes
+	}
 	t.UpdatedAt = tx.Now
-	_, err = tx.Exec(ctx, `UPDATE tenants SET name = ?, currency = ?, time_zone = ?, updated_at = ? WHERE id = ?`,
-		t.Name, t.Currency, t.TimeZone, t.UpdatedAt, tx.TenantID())
+	_, err = tx.Exec(ctx, `UPDATE tenants SET name = ?, currency = ?, time_zone = ?, prices_include_tax = ?, tax_shipping = ?,
+		reservation_minutes = ?, updated_at = ? WHERE id = ?`,
+		t.Name, t.Currency, t.TimeZone, t.PricesIncludeTax, t.TaxShipping, t.ReservationMinutes, t.UpdatedAt, tx.TenantID())
 	if err != nil {
 		return nil, fmt.Errorf("update tenant: %w", err)
 	}

@@ -15,14 +15,24 @@ import (
 
 // Tenant is a merchant's store.
 type Tenant struct {
-	ID        string
-	Handle    string // unique, URL-safe: the store lives at /s/{handle}/
-	Name      string
-	Currency  string // ISO 4217, the currency prices are set in
-	TimeZone  string // IANA name, for display and for "today" in reports
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID       string
+	Handle   string // unique, URL-safe: the store lives at /s/{handle}/
+	Name     string
+	Currency string // ISO 4217, the currency prices are set in
+	TimeZone string // IANA name, for display and for "today" in reports
+	// PricesIncludeTax says whether catalog prices already contain tax
+	// (common in the EU and China) or have it added at checkout (the US).
+	PricesIncludeTax bool
+	// TaxShipping says whether shipping is taxed at the destination's rate.
+	TaxShipping bool
+	// ReservationMinutes is how long checkout holds stock for an unpaid order.
+	ReservationMinutes int
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
+
+// DefaultReservationMinutes is how long checkout holds stock unless the store says otherwise.
+const DefaultReservationMinutes = 15
 
 // Limits on tenant fields.
 const (
@@ -81,9 +91,12 @@ func ValidateTimeZone(field, tz string) *nimbus.FieldError {
 
 // Update changes some fields of a tenant; nil fields stay as they are.
 type Update struct {
-	Name     *string
-	Currency *string
-	TimeZone *string
+	Name               *string
+	Currency           *string
+	TimeZone           *string
+	PricesIncludeTax   *bool
+	TaxShipping        *bool
+	ReservationMinutes *int
 }
 
 func (u Update) validate() error {
@@ -101,6 +114,9 @@ func (u Update) validate() error {
 	}
 	if u.TimeZone != nil {
 		add(ValidateTimeZone("time_zone", *u.TimeZone))
+	}
+	if u.ReservationMinutes != nil && (*u.ReservationMinutes < 1 || *u.ReservationMinutes > 7*24*60) {
+		add(&nimbus.FieldError{Field: "reservation_minutes", Message: "must be between 1 and 10080 (a week)"})
 	}
 	if len(errs) > 0 {
 		return nimbus.Invalid(errs...)

@@ -35,7 +35,9 @@ type Config struct {
 	Logger *slog.Logger
 	// AlsoMigrate runs after Nimbus's own migrations, for libraries that
 	// keep tables of their own (the job queue). It runs before privileges
-	// are granted to the tenant role, so their tables are covered too.
+	// are granted to the tenant role, so their tables are covered too. On
+	// PostgreSQL it runs while this node holds the migration lock; it must
+	// not take that lock itself.
 	AlsoMigrate func(ctx context.Context, d *DB) error
 }
 
@@ -90,23 +92,38 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		d.Close()
 		return nil, err
 	}
-	if err := d.Migrate(ctx); err != nil {
+	if d.dialect == Postgres {
+		// Every step that changes the schema or the roles runs under the
+		// migration lock, so nodes starting together on a fresh database
+		// take turns instead of racing (River's migrations and the GRANTs
+		// fail when run twice at once). The lock lives on a connection of
+		// its own; the steps use the pool's others.
+		err = d.withMigrationLock(ctx, func(conn *sql.Conn) error {
+			if err := d.migrate(ctx, conn); err != nil {
+				return err
+			}
+			if cfg.AlsoMigrate != nil {
+				if err := cfg.AlsoMigrate(ctx, d); err != nil {
+					return err
+				}
+			}
+			return d.setUpTenantRole(ctx)
+		})
+	} else {
+		// SQLite serializes these through its single writer. No connection
+		// may be held across AlsoMigrate: the write pool has exactly one,
+		// and River's migrator needs it.
+		err = d.Migrate(ctx)
+		if err == nil && cfg.AlsoMigrate != nil {
+			err = cfg.AlsoMigrate(ctx, d)
+		}
+		if err == nil {
+			d.startGroupCommit()
+		}
+	}
+	if err != nil {
 		d.Close()
 		return nil, err
-	}
-	if cfg.AlsoMigrate != nil {
-		if err := cfg.AlsoMigrate(ctx, d); err != nil {
-			d.Close()
-			return nil, err
-		}
-	}
-	if d.dialect == Postgres {
-		if err := d.setUpTenantRole(ctx); err != nil {
-			d.Close()
-			return nil, err
-		}
-	} else {
-		d.startGroupCommit()
 	}
 	return d, nil
 }

@@ -3,10 +3,16 @@ package db_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db/dbtest"
+	"github.com/nimbuscommerce/nimbus/internal/platform/jobs"
 )
 
 func TestMigrationsAreCurrentAndIdempotent(t *testing.T) {
@@ -115,4 +121,111 @@ func TestRebindAndPlaceholders(t *testing.T) {
 	if got := db.Placeholders(3); got != "?, ?, ?" {
 		t.Fatalf("Placeholders(3) = %q", got)
 	}
+}
+
+// TestOpenFreshPostgresFromManyNodes opens one fresh PostgreSQL database from
+// several goroutines at once, as nodes of a new deployment do: all succeed,
+// and the job queue's migrations (AlsoMigrate) run while the migration lock
+// is held, so that they take turns.
+func TestOpenFreshPostgresFromManyNodes(t *testing.T) {
+	if os.Getenv(dbtest.PostgresEnv) == "" {
+		t.Skip(dbtest.PostgresEnv + " is not set")
+	}
+	base, err := url.Parse(dbtest.NewPostgresDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const nodes = 4
+	errs := make([]error, nodes)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Go(func() {
+			// Each node names its sessions, to find its own lock in pg_locks.
+			u, q := *base, base.Query()
+			node := fmt.Sprintf("nimbus_node_%d", i)
+			q.Set("application_name", node)
+			u.RawQuery = q.Encode()
+			d, err := db.Open(context.Background(), db.Config{URL: u.String(), AlsoMigrate: func(ctx context.Context, d *db.DB) error {
+				var held int
+				if err := d.WritePool().QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+					WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = $1`, node).Scan(&held); err != nil {
+					return err
+				}
+				if held == 0 {
+					return errors.New("AlsoMigrate runs without this node holding the migration lock")
+				}
+				return jobs.Migrate(ctx, d, nil)
+			}})
+			if err == nil {
+				err = d.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("node %d: %v", i, err)
+		}
+	}
+}
+
+// TestMigrationsCurrentToleratesANewerSchema: a node stays ready when a newer
+// node has migrated further, and is not ready while the schema is behind.
+func TestMigrationsCurrentToleratesANewerSchema(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var latest int
+		err := d.Update(ctx, func(tx *db.Tx) error {
+			if err := tx.QueryRow(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&latest); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'from_a_newer_release.sql', ?)`,
+				latest+1, tx.Now)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := d.MigrationsCurrent(ctx); err != nil || !ok {
+			t.Fatalf("with a newer schema: MigrationsCurrent = %v, %v; want true", ok, err)
+		}
+		err = d.Update(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `DELETE FROM schema_migrations WHERE version >= ?`, latest)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := d.MigrationsCurrent(ctx); err != nil || ok {
+			t.Fatalf("with a schema behind: MigrationsCurrent = %v, %v; want false", ok, err)
+		}
+	})
+}
+
+// TestTimesComeBackInUTC: every backend returns stored times in UTC, whatever
+// the zone they were written in or the process's local zone.
+func TestTimesComeBackInUTC(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		shanghai, err := time.LoadLocation("Asia/Shanghai")
+		if err != nil {
+			t.Skip("no time zone database:", err)
+		}
+		written := time.Date(2026, 3, 4, 5, 6, 7, 8000, shanghai)
+		var read time.Time
+		err = d.TenantUpdate(ctx, "ten_utc", func(tx *db.TenantTx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO tenants (id, handle, name, currency, time_zone, created_at, updated_at)
+				VALUES (?, 'utc', 'x', 'USD', 'UTC', ?, ?)`, tx.TenantID(), written, written); err != nil {
+				return err
+			}
+			return tx.QueryRow(ctx, `SELECT created_at FROM tenants WHERE id = ?`, tx.TenantID()).Scan(&read)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !read.Equal(written) || read.Location() != time.UTC {
+			t.Fatalf("read back %v (%v), want %v in UTC", read, read.Location(), written.UTC())
+		}
+	})
 }

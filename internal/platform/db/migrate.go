@@ -2,7 +2,10 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -51,24 +54,52 @@ func migrations(dialect Dialect) ([]migration, error) {
 	return ms, nil
 }
 
+// migrationLock is the PostgreSQL advisory lock that serializes nodes
+// migrating the same database.
+const migrationLock = 7236001
+
 // Migrate applies every pending migration, each in its own transaction, and
 // records it. Concurrent callers (several nodes starting at once) are
 // serialized: by the single writer on SQLite, by an advisory lock on PostgreSQL.
 func (d *DB) Migrate(ctx context.Context) error {
-	ms, err := migrations(d.dialect)
-	if err != nil {
-		return err
+	if d.dialect == Postgres {
+		return d.withMigrationLock(ctx, func(conn *sql.Conn) error { return d.migrate(ctx, conn) })
 	}
 	conn, err := d.write.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if d.dialect == Postgres {
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7236001)`); err != nil {
-			return fmt.Errorf("migration lock: %w", err)
+	return d.migrate(ctx, conn)
+}
+
+// withMigrationLock runs fn holding the migration lock on a connection of
+// its own, which fn may use; fn may use the pool as well. The lock is a
+// session lock, so it is released explicitly before the connection goes back
+// to the pool, and a connection that cannot release it is discarded.
+func (d *DB) withMigrationLock(ctx context.Context, fn func(conn *sql.Conn) error) (err error) {
+	conn, err := d.write.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer func() {
+		if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock); uerr != nil {
+			// Closing the session is what releases the lock then.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+			err = errors.Join(err, fmt.Errorf("migration unlock: %w", uerr))
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7236001)`)
+	}()
+	return fn(conn)
+}
+
+func (d *DB) migrate(ctx context.Context, conn *sql.Conn) error {
+	ms, err := migrations(d.dialect)
+	if err != nil {
+		return err
 	}
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY,
@@ -109,8 +140,10 @@ func (d *DB) Migrate(ctx context.Context) error {
 }
 
 // MigrationsCurrent reports whether every embedded migration is applied, for
-// the readiness check: a node running older code than the schema, or newer,
-// should not take traffic.
+// the readiness check: a node whose code is newer than the schema must not
+// take traffic. A schema newer than the code is fine: during a rolling
+// deploy the first new node migrates while old nodes still serve, and
+// migrations are written to keep the previous release working.
 func (d *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
 	ms, err := migrations(d.dialect)
 	if err != nil {
@@ -120,5 +153,5 @@ func (d *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
 	if err := d.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&latest); err != nil {
 		return false, err
 	}
-	return latest == len(ms), nil
+	return latest >= len(ms), nil
 }

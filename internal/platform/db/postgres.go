@@ -2,13 +2,15 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // tenantRoleName is the role tenant transactions assume when the connecting
@@ -18,10 +20,11 @@ const tenantRoleName = "nimbus_tenant"
 
 func (d *DB) openPostgres(ctx context.Context, url string) error {
 	d.dialect = Postgres
-	var err error
-	if d.write, err = sql.Open("pgx", url); err != nil {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
 		return fmt.Errorf("open postgres: %w", err)
 	}
+	d.write = stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(scanTimesInUTC))
 	// A few connections per core keep the server busy without making it
 	// thrash; PostgreSQL itself scales with cores, not with clients.
 	conns := max(8, 4*runtime.GOMAXPROCS(0))
@@ -31,6 +34,19 @@ func (d *DB) openPostgres(ctx context.Context, url string) error {
 	if err := d.write.PingContext(ctx); err != nil {
 		return fmt.Errorf("connect to postgres: %w", err)
 	}
+	return nil
+}
+
+// scanTimesInUTC makes the connection return timestamptz values in UTC, as
+// SQLite does, instead of in the process's local zone: the instant is the
+// same, but a time that prints or marshals differently on each node (or each
+// backend) makes tests and API responses disagree.
+func scanTimesInUTC(_ context.Context, conn *pgx.Conn) error {
+	conn.TypeMap().RegisterType(&pgtype.Type{
+		Name:  "timestamptz",
+		OID:   pgtype.TimestamptzOID,
+		Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+	})
 	return nil
 }
 

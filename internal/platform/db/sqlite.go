@@ -30,12 +30,16 @@ func (d *DB) openSQLite(ctx context.Context, path string) error {
 	//                         so they never fail half-way on a lock upgrade.
 	//   _time_format=sqlite   times are stored as "2006-01-02 15:04:05.999999999-07:00",
 	//                         which sorts and compares correctly as text (all UTC).
+	//   _timezone=UTC         times are converted to UTC before they are written, so
+	//                         that text comparisons hold whatever zone a caller
+	//                         passed, and come back in UTC, as on PostgreSQL.
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_time_format", "sqlite")
+	q.Set("_timezone", "UTC")
 	q.Set("_txlock", "immediate")
 	writeDSN := "file:" + path + "?" + q.Encode()
 

@@ -24,14 +24,58 @@ type Tx struct {
 // tenant-owned tables accepts only a *TenantTx, and a TenantTx cannot exist
 // without a tenant, so a query can never run "for all tenants". On PostgreSQL
 // the tenant is also set for row-level security, a second wall behind the
-// WHERE tenant_id = ? every query carries.
+// WHERE tenant_id = ? every query carries. The Tx inside is unexported, so
+// that no code can take a tenant transaction for a global one.
 type TenantTx struct {
-	Tx
+	tx       *Tx
 	tenantID string
+	// Now is the single timestamp of this transaction.
+	Now time.Time
+}
+
+func newTenantTx(tx *Tx, tenantID string) *TenantTx {
+	return &TenantTx{tx: tx, tenantID: tenantID, Now: tx.Now}
 }
 
 // TenantID returns the tenant this transaction is scoped to.
 func (tx *TenantTx) TenantID() string { return tx.tenantID }
+
+// Exec runs a statement with ? placeholders.
+func (tx *TenantTx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.Exec(ctx, query, args...)
+}
+
+// Query runs a query with ? placeholders.
+func (tx *TenantTx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.Query(ctx, query, args...)
+}
+
+// QueryRow runs a query with ? placeholders that returns at most one row.
+func (tx *TenantTx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRow(ctx, query, args...)
+}
+
+// Dialect returns the SQL engine of the transaction, for the rare query
+// that cannot be written portably.
+func (tx *TenantTx) Dialect() Dialect { return tx.tx.dialect }
+
+// ForUpdate returns the clause that locks the rows a SELECT reads until the
+// transaction ends: " FOR UPDATE" on PostgreSQL, and "" on SQLite, whose
+// write transactions already run one at a time. Append it to a SELECT whose
+// rows a rule depends on (count, then write) so that concurrent transactions
+// cannot both pass the rule. It cannot follow an aggregate such as COUNT(*):
+// select the rows and count them in Go.
+func (tx *TenantTx) ForUpdate() string {
+	if tx.tx.dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// SQLTx returns the underlying *sql.Tx, for libraries that must join the
+// transaction, such as the job queue's InsertTx. Queries sent through it are
+// not rewritten: they need the dialect's own placeholders.
+func (tx *TenantTx) SQLTx() *sql.Tx { return tx.tx.tx }
 
 // ErrNoTenant is returned when a tenant transaction is asked for without a tenant.
 var ErrNoTenant = errors.New("db: tenant transaction without a tenant")
@@ -52,7 +96,7 @@ func (d *DB) TenantUpdate(ctx context.Context, tenantID string, fn func(*TenantT
 		return ErrNoTenant
 	}
 	return d.run(ctx, d.write, false, tenantID, func(tx *Tx) error {
-		return fn(&TenantTx{Tx: *tx, tenantID: tenantID})
+		return fn(newTenantTx(tx, tenantID))
 	})
 }
 
@@ -62,7 +106,7 @@ func (d *DB) TenantView(ctx context.Context, tenantID string, fn func(*TenantTx)
 		return ErrNoTenant
 	}
 	return d.run(ctx, d.read, true, tenantID, func(tx *Tx) error {
-		return fn(&TenantTx{Tx: *tx, tenantID: tenantID})
+		return fn(newTenantTx(tx, tenantID))
 	})
 }
 
@@ -121,6 +165,11 @@ func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row 
 // Dialect returns the SQL engine of the transaction, for the rare query
 // that cannot be written portably.
 func (tx *Tx) Dialect() Dialect { return tx.dialect }
+
+// SQLTx returns the underlying *sql.Tx, for libraries that must join the
+// transaction, such as the job queue's InsertTx. Queries sent through it are
+// not rewritten: they need the dialect's own placeholders.
+func (tx *Tx) SQLTx() *sql.Tx { return tx.tx }
 
 // rebound caches placeholder rewrites: queries are constants, so the cache
 // is bounded by the number of distinct queries in the program.

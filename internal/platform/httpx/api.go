@@ -20,8 +20,9 @@ const CSRFHeader = "X-CSRF-Token"
 
 // NewAPI returns the JSON API on mux, with its OpenAPI 3.1 document at
 // /api/v1/openapi.json, generated from the handlers' own types so that it
-// cannot drift from the code.
-func NewAPI(mux *http.ServeMux, version string) huma.API {
+// cannot drift from the code. maxBodyBytes is the largest request body any
+// operation accepts; LimitBody must enforce the same limit in front of it.
+func NewAPI(mux *http.ServeMux, version string, maxBodyBytes int64) huma.API {
 	installErrors()
 	config := huma.DefaultConfig("Nimbus API", version)
 	config.Info.Description = "The JSON API of Nimbus, a multi-tenant commerce platform. " +
@@ -37,9 +38,38 @@ func NewAPI(mux *http.ServeMux, version string) huma.API {
 		"apiKey":  {Type: "http", Scheme: "bearer", Description: "An API key: Authorization: Bearer nmbk_..."},
 		"session": {Type: "apiKey", In: "cookie", Name: "nimbus_session", Description: "A browser session from POST /api/v1/auth/login; unsafe calls also need the X-CSRF-Token header."},
 	}
+	config.OnAddOperation = append(config.OnAddOperation, func(_ *huma.OpenAPI, op *huma.Operation) {
+		// huma caps each operation's body at 1 MiB unless told otherwise,
+		// which would silently override a larger --max-body-bytes. huma
+		// also refuses a body that fills its cap exactly, hence one byte
+		// more: LimitBody enforces the real limit.
+		op.MaxBodyBytes = maxBodyBytes + 1
+		documentConventions(op)
+	})
 	api := humago.New(mux, config)
 	api.UseMiddleware(authorize(api))
 	return api
+}
+
+// documentConventions adds to an operation's OpenAPI entry the headers that
+// middleware, not the operation's input type, handles.
+func documentConventions(op *huma.Operation) {
+	if op.Method == http.MethodPost {
+		op.Parameters = append(op.Parameters, &huma.Param{
+			Name: IdempotencyHeader, In: "header",
+			Description: "Makes a retry safe: the same key with the same request replays the first response " +
+				"(with Idempotent-Replayed: true) for 24 hours instead of running again. " +
+				"Client errors (4xx) and server errors are not kept, so a corrected retry may reuse the key.",
+			Schema: &huma.Schema{Type: huma.TypeString, MinLength: new(1), MaxLength: new(255)},
+		})
+	}
+	if _, ok := op.Metadata[roleKey]; ok && !safeMethod(op.Method) {
+		op.Parameters = append(op.Parameters, &huma.Param{
+			Name: CSRFHeader, In: "header",
+			Description: "Required with a session cookie: the csrf_token returned at sign-in. Not needed with an API key.",
+			Schema:      &huma.Schema{Type: huma.TypeString},
+		})
+	}
 }
 
 // roleKey is the Operation.Metadata key holding the least role a route needs.

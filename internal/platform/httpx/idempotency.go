@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,11 +35,19 @@ const abandonAfter = 2 * time.Minute
 // Idempotency gives every POST Stripe's idempotency semantics: the same key
 // with the same request replays the stored status and body; the same key with
 // another request is refused; a key used while its first request still runs
-// gets 409. Keys are scoped to the tenant and credential (or to anonymous
-// callers), stored only as hashes, and the stored response is sealed with a
-// key derived from the client's key, so a reader of the database cannot see
-// responses (which may hold a new API key) without the client's keys.
-// Responses of 5xx are not kept, so such a request can be retried.
+// gets 409. Keys are scoped to the tenant and credential, stored only as
+// hashes, and the stored response is sealed with a key derived from the
+// client's key, so a reader of the database cannot see responses (which may
+// hold a new API key) without the client's keys.
+//
+// Anonymous requests (signup, sign-in) have no credential to scope by, so
+// their scope is the request itself: only an identical anonymous request
+// can meet a stored key, and no one can probe or block the keys of others.
+//
+// Only successes (below 400) are kept. A 4xx changed nothing, so running the
+// request again is safe, and a client that corrects a rejected request may
+// retry it with the same key, as Stripe allows after a validation failure; a
+// 5xx may be retried too.
 type Idempotency struct {
 	DB  *db.DB
 	TTL time.Duration
@@ -78,12 +87,12 @@ func (m *Idempotency) Middleware(next http.Handler) http.Handler {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 
-		scope := "public"
+		reqHash := requestHash(r, body)
+		scope := "public/" + hex.EncodeToString(reqHash[:16])
 		if p := nimbus.PrincipalFromContext(r.Context()); p != nil {
 			scope = p.TenantID + "/" + p.CredentialID
 		}
 		keyHash := sha256.Sum256([]byte(scope + "\x00" + key))
-		reqHash := requestHash(r, body)
 
 		replay, err := m.begin(r.Context(), scope, keyHash[:], reqHash)
 		if err != nil {
@@ -115,7 +124,7 @@ func (m *Idempotency) Middleware(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		completed = true
 		ctx := context.WithoutCancel(r.Context())
-		if rec.code() >= 500 {
+		if rec.code() >= 400 {
 			m.forget(ctx, scope, keyHash[:])
 			return
 		}
@@ -169,7 +178,13 @@ func (m *Idempotency) begin(ctx context.Context, scope string, keyHash, reqHash 
 			replay = sealed
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key_hash = ?`, scope, keyHash); err != nil {
+		// Delete the record only if it is still stale when the DELETE runs:
+		// on PostgreSQL each statement sees what committed before it, so a
+		// record another request claimed since our SELECT must survive, and
+		// our INSERT then fails on it.
+		if _, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key_hash = ?
+			AND (expires_at <= ? OR (status = 0 AND created_at <= ?))`,
+			scope, keyHash, tx.Now, tx.Now.Add(-abandonAfter)); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, key_hash, request_hash, status, created_at, expires_at)
@@ -190,9 +205,11 @@ func (m *Idempotency) finish(ctx context.Context, scope string, keyHash, sealed 
 	})
 }
 
+// forget frees a key whose request is not to be replayed. Only an
+// unfinished record is deleted: never a response another request stored.
 func (m *Idempotency) forget(ctx context.Context, scope string, keyHash []byte) {
 	err := m.DB.Update(ctx, func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key_hash = ?`, scope, keyHash)
+		_, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key_hash = ? AND status = 0`, scope, keyHash)
 		return err
 	})
 	if err != nil {

@@ -66,9 +66,19 @@ func (m *Metrics) Middleware(routeOf func(*http.Request) string) Middleware {
 			start := time.Now()
 			rec := &statusRecorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
-			status := strconv.Itoa(rec.code())
-			m.requests.WithLabelValues(route, r.Method, status).Inc()
-			m.duration.WithLabelValues(route, r.Method, status).Observe(time.Since(start).Seconds())
+			status, method := strconv.Itoa(rec.code()), methodLabel(r.Method)
+			m.requests.WithLabelValues(route, method, status).Inc()
+			m.duration.WithLabelValues(route, method, status).Observe(time.Since(start).Seconds())
 		})
 	}
+}
+
+// methodLabel keeps the method label bounded: a client may send any token
+// as a method, and each would otherwise make new series.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "other"
 }

@@ -45,6 +45,9 @@ var statusOf = map[string]int{
 	nimbus.EMALFORMED:       http.StatusBadRequest,
 	nimbus.ENOTFOUND:        http.StatusNotFound,
 	nimbus.ECONFLICT:        http.StatusConflict,
+	nimbus.ESTOCK:           http.StatusConflict,
+	nimbus.ETRANSITION:      http.StatusConflict,
+	nimbus.EPAYMENT:         http.StatusPaymentRequired,
 	nimbus.EUNAUTHORIZED:    http.StatusUnauthorized,
 	nimbus.EFORBIDDEN:       http.StatusForbidden,
 	nimbus.ETOOMANY:         http.StatusTooManyRequests,
@@ -53,7 +56,16 @@ var statusOf = map[string]int{
 	nimbus.EIDEMPOTENCYBUSY: http.StatusConflict,
 	nimbus.ETOOLARGE:        http.StatusRequestEntityTooLarge,
 	nimbus.EINTERNAL:        http.StatusInternalServerError,
+	nimbus.ECANCELED:        StatusClientClosedRequest,
 }
+
+// StatusClientClosedRequest is nginx's status for a request whose client
+// went away before the answer: nobody reads it, but logs and metrics then
+// tell a disconnect from a fault of ours.
+const StatusClientClosedRequest = 499
+
+// retryAfterSeconds is the Retry-After sent with EUNAVAILABLE.
+const retryAfterSeconds = "2"
 
 // codeOfStatus names the problems huma itself raises (before our handlers run).
 func codeOfStatus(status int) string {
@@ -91,7 +103,17 @@ func NewProblem(ctx context.Context, err error) *Problem {
 		return p
 	}
 	e, ok := errors.AsType[*nimbus.Error](err)
-	if !ok {
+	switch {
+	case ok:
+	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
+		// The client went away, and the work failed because its context
+		// ended (database/sql reports that in several ways, hence ctx.Err).
+		// Not a fault of ours.
+		Logger(ctx).Info("request canceled by the client", "err", err)
+		e = &nimbus.Error{Code: nimbus.ECANCELED, Message: "the request was canceled before it completed"}
+	case isTooLarge(err):
+		e = &nimbus.Error{Code: nimbus.ETOOLARGE, Message: "request body is too large"}
+	default:
 		Logger(ctx).Error("internal error", "err", err)
 		e = &nimbus.Error{Code: nimbus.EINTERNAL, Message: "internal error"}
 	}
@@ -99,9 +121,13 @@ func NewProblem(ctx context.Context, err error) *Problem {
 	if !ok {
 		status = http.StatusBadRequest
 	}
+	title := http.StatusText(status)
+	if status == StatusClientClosedRequest {
+		title = "Client Closed Request"
+	}
 	return &Problem{
 		Type:      problemType(e.Code),
-		Title:     http.StatusText(status),
+		Title:     title,
 		Status:    status,
 		Detail:    e.Message,
 		Code:      e.Code,
@@ -112,11 +138,21 @@ func NewProblem(ctx context.Context, err error) *Problem {
 
 func problemType(code string) string { return "https://nimbus.dev/problems/" + code }
 
+// isTooLarge reports whether err comes from reading a body past LimitBody's
+// limit (a body sent without Content-Length is only stopped while read).
+func isTooLarge(err error) bool {
+	_, ok := errors.AsType[*http.MaxBytesError](err)
+	return ok
+}
+
 // WriteProblem writes err as problem+json. For plain net/http handlers.
 func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 	p := NewProblem(r.Context(), err)
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
+	if p.Code == nimbus.EUNAVAILABLE {
+		w.Header().Set("Retry-After", retryAfterSeconds)
+	}
 	w.WriteHeader(p.Status)
 	json.NewEncoder(w).Encode(p)
 }
@@ -138,14 +174,20 @@ func installErrors() {
 			if hctx != nil {
 				ctx = hctx.Context()
 			}
+			withHeaders := func(p *Problem) *Problem {
+				if hctx != nil && p.Code == nimbus.EUNAVAILABLE {
+					hctx.SetHeader("Retry-After", retryAfterSeconds)
+				}
+				return p
+			}
 			// Our handlers return domain errors; huma hands them here as a 500.
 			for _, err := range errs {
 				if e, ok := errors.AsType[*nimbus.Error](err); ok {
-					return NewProblem(ctx, e)
+					return withHeaders(NewProblem(ctx, e))
 				}
 			}
 			if status == http.StatusInternalServerError {
-				return NewProblem(ctx, errors.Join(errs...))
+				return withHeaders(NewProblem(ctx, errors.Join(errs...)))
 			}
 			p := &Problem{
 				Status:    status,
@@ -157,7 +199,7 @@ func installErrors() {
 			p.Type = problemType(p.Code)
 			for _, err := range errs {
 				if d, ok := errors.AsType[*huma.ErrorDetail](err); ok {
-					p.Errors = append(p.Errors, nimbus.FieldError{Field: fieldName(d.Location), Message: d.Message})
+					p.Errors = append(p.Errors, nimbus.FieldError{Field: fieldOf(d), Message: d.Message})
 				} else if err != nil && status < 500 {
 					p.Errors = append(p.Errors, nimbus.FieldError{Message: err.Error()})
 				}
@@ -171,6 +213,22 @@ func installErrors() {
 			return p
 		}
 	})
+}
+
+// fieldOf names the field a huma validation error is about. A missing
+// required property is reported at its parent object ("body", "body.owner")
+// with the property's name only in the message, so the name is taken from
+// there: "owner.email", not "owner".
+func fieldOf(d *huma.ErrorDetail) string {
+	field := fieldName(d.Location)
+	name, ok := strings.CutPrefix(d.Message, "expected required property ")
+	if name, ok2 := strings.CutSuffix(name, " to be present"); ok && ok2 && name != "" && !strings.Contains(name, " ") {
+		if field == "" {
+			return name
+		}
+		return field + "." + name
+	}
+	return field
 }
 
 // fieldName turns huma's "body.owner.email" into "owner.email" and keeps

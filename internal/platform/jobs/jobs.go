@@ -8,6 +8,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -76,6 +77,21 @@ func New(d *db.DB, cfg Config) (*Queue, error) {
 		FetchPollInterval: cfg.PollInterval,
 		Logger:            quiet(cfg.Logger),
 	})
+}
+
+// Stop stops q: it fetches no more jobs, and running jobs get until ctx ends
+// to finish. River's Stop does not cancel jobs when its context ends, so
+// then the jobs' own contexts are cancelled (StopAndCancel) and they get up
+// to cancelWait more to return. River records what a cancelled job returns
+// like any failure, so the job runs again later under its retry policy.
+func Stop(ctx context.Context, q *Queue, cancelWait time.Duration) error {
+	err := q.Stop(ctx)
+	if err == nil || ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
+		return err
+	}
+	cancelCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelWait)
+	defer cancel()
+	return q.StopAndCancel(cancelCtx)
 }
 
 // quiet keeps River's own chatter at warnings and above.

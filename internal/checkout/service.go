@@ -1,0 +1,489 @@
+package checkout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/catalog"
+	"github.com/nimbuscommerce/nimbus/internal/customer"
+	"github.com/nimbuscommerce/nimbus/internal/order"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/pricing"
+	"github.com/nimbuscommerce/nimbus/internal/tenant"
+)
+
+// Tenants gives a store's settings.
+type Tenants interface {
+	Cached(ctx context.Context, id string) (*tenant.Tenant, error)
+}
+
+// Service runs carts and checkout.
+type Service struct {
+	DB      *db.DB
+	Tenants Tenants
+	Orders  *order.Service
+}
+
+// Priced is a cart with everything recomputed from the catalog and the
+// store's rules at this moment.
+type Priced struct {
+	Cart             *Cart
+	Lines            []PricedLine
+	Totals           pricing.Totals
+	PricesIncludeTax bool
+	ShippingRates    []RateOption // rates to the cart's address
+	ShippingRate     *RateOption  // the chosen one, if still available
+	DiscountError    string       // why the cart's code does not apply now, if it does not
+}
+
+// PricedLine is a cart line with its variant, product and amounts.
+type PricedLine struct {
+	Line      *Line
+	Variant   *catalog.Variant
+	Product   *catalog.Product
+	Available *int64 // for tracked variants
+	Amounts   pricing.LineTotals
+	Problem   string // set when the line cannot be bought (product gone)
+}
+
+// RateOption is a shipping rate priced for the cart.
+type RateOption struct {
+	ID    string
+	Name  string
+	Price int64
+}
+
+// price recomputes a cart. strict makes every problem an error (checkout);
+// otherwise problems are reported on the result (showing a cart).
+func price(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, c *Cart, strict bool) (*Priced, error) {
+	p := &Priced{Cart: c, PricesIncludeTax: t.PricesIncludeTax, ShippingRates: []RateOption{}}
+	ids := make([]string, len(c.Lines))
+	for i, l := range c.Lines {
+		ids[i] = l.VariantID
+	}
+	variants, products, err := catalog.LookupVariants(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	avail, err := available(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var in pricing.Input
+	var subtotal int64
+	for _, l := range c.Lines {
+		pl := PricedLine{Line: l, Variant: variants[l.VariantID]}
+		if pl.Variant != nil {
+			pl.Product = products[pl.Variant.ProductID]
+		}
+		switch {
+		case pl.Variant == nil || pl.Product == nil || pl.Product.Status != catalog.StatusActive:
+			pl.Problem = "this product is no longer for sale"
+		case pl.Variant.TrackInventory:
+			n := avail[l.VariantID]
+			pl.Available = &n
+			if n < l.Quantity {
+				pl.Problem = fmt.Sprintf("only %d left in stock", max(n, 0))
+			}
+		}
+		if pl.Problem != "" && strict {
+			if pl.Available != nil {
+				return nil, nimbus.Errorf(nimbus.ESTOCK, "not enough stock of %s (%s): %s", pl.Product.Title, pl.Variant.SKU, pl.Problem)
+			}
+			return nil, nimbus.Invalid(nimbus.FieldError{Field: "lines", Message: "a product in the cart is no longer for sale"})
+		}
+		p.Lines = append(p.Lines, pl)
+		if pl.Variant != nil && pl.Product != nil && pl.Product.Status == catalog.StatusActive {
+			in.Lines = append(in.Lines, pricing.Line{UnitPrice: pl.Variant.Price, Quantity: l.Quantity})
+			subtotal += pl.Variant.Price * l.Quantity
+		} else {
+			in.Lines = append(in.Lines, pricing.Line{UnitPrice: 0, Quantity: l.Quantity})
+		}
+	}
+	if a := c.ShippingAddress; a != nil {
+		if in.TaxRateBP, err = pricing.TaxRateFor(ctx, tx, a.Country, a.Region); err != nil {
+			return nil, err
+		}
+		rates, err := pricing.RatesFor(ctx, tx, a.Country)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rates {
+			opt := RateOption{ID: r.ID, Name: r.Name, Price: r.PriceFor(subtotal)}
+			p.ShippingRates = append(p.ShippingRates, opt)
+			if r.ID == c.ShippingRateID {
+				p.ShippingRate = &opt
+				in.Shipping = opt.Price
+			}
+		}
+	}
+	if c.DiscountCode != "" {
+		d, err := pricing.CheckDiscount(ctx, tx, c.DiscountCode, c.Email, subtotal)
+		switch {
+		case err == nil:
+			in.Discount = d.Rule()
+		case strict || nimbus.ErrorCode(err) != nimbus.EINVALID:
+			return nil, err
+		default:
+			p.DiscountError = nimbus.ErrorMessage(err)
+		}
+	}
+	in.PricesIncludeTax, in.TaxShipping = t.PricesIncludeTax, t.TaxShipping
+	if p.Totals, err = pricing.Compute(in); err != nil {
+		if errors.Is(err, pricing.ErrTooLarge) {
+			return nil, nimbus.Invalid(nimbus.FieldError{Field: "lines", Message: "the cart's total is too large"})
+		}
+		return nil, err
+	}
+	for i := range p.Lines {
+		p.Lines[i].Amounts = p.Totals.Lines[i]
+	}
+	return p, nil
+}
+
+// available reads the units available of variants in the transaction.
+func available(ctx context.Context, tx *db.TenantTx, ids []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := []any{tx.TenantID()}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := tx.Query(ctx, `SELECT variant_id, on_hand - reserved FROM inventory_levels WHERE tenant_id = ? AND variant_id IN (`+
+		db.Placeholders(len(ids))+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
+
+// CreateCart opens an empty cart in the store's currency and returns it
+// with its token, the cart's only key.
+func (s *Service) CreateCart(ctx context.Context, tenantID string) (*Priced, string, error) {
+	t, err := s.Tenants.Cached(ctx, tenantID)
+	if err != nil {
+		return nil, "", err
+	}
+	token := newToken()
+	c := &Cart{ID: nimbus.NewID(nimbus.PrefixCart), Status: StatusOpen, Currency: t.Currency, Lines: []*Line{}}
+	var p *Priced
+	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) (err error) {
+		if err := insertCart(ctx, tx, c, token); err != nil {
+			return err
+		}
+		p, err = price(ctx, tx, t, c, false)
+		return err
+	})
+	return p, token, err
+}
+
+// GetCart returns a cart priced now. Errors: ENOTFOUND.
+func (s *Service) GetCart(ctx context.Context, tenantID, token string) (*Priced, error) {
+	t, err := s.Tenants.Cached(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var p *Priced
+	err = s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
+		c, err := findCart(ctx, tx, token, false)
+		if err != nil {
+			return err
+		}
+		p, err = price(ctx, tx, t, c, false)
+		return err
+	})
+	return p, err
+}
+
+// modify runs fn on an open cart and returns it priced afterwards.
+func (s *Service) modify(ctx context.Context, tenantID, token string, fn func(tx *db.TenantTx, t *tenant.Tenant, c *Cart) error) (*Priced, error) {
+	t, err := s.Tenants.Cached(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var p *Priced
+	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		c, err := findCart(ctx, tx, token, true)
+		if err != nil {
+			return err
+		}
+		if c.Status != StatusOpen {
+			return nimbus.Errorf(nimbus.ECONFLICT, "this cart has been checked out; start a new one")
+		}
+		if err := fn(tx, t, c); err != nil {
+			return err
+		}
+		if c, err = findCart(ctx, tx, token, false); err != nil {
+			return err
+		}
+		p, err = price(ctx, tx, t, c, false)
+		return err
+	})
+	return p, err
+}
+
+func validQuantity(q int64) error {
+	if q < 1 || q > MaxQuantity {
+		return nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: "must be between 1 and 10000"})
+	}
+	return nil
+}
+
+// checkVariant makes sure a variant can go in a cart with qty units in all.
+func checkVariant(ctx context.Context, tx *db.TenantTx, variantID string, qty int64) error {
+	variants, products, err := catalog.LookupVariants(ctx, tx, []string{variantID})
+	if err != nil {
+		return err
+	}
+	v := variants[variantID]
+	if v == nil || products[v.ProductID] == nil || products[v.ProductID].Status != catalog.StatusActive {
+		// Another tenant's variant is as unknown here as one that never existed.
+		return nimbus.Invalid(nimbus.FieldError{Field: "variant_id", Message: "is not a product variant for sale in this store"})
+	}
+	if v.TrackInventory {
+		avail, err := available(ctx, tx, []string{variantID})
+		if err != nil {
+			return err
+		}
+		if avail[variantID] < qty {
+			return nimbus.Errorf(nimbus.ESTOCK, "only %d of %s left in stock", max(avail[variantID], 0), v.SKU)
+		}
+	}
+	return nil
+}
+
+// AddLine puts units of a variant in the cart (adding to a line of the same
+// variant). Errors: EINVALID, ENOTFOUND, ESTOCK, ECONFLICT.
+func (s *Service) AddLine(ctx context.Context, tenantID, token, variantID string, qty int64) (*Priced, error) {
+	if err := validQuantity(qty); err != nil {
+		return nil, err
+	}
+	return s.modify(ctx, tenantID, token, func(tx *db.TenantTx, _ *tenant.Tenant, c *Cart) error {
+		total := qty
+		for _, l := range c.Lines {
+			if l.VariantID == variantID {
+				total += l.Quantity
+			}
+		}
+		if total > MaxQuantity {
+			return nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: "a cart holds at most 10000 units of a variant"})
+		}
+		if len(c.Lines) >= MaxLines {
+			return nimbus.Invalid(nimbus.FieldError{Field: "variant_id", Message: "a cart has at most 100 lines"})
+		}
+		if err := checkVariant(ctx, tx, variantID, total); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO cart_lines (id, tenant_id, cart_id, variant_id, quantity, created_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = ?`,
+			nimbus.NewID(nimbus.PrefixCartLine), tx.TenantID(), c.ID, variantID, total, tx.Now, total)
+		return err
+	})
+}
+
+// SetLineQuantity changes a line's quantity; 0 removes it.
+// Errors: EINVALID, ENOTFOUND, ESTOCK, ECONFLICT.
+func (s *Service) SetLineQuantity(ctx context.Context, tenantID, token, lineID string, qty int64) (*Priced, error) {
+	if qty != 0 {
+		if err := validQuantity(qty); err != nil {
+			return nil, err
+		}
+	}
+	return s.modify(ctx, tenantID, token, func(tx *db.TenantTx, _ *tenant.Tenant, c *Cart) error {
+		var line *Line
+		for _, l := range c.Lines {
+			if l.ID == lineID {
+				line = l
+			}
+		}
+		if line == nil {
+			return nimbus.Errorf(nimbus.ENOTFOUND, "cart line not found")
+		}
+		if qty == 0 {
+			_, err := tx.Exec(ctx, `DELETE FROM cart_lines WHERE tenant_id = ? AND id = ?`, tx.TenantID(), line.ID)
+			return err
+		}
+		if qty > line.Quantity {
+			if err := checkVariant(ctx, tx, line.VariantID, qty); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `UPDATE cart_lines SET quantity = ? WHERE tenant_id = ? AND id = ?`, qty, tx.TenantID(), line.ID)
+		return err
+	})
+}
+
+// CartUpdate changes a cart's details; nil fields stay as they are. An
+// empty DiscountCode removes the code.
+type CartUpdate struct {
+	Email           *string
+	ShippingAddress *nimbus.Address
+	ShippingRateID  *string
+	DiscountCode    *string
+	Note            *string
+}
+
+// UpdateCart sets the cart's email, address, shipping rate, discount code
+// or note, checking each against the store's rules now.
+// Errors: EINVALID, ENOTFOUND, ECONFLICT.
+func (s *Service) UpdateCart(ctx context.Context, tenantID, token string, u CartUpdate) (*Priced, error) {
+	var fe []nimbus.FieldError
+	if u.Email != nil {
+		e, err := normalizeEmail(*u.Email)
+		if err != nil {
+			return nil, err
+		}
+		u.Email = &e
+	}
+	if u.ShippingAddress != nil {
+		u.ShippingAddress.Country = strings.ToUpper(strings.TrimSpace(u.ShippingAddress.Country))
+		fe = append(fe, u.ShippingAddress.Validate("shipping_address")...)
+	}
+	if u.Note != nil && utf8.RuneCountInString(*u.Note) > 1000 {
+		fe = append(fe, nimbus.FieldError{Field: "note", Message: "must be at most 1000 characters"})
+	}
+	if len(fe) > 0 {
+		return nil, nimbus.Invalid(fe...)
+	}
+	return s.modify(ctx, tenantID, token, func(tx *db.TenantTx, t *tenant.Tenant, c *Cart) error {
+		if u.Email != nil {
+			c.Email = *u.Email
+		}
+		if u.ShippingAddress != nil {
+			c.ShippingAddress = u.ShippingAddress
+		}
+		if u.Note != nil {
+			c.Note = *u.Note
+		}
+		if u.DiscountCode != nil {
+			c.DiscountCode = strings.ToUpper(strings.TrimSpace(*u.DiscountCode))
+		}
+		if u.ShippingRateID != nil {
+			c.ShippingRateID = *u.ShippingRateID
+		}
+		p, err := price(ctx, tx, t, c, false)
+		if err != nil {
+			return err
+		}
+		if u.DiscountCode != nil && p.DiscountError != "" {
+			return nimbus.Invalid(nimbus.FieldError{Field: "discount_code", Message: p.DiscountError})
+		}
+		if u.ShippingRateID != nil && *u.ShippingRateID != "" && p.ShippingRate == nil {
+			return nimbus.Invalid(nimbus.FieldError{Field: "shipping_rate_id", Message: "is not a shipping rate to the cart's address"})
+		}
+		if u.ShippingAddress != nil && c.ShippingRateID != "" && p.ShippingRate == nil {
+			c.ShippingRateID = "" // the new address is outside the chosen rate's zone
+		}
+		return updateCartRow(ctx, tx, c)
+	})
+}
+
+// Placed is the result of a checkout.
+type Placed struct {
+	Order      *order.Order
+	OrderToken string
+}
+
+// Checkout turns an open cart into an order, exactly once: the order, its
+// stock holds, the discount's use and the completed cart are one
+// transaction, and a cart that was already checked out answers ECONFLICT.
+// Errors: EINVALID, ENOTFOUND, ESTOCK, ECONFLICT.
+func (s *Service) Checkout(ctx context.Context, tenantID, token, provider string) (*Placed, error) {
+	t, err := s.Tenants.Cached(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var placed Placed
+	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		c, err := findCart(ctx, tx, token, true)
+		if err != nil {
+			return err
+		}
+		if c.Status != StatusOpen {
+			return nimbus.Errorf(nimbus.ECONFLICT, "this cart has already been checked out as order %s", c.OrderID)
+		}
+		var fe []nimbus.FieldError
+		if len(c.Lines) == 0 {
+			fe = append(fe, nimbus.FieldError{Field: "lines", Message: "the cart is empty"})
+		}
+		if c.Email == "" {
+			fe = append(fe, nimbus.FieldError{Field: "email", Message: "is needed to check out"})
+		}
+		if c.ShippingAddress == nil {
+			fe = append(fe, nimbus.FieldError{Field: "shipping_address", Message: "is needed to check out"})
+		}
+		if c.ShippingRateID == "" {
+			fe = append(fe, nimbus.FieldError{Field: "shipping_rate_id", Message: "choose a shipping rate to check out"})
+		}
+		if len(fe) > 0 {
+			return nimbus.Invalid(fe...)
+		}
+		if c.Currency != t.Currency {
+			return nimbus.Errorf(nimbus.ECONFLICT, "the cart is in %s but the store now sells in %s; start a new cart", c.Currency, t.Currency)
+		}
+		p, err := price(ctx, tx, t, c, true)
+		if err != nil {
+			return err
+		}
+		if p.ShippingRate == nil {
+			return nimbus.Invalid(nimbus.FieldError{Field: "shipping_rate_id", Message: "is no longer available for the cart's address"})
+		}
+		customerID := c.CustomerID
+		if customerID == "" {
+			if customerID, err = customer.EnsureGuest(ctx, tx, c.Email, c.ShippingAddress.Name); err != nil {
+				return err
+			}
+		}
+		d := order.Draft{CartID: c.ID, Email: c.Email, CustomerID: customerID, ShippingAddress: *c.ShippingAddress,
+			ShippingMethod: p.ShippingRate.Name, DiscountCode: c.DiscountCode, PricesIncludeTax: t.PricesIncludeTax,
+			Currency: t.Currency, Subtotal: p.Totals.Subtotal, DiscountTotal: p.Totals.Discount, ShippingTotal: p.Totals.Shipping,
+			TaxTotal: p.Totals.Tax, Total: p.Totals.Total, PaymentProvider: provider, Note: c.Note, ReservationMinutes: t.ReservationMinutes}
+		for _, pl := range p.Lines {
+			d.Lines = append(d.Lines, &order.Line{VariantID: pl.Variant.ID, ProductID: pl.Product.ID, Title: pl.Product.Title,
+				VariantTitle: pl.Variant.Title, SKU: pl.Variant.SKU, TrackInventory: pl.Variant.TrackInventory, Quantity: pl.Line.Quantity,
+				UnitPrice: pl.Variant.Price, Subtotal: pl.Amounts.Subtotal, Discount: pl.Amounts.Discount, Tax: pl.Amounts.Tax, Total: pl.Amounts.Total})
+		}
+		o, orderToken, err := s.Orders.Place(ctx, tx, d)
+		if err != nil {
+			return err
+		}
+		if c.DiscountCode != "" {
+			disc, err := pricing.CheckDiscount(ctx, tx, c.DiscountCode, c.Email, p.Totals.Subtotal)
+			if err != nil {
+				return err
+			}
+			if err := pricing.Redeem(ctx, tx, disc, o.ID, c.Email); err != nil {
+				return err
+			}
+		}
+		res, err := tx.Exec(ctx, `UPDATE carts SET status = ?, order_id = ?, customer_id = ?, updated_at = ? WHERE tenant_id = ? AND id = ? AND status = ?`,
+			StatusCompleted, o.ID, customerID, tx.Now, tx.TenantID(), c.ID, StatusOpen)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nimbus.Errorf(nimbus.ECONFLICT, "this cart has already been checked out")
+		}
+		placed = Placed{Order: o, OrderToken: orderToken}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &placed, nil
+}

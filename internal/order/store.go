@@ -1,0 +1,298 @@
+package order
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+)
+
+var errNotFound = nimbus.Errorf(nimbus.ENOTFOUND, "order not found")
+
+const orderColumns = `id, tenant_id, number, cart_id, token_hash, status, payment_status, currency, email, customer_id,
+	shipping_address, shipping_method, discount_code, prices_include_tax, subtotal, discount_total, shipping_total,
+	tax_total, total, refunded_total, payment_provider, note, reservation_expires_at, created_at, updated_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scanOrder(row scanner) (*Order, error) {
+	var o Order
+	var cartID, customerID sql.NullString
+	var addr string
+	var expires sql.Null[time.Time]
+	err := row.Scan(&o.ID, &o.TenantID, &o.Number, &cartID, &o.tokenHash, &o.Status, &o.PaymentStatus, &o.Currency, &o.Email,
+		&customerID, &addr, &o.ShippingMethod, &o.DiscountCode, &o.PricesIncludeTax, &o.Subtotal, &o.DiscountTotal,
+		&o.ShippingTotal, &o.TaxTotal, &o.Total, &o.RefundedTotal, &o.PaymentProvider, &o.Note, &expires, &o.CreatedAt, &o.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scan order: %w", err)
+	}
+	o.CartID, o.CustomerID = cartID.String, customerID.String
+	if expires.Valid {
+		o.ReservationExpiresAt = &expires.V
+	}
+	if err := json.Unmarshal([]byte(addr), &o.ShippingAddress); err != nil {
+		return nil, fmt.Errorf("decode address of order %s: %w", o.ID, err)
+	}
+	return &o, nil
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// nextNumber hands out the tenant's next order number (1001, 1002, ...).
+func nextNumber(ctx context.Context, tx *db.TenantTx) (int64, error) {
+	var n int64
+	err := tx.QueryRow(ctx, `INSERT INTO order_numbers (tenant_id, last_number) VALUES (?, 1001)
+		ON CONFLICT (tenant_id) DO UPDATE SET last_number = order_numbers.last_number + 1
+		RETURNING last_number`, tx.TenantID()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("next order number: %w", err)
+	}
+	return n, nil
+}
+
+func insertOrder(ctx context.Context, tx *db.TenantTx, o *Order) error {
+	addr, err := json.Marshal(o.ShippingAddress)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO orders (`+orderColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.ID, o.TenantID, o.Number, nullIfEmpty(o.CartID), o.tokenHash, o.Status, o.PaymentStatus, o.Currency, o.Email,
+		nullIfEmpty(o.CustomerID), string(addr), o.ShippingMethod, o.DiscountCode, o.PricesIncludeTax, o.Subtotal, o.DiscountTotal,
+		o.ShippingTotal, o.TaxTotal, o.Total, o.RefundedTotal, o.PaymentProvider, o.Note, o.ReservationExpiresAt, o.CreatedAt, o.UpdatedAt)
+	if db.IsUniqueViolation(err) {
+		return nimbus.Errorf(nimbus.ECONFLICT, "this cart has already been checked out")
+	}
+	if err != nil {
+		return fmt.Errorf("insert order: %w", err)
+	}
+	for i, l := range o.Lines {
+		_, err := tx.Exec(ctx, `INSERT INTO order_lines (id, tenant_id, order_id, variant_id, product_id, title, variant_title, sku,
+			track_inventory, quantity, unit_price, subtotal, discount, tax, total, fulfilled_quantity, position)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+			l.ID, o.TenantID, o.ID, l.VariantID, l.ProductID, l.Title, l.VariantTitle, l.SKU, l.TrackInventory, l.Quantity,
+			l.UnitPrice, l.Subtotal, l.Discount, l.Tax, l.Total, i+1)
+		if err != nil {
+			return fmt.Errorf("insert order line: %w", err)
+		}
+	}
+	return nil
+}
+
+// updateOrderState writes the fields that change after checkout.
+func updateOrderState(ctx context.Context, tx *db.TenantTx, o *Order) error {
+	o.UpdatedAt = tx.Now
+	_, err := tx.Exec(ctx, `UPDATE orders SET status = ?, payment_status = ?, refunded_total = ?, reservation_expires_at = ?, updated_at = ?
+		WHERE tenant_id = ? AND id = ?`, o.Status, o.PaymentStatus, o.RefundedTotal, o.ReservationExpiresAt, o.UpdatedAt, tx.TenantID(), o.ID)
+	if err != nil {
+		return fmt.Errorf("update order: %w", err)
+	}
+	return nil
+}
+
+// claimPayment moves an order from one payment status to another only if it
+// is still in the first: the guard that keeps two payments of one order from
+// running at once.
+func claimPayment(ctx context.Context, tx *db.TenantTx, orderID, from, to string) (bool, error) {
+	res, err := tx.Exec(ctx, `UPDATE orders SET payment_status = ?, updated_at = ? WHERE tenant_id = ? AND id = ? AND payment_status = ?`,
+		to, tx.Now, tx.TenantID(), orderID, from)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// findOrder reads an order; with lock, it also locks it until the
+// transaction ends (on PostgreSQL; SQLite has one writer anyway).
+func findOrder(ctx context.Context, tx *db.TenantTx, id string, details, lock bool) (*Order, error) {
+	q := `SELECT ` + orderColumns + ` FROM orders WHERE tenant_id = ? AND id = ?`
+	if lock {
+		q += tx.ForUpdate()
+	}
+	o, err := scanOrder(tx.QueryRow(ctx, q, tx.TenantID(), id))
+	if err != nil {
+		return nil, err
+	}
+	if err := attachLines(ctx, tx, []*Order{o}); err != nil {
+		return nil, err
+	}
+	if details {
+		if err := attachDetails(ctx, tx, o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+func attachLines(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
+	if len(orders) == 0 {
+		return nil
+	}
+	byID := map[string]*Order{}
+	args := []any{tx.TenantID()}
+	for _, o := range orders {
+		byID[o.ID] = o
+		o.Lines = []*Line{}
+		args = append(args, o.ID)
+	}
+	rows, err := tx.Query(ctx, `SELECT id, order_id, variant_id, product_id, title, variant_title, sku, track_inventory, quantity,
+		unit_price, subtotal, discount, tax, total, fulfilled_quantity FROM order_lines
+		WHERE tenant_id = ? AND order_id IN (`+db.Placeholders(len(orders))+`) ORDER BY order_id, position`, args...)
+	if err != nil {
+		return fmt.Errorf("find order lines: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l Line
+		var orderID string
+		if err := rows.Scan(&l.ID, &orderID, &l.VariantID, &l.ProductID, &l.Title, &l.VariantTitle, &l.SKU, &l.TrackInventory,
+			&l.Quantity, &l.UnitPrice, &l.Subtotal, &l.Discount, &l.Tax, &l.Total, &l.FulfilledQuantity); err != nil {
+			return err
+		}
+		byID[orderID].Lines = append(byID[orderID].Lines, &l)
+	}
+	return rows.Err()
+}
+
+func attachDetails(ctx context.Context, tx *db.TenantTx, o *Order) error {
+	rows, err := tx.Query(ctx, `SELECT id, kind, message, actor, created_at FROM order_events WHERE tenant_id = ? AND order_id = ? ORDER BY id`,
+		tx.TenantID(), o.ID)
+	if err != nil {
+		return err
+	}
+	o.Events = []*Event{}
+	for rows.Next() {
+		var e Event
+		if err := rows.Scan(&e.ID, &e.Kind, &e.Message, &e.Actor, &e.CreatedAt); err != nil {
+			rows.Close()
+			return err
+		}
+		o.Events = append(o.Events, &e)
+	}
+	rows.Close()
+	rows, err = tx.Query(ctx, `SELECT id, carrier, tracking_number, lines, created_at FROM fulfillments WHERE tenant_id = ? AND order_id = ? ORDER BY id`,
+		tx.TenantID(), o.ID)
+	if err != nil {
+		return err
+	}
+	o.Fulfillments = []*Fulfillment{}
+	for rows.Next() {
+		var f Fulfillment
+		var lines string
+		if err := rows.Scan(&f.ID, &f.Carrier, &f.TrackingNumber, &lines, &f.CreatedAt); err != nil {
+			rows.Close()
+			return err
+		}
+		if err := json.Unmarshal([]byte(lines), &f.Lines); err != nil {
+			rows.Close()
+			return err
+		}
+		o.Fulfillments = append(o.Fulfillments, &f)
+	}
+	rows.Close()
+	payments, err := findPayments(ctx, tx, o.ID)
+	o.Payments = payments
+	return err
+}
+
+func findPayments(ctx context.Context, tx *db.TenantTx, orderID string) ([]*Payment, error) {
+	rows, err := tx.Query(ctx, `SELECT id, kind, provider, status, amount, currency, provider_ref, failure_code, created_at
+		FROM payments WHERE tenant_id = ? AND order_id = ? ORDER BY id`, tx.TenantID(), orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ps := []*Payment{}
+	for rows.Next() {
+		var p Payment
+		if err := rows.Scan(&p.ID, &p.Kind, &p.Provider, &p.Status, &p.Amount, &p.Currency, &p.ProviderRef, &p.FailureCode, &p.CreatedAt); err != nil {
+			return nil, err
+		}
+		ps = append(ps, &p)
+	}
+	return ps, rows.Err()
+}
+
+func insertPayment(ctx context.Context, tx *db.TenantTx, orderID string, p *Payment) error {
+	p.CreatedAt = tx.Now
+	_, err := tx.Exec(ctx, `INSERT INTO payments (id, tenant_id, order_id, kind, provider, status, amount, currency, provider_ref, failure_code, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, tx.TenantID(), orderID, p.Kind, p.Provider, p.Status, p.Amount, p.Currency,
+		p.ProviderRef, p.FailureCode, tx.Now, tx.Now)
+	return err
+}
+
+func updatePayment(ctx context.Context, tx *db.TenantTx, p *Payment) error {
+	_, err := tx.Exec(ctx, `UPDATE payments SET status = ?, provider_ref = ?, failure_code = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+		p.Status, p.ProviderRef, p.FailureCode, tx.Now, tx.TenantID(), p.ID)
+	return err
+}
+
+func insertEvent(ctx context.Context, tx *db.TenantTx, orderID, kind, message, actor string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO order_events (id, tenant_id, order_id, kind, message, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		nimbus.NewID(nimbus.PrefixOrderEvent), tx.TenantID(), orderID, kind, message, actor, tx.Now)
+	return err
+}
+
+func findOrders(ctx context.Context, tx *db.TenantTx, f Filter) ([]*Order, error) {
+	where, args := []string{"tenant_id = ?"}, []any{tx.TenantID()}
+	if f.Status != nil {
+		where, args = append(where, "status = ?"), append(args, *f.Status)
+	}
+	if f.CustomerID != nil {
+		where, args = append(where, "customer_id = ?"), append(args, *f.CustomerID)
+	}
+	if f.Email != nil {
+		where, args = append(where, "email = ?"), append(args, strings.ToLower(*f.Email))
+	}
+	if f.Since != nil {
+		where, args = append(where, "created_at >= ?"), append(args, f.Since.UTC())
+	}
+	if f.Until != nil {
+		where, args = append(where, "created_at < ?"), append(args, f.Until.UTC())
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		if n, err := strconv.ParseInt(strings.TrimPrefix(q, "#"), 10, 64); err == nil {
+			where, args = append(where, "number = ?"), append(args, n)
+		} else {
+			where, args = append(where, "email LIKE ?"), append(args, "%"+strings.ToLower(q)+"%")
+		}
+	}
+	if f.After != "" {
+		// Newest first: the cursor continues with older ids.
+		where, args = append(where, "id < ?"), append(args, f.After)
+	}
+	rows, err := tx.Query(ctx, `SELECT `+orderColumns+` FROM orders WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`,
+		append(args, f.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("find orders: %w", err)
+	}
+	orders := []*Order{}
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		orders = append(orders, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return orders, attachLines(ctx, tx, orders)
+}
