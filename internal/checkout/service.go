@@ -130,6 +130,9 @@ func price(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, c *Cart, stri
 			return nil, err
 		default:
 			p.DiscountError = nimbus.ErrorMessage(err)
+			if e, ok := errors.AsType[*nimbus.Error](err); ok && len(e.Fields) == 1 {
+				p.DiscountError = e.Fields[0].Message
+			}
 		}
 	}
 	in.PricesIncludeTax, in.TaxShipping = t.PricesIncludeTax, t.TaxShipping
