@@ -176,7 +176,7 @@ func TestBadCartInputChangesNothing(t *testing.T) {
 			t.Fatalf("address problem = %+v", p)
 		}
 		c.do("PATCH", base+"/"+tok, map[string]any{"discount_code": "NOPE"}).mustProblem(t, 422, "invalid")
-		c.do("PATCH", base+"/"+tok, map[string]any{"shipping_rate_id": sh.RateID}).mustProblem(t, 422, "invalid") // no address yet
+		c.do("PATCH", base+"/"+tok, map[string]any{"shipping_rate_id": sh.RateID}).mustProblem(t, 422, "invalid")         // no address yet
 		c.do("POST", base+"/"+tok+"/checkout", map[string]any{"payment_provider": "test"}).mustProblem(t, 422, "invalid") // empty
 
 		// An expired code is refused by name.

@@ -53,10 +53,11 @@ type Server struct {
 	cancelRequests context.CancelFunc
 }
 
-// handlerExitTimeout bounds how long shutdown waits, after the drain deadline
-// has passed and their contexts are cancelled, for handlers to return before
-// the database closes under them.
-const handlerExitTimeout = 5 * time.Second
+// maxExitTimeout bounds how long shutdown waits, after the drain deadline
+// has passed and their contexts are cancelled, for handlers and jobs to
+// return before the database closes under them. A shorter
+// --shutdown-timeout shortens it too.
+const maxExitTimeout = 5 * time.Second
 
 // openDB opens the database and applies Nimbus's and River's migrations.
 func openDB(ctx context.Context, cfg Config, logger *slog.Logger) (*db.DB, error) {
@@ -251,7 +252,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	// Close does not wait for handlers, and a handler may still be using the
 	// database: give them a short while to notice their cancelled context.
 	s.cancelRequests()
-	exitCtx, cancel := context.WithTimeout(context.Background(), handlerExitTimeout)
+	exitTimeout := min(s.cfg.ShutdownTimeout, maxExitTimeout)
+	exitCtx, cancel := context.WithTimeout(context.Background(), exitTimeout)
 	if werr := s.inFlight.Wait(exitCtx); werr != nil {
 		s.logger.Error("request handlers did not return after cancellation; closing the database under them")
 	}
@@ -262,7 +264,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	// recorded by River like any failure, so the job runs again later under
 	// its retry policy (see jobs.Stop).
 	stopCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	jerr := jobs.Stop(stopCtx, s.Jobs, handlerExitTimeout)
+	jerr := jobs.Stop(stopCtx, s.Jobs, exitTimeout)
 	cancel()
 	switch {
 	case errors.Is(jerr, context.DeadlineExceeded):
