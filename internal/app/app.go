@@ -47,6 +47,7 @@ Usage: nimbus <command> [flags]
 Commands:
   serve     run the server (SQLite in ./nimbus-data by default, or --database-url postgres://...)
   migrate   apply database migrations and exit
+  bench     run a benchmark program (nimbus bench checkout)
   version   print the version
 
 Run "nimbus <command> --help" for a command's flags. Every flag has an
@@ -69,6 +70,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		err = runServe(ctx, args[1:], env)
 	case "migrate":
 		err = runMigrate(ctx, args[1:], env)
+	case "bench":
+		err = runBench(ctx, args[1:], env)
 	case "version":
 		fmt.Fprintln(env.Stdout, "nimbus", Version())
 	default:

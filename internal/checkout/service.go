@@ -2,8 +2,10 @@ package checkout
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -184,15 +186,14 @@ func (s *Service) CreateCart(ctx context.Context, tenantID string) (*Priced, str
 	}
 	token := newToken()
 	c := &Cart{ID: nimbus.NewID(nimbus.PrefixCart), Status: StatusOpen, Currency: t.Currency, Lines: []*Line{}}
-	var p *Priced
-	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) (err error) {
-		if err := insertCart(ctx, tx, c, token); err != nil {
-			return err
-		}
-		p, err = price(ctx, tx, t, c, false)
-		return err
+	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		return insertCart(ctx, tx, c, token)
 	})
-	return p, token, err
+	if err != nil {
+		return nil, "", err
+	}
+	// An empty cart costs nothing: no need to ask the database.
+	return &Priced{Cart: c, PricesIncludeTax: t.PricesIncludeTax, ShippingRates: []RateOption{}, Totals: pricing.Totals{Lines: []pricing.LineTotals{}}}, token, nil
 }
 
 // GetCart returns a cart priced now. Errors: ENOTFOUND.
@@ -213,31 +214,52 @@ func (s *Service) GetCart(ctx context.Context, tenantID, token string) (*Priced,
 	return p, err
 }
 
-// modify runs fn on an open cart and returns it priced afterwards.
-func (s *Service) modify(ctx context.Context, tenantID, token string, fn func(tx *db.TenantTx, t *tenant.Tenant, c *Cart) error) (*Priced, error) {
+// prepare reads an open cart and lets fn check and apply a change to it in
+// memory, on the read pool, and returns the changed cart priced. The write
+// that follows is then a single statement or two: on SQLite every write
+// transaction takes turns with all others, so reading and pricing stay out
+// of it. A concurrent change to the same cart can make the answer a moment
+// stale; checkout prices the cart again, strictly, inside its transaction.
+func (s *Service) prepare(ctx context.Context, tenantID, token string, fn func(tx *db.TenantTx, t *tenant.Tenant, c *Cart) error) (*Priced, error) {
 	t, err := s.Tenants.Cached(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	var p *Priced
-	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
-		c, err := findCart(ctx, tx, token, true)
+	err = s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
+		c, err := findCart(ctx, tx, token, false)
 		if err != nil {
 			return err
 		}
 		if c.Status != StatusOpen {
-			return nimbus.Errorf(nimbus.ECONFLICT, "this cart has been checked out; start a new one")
+			return errCheckedOut
 		}
 		if err := fn(tx, t, c); err != nil {
-			return err
-		}
-		if c, err = findCart(ctx, tx, token, false); err != nil {
 			return err
 		}
 		p, err = price(ctx, tx, t, c, false)
 		return err
 	})
 	return p, err
+}
+
+var errCheckedOut = nimbus.Errorf(nimbus.ECONFLICT, "this cart has been checked out; start a new one")
+
+// openCartID returns the id of the open cart with a token, in a write transaction.
+func openCartID(ctx context.Context, tx *db.TenantTx, token string) (string, error) {
+	var id, status string
+	err := tx.QueryRow(ctx, `SELECT id, status FROM carts WHERE tenant_id = ? AND token_hash = ?`+tx.ForUpdate(),
+		tx.TenantID(), hashToken(token)).Scan(&id, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errCartNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	if status != StatusOpen {
+		return "", errCheckedOut
+	}
+	return id, nil
 }
 
 func validQuantity(q int64) error {
@@ -276,27 +298,49 @@ func (s *Service) AddLine(ctx context.Context, tenantID, token, variantID string
 	if err := validQuantity(qty); err != nil {
 		return nil, err
 	}
-	return s.modify(ctx, tenantID, token, func(tx *db.TenantTx, _ *tenant.Tenant, c *Cart) error {
-		total := qty
+	lineID := nimbus.NewID(nimbus.PrefixCartLine)
+	p, err := s.prepare(ctx, tenantID, token, func(tx *db.TenantTx, _ *tenant.Tenant, c *Cart) error {
+		var line *Line
 		for _, l := range c.Lines {
 			if l.VariantID == variantID {
-				total += l.Quantity
+				line = l
 			}
 		}
-		if total > MaxQuantity {
+		if line == nil {
+			if len(c.Lines) >= MaxLines {
+				return nimbus.Invalid(nimbus.FieldError{Field: "variant_id", Message: "a cart has at most 100 lines"})
+			}
+			line = &Line{ID: lineID, VariantID: variantID}
+			c.Lines = append(c.Lines, line)
+		}
+		if line.Quantity+qty > MaxQuantity {
 			return nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: "a cart holds at most 10000 units of a variant"})
 		}
-		if len(c.Lines) >= MaxLines {
-			return nimbus.Invalid(nimbus.FieldError{Field: "variant_id", Message: "a cart has at most 100 lines"})
-		}
-		if err := checkVariant(ctx, tx, variantID, total); err != nil {
+		line.Quantity += qty
+		return checkVariant(ctx, tx, variantID, line.Quantity)
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		cartID, err := openCartID(ctx, tx, token)
+		if err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO cart_lines (id, tenant_id, cart_id, variant_id, quantity, created_at) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = ?`,
-			nimbus.NewID(nimbus.PrefixCartLine), tx.TenantID(), c.ID, variantID, total, tx.Now, total)
+		// Added, not set: two additions at once both count. The CHECK on
+		// cart_lines keeps the total within bounds even then.
+		_, err = tx.Exec(ctx, `INSERT INTO cart_lines (id, tenant_id, cart_id, variant_id, quantity, created_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = cart_lines.quantity + excluded.quantity`,
+			lineID, tx.TenantID(), cartID, variantID, qty, tx.Now)
+		if db.IsCheckViolation(err) {
+			return nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: "a cart holds at most 10000 units of a variant"})
+		}
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // SetLineQuantity changes a line's quantity; 0 removes it.
@@ -307,28 +351,42 @@ func (s *Service) SetLineQuantity(ctx context.Context, tenantID, token, lineID s
 			return nil, err
 		}
 	}
-	return s.modify(ctx, tenantID, token, func(tx *db.TenantTx, _ *tenant.Tenant, c *Cart) error {
-		var line *Line
-		for _, l := range c.Lines {
-			if l.ID == lineID {
-				line = l
-			}
-		}
-		if line == nil {
+	p, err := s.prepare(ctx, tenantID, token, func(tx *db.TenantTx, _ *tenant.Tenant, c *Cart) error {
+		i := slices.IndexFunc(c.Lines, func(l *Line) bool { return l.ID == lineID })
+		if i < 0 {
 			return nimbus.Errorf(nimbus.ENOTFOUND, "cart line not found")
 		}
+		line := c.Lines[i]
 		if qty == 0 {
-			_, err := tx.Exec(ctx, `DELETE FROM cart_lines WHERE tenant_id = ? AND id = ?`, tx.TenantID(), line.ID)
+			c.Lines = slices.Delete(c.Lines, i, i+1)
+			return nil
+		}
+		grow := qty > line.Quantity
+		line.Quantity = qty
+		if grow {
+			return checkVariant(ctx, tx, line.VariantID, qty)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		cartID, err := openCartID(ctx, tx, token)
+		if err != nil {
 			return err
 		}
-		if qty > line.Quantity {
-			if err := checkVariant(ctx, tx, line.VariantID, qty); err != nil {
-				return err
-			}
+		if qty == 0 {
+			_, err = tx.Exec(ctx, `DELETE FROM cart_lines WHERE tenant_id = ? AND cart_id = ? AND id = ?`, tx.TenantID(), cartID, lineID)
+		} else {
+			_, err = tx.Exec(ctx, `UPDATE cart_lines SET quantity = ? WHERE tenant_id = ? AND cart_id = ? AND id = ?`, qty, tx.TenantID(), cartID, lineID)
 		}
-		_, err := tx.Exec(ctx, `UPDATE cart_lines SET quantity = ? WHERE tenant_id = ? AND id = ?`, qty, tx.TenantID(), line.ID)
 		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // CartUpdate changes a cart's details; nil fields stay as they are. An
@@ -363,7 +421,8 @@ func (s *Service) UpdateCart(ctx context.Context, tenantID, token string, u Cart
 	if len(fe) > 0 {
 		return nil, nimbus.Invalid(fe...)
 	}
-	return s.modify(ctx, tenantID, token, func(tx *db.TenantTx, t *tenant.Tenant, c *Cart) error {
+	var changed *Cart
+	p, err := s.prepare(ctx, tenantID, token, func(tx *db.TenantTx, t *tenant.Tenant, c *Cart) error {
 		if u.Email != nil {
 			c.Email = *u.Email
 		}
@@ -392,8 +451,22 @@ func (s *Service) UpdateCart(ctx context.Context, tenantID, token string, u Cart
 		if u.ShippingAddress != nil && c.ShippingRateID != "" && p.ShippingRate == nil {
 			c.ShippingRateID = "" // the new address is outside the chosen rate's zone
 		}
-		return updateCartRow(ctx, tx, c)
+		changed = c
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		if _, err := openCartID(ctx, tx, token); err != nil {
+			return err
+		}
+		return updateCartRow(ctx, tx, changed)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Placed is the result of a checkout.

@@ -407,23 +407,20 @@ func (s *Service) CreateShippingZone(ctx context.Context, tenantID string, in Sh
 	}
 	z := &ShippingZone{ID: nimbus.NewID(nimbus.PrefixZone), Name: in.Name, Countries: in.Countries}
 	err := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
-		zones, err := findZones(ctx, tx)
-		if err != nil {
-			return err
-		}
-		for _, other := range zones {
-			for _, c := range other.Countries {
-				for _, mine := range in.Countries {
-					if c == mine {
-						return nimbus.Invalid(nimbus.FieldError{Field: "countries", Message: c + " is already in zone " + other.Name})
-					}
-				}
-			}
-		}
 		z.CreatedAt, z.UpdatedAt = tx.Now, tx.Now
-		if _, err := tx.Exec(ctx, `INSERT INTO shipping_zones (id, tenant_id, name, countries, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			z.ID, tx.TenantID(), z.Name, " "+strings.Join(z.Countries, " ")+" ", tx.Now, tx.Now); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO shipping_zones (id, tenant_id, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+			z.ID, tx.TenantID(), z.Name, tx.Now, tx.Now); err != nil {
 			return err
+		}
+		for i, c := range z.Countries {
+			_, err := tx.Exec(ctx, `INSERT INTO shipping_zone_countries (tenant_id, zone_id, country, position) VALUES (?, ?, ?, ?)`,
+				tx.TenantID(), z.ID, c, i)
+			if db.IsUniqueViolation(err) {
+				return nimbus.Invalid(nimbus.FieldError{Field: "countries", Message: c + " is already in another shipping zone, or listed twice"})
+			}
+			if err != nil {
+				return err
+			}
 		}
 		for _, ri := range in.Rates {
 			r, err := insertRate(ctx, tx, z.ID, ri)
@@ -490,6 +487,9 @@ func (s *Service) DeleteShippingZone(ctx context.Context, tenantID, id string) e
 		if _, err := tx.Exec(ctx, `DELETE FROM shipping_rates WHERE tenant_id = ? AND zone_id = ?`, tx.TenantID(), id); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM shipping_zone_countries WHERE tenant_id = ? AND zone_id = ?`, tx.TenantID(), id); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `DELETE FROM shipping_zones WHERE tenant_id = ? AND id = ?`, tx.TenantID(), id)
 		return err
 	})
@@ -498,7 +498,7 @@ func (s *Service) DeleteShippingZone(ctx context.Context, tenantID, id string) e
 var errZoneNotFound = nimbus.Errorf(nimbus.ENOTFOUND, "shipping zone not found")
 
 func findZones(ctx context.Context, tx *db.TenantTx) ([]*ShippingZone, error) {
-	rows, err := tx.Query(ctx, `SELECT id, name, countries, created_at, updated_at FROM shipping_zones WHERE tenant_id = ? ORDER BY id`, tx.TenantID())
+	rows, err := tx.Query(ctx, `SELECT id, name, created_at, updated_at FROM shipping_zones WHERE tenant_id = ? ORDER BY id`, tx.TenantID())
 	if err != nil {
 		return nil, err
 	}
@@ -506,15 +506,31 @@ func findZones(ctx context.Context, tx *db.TenantTx) ([]*ShippingZone, error) {
 	byID := map[string]*ShippingZone{}
 	for rows.Next() {
 		var z ShippingZone
-		var countries string
-		if err := rows.Scan(&z.ID, &z.Name, &countries, &z.CreatedAt, &z.UpdatedAt); err != nil {
+		if err := rows.Scan(&z.ID, &z.Name, &z.CreatedAt, &z.UpdatedAt); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		z.Countries = strings.Fields(countries)
-		z.Rates = []*ShippingRate{}
+		z.Countries, z.Rates = []string{}, []*ShippingRate{}
 		zones = append(zones, &z)
 		byID[z.ID] = &z
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = tx.Query(ctx, `SELECT zone_id, country FROM shipping_zone_countries WHERE tenant_id = ? ORDER BY zone_id, position`, tx.TenantID())
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var zoneID, country string
+		if err := rows.Scan(&zoneID, &country); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if z := byID[zoneID]; z != nil {
+			z.Countries = append(z.Countries, country)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -585,8 +601,8 @@ func (s *Service) FindShippingZoneByID(ctx context.Context, tenantID, id string)
 // RatesFor returns the shipping rates to a country, in the caller's transaction.
 func RatesFor(ctx context.Context, tx *db.TenantTx, country string) ([]*ShippingRate, error) {
 	rows, err := tx.Query(ctx, `SELECT r.id, r.zone_id, r.name, r.price, r.free_above, r.created_at
-		FROM shipping_rates r JOIN shipping_zones z ON z.tenant_id = r.tenant_id AND z.id = r.zone_id
-		WHERE r.tenant_id = ? AND z.countries LIKE ? ORDER BY r.price, r.id`, tx.TenantID(), "% "+country+" %")
+		FROM shipping_rates r JOIN shipping_zone_countries c ON c.tenant_id = r.tenant_id AND c.zone_id = r.zone_id
+		WHERE r.tenant_id = ? AND c.country = ? ORDER BY r.price, r.id`, tx.TenantID(), country)
 	if err != nil {
 		return nil, err
 	}

@@ -60,6 +60,8 @@ type DB struct {
 
 	// group runs SQLite's write transactions with group commit; nil on PostgreSQL.
 	group *groupCommitter
+	// writeStmts and readStmts cache prepared statements on SQLite's pools.
+	writeStmts, readStmts *stmtCache
 
 	logger    *slog.Logger
 	closeOnce sync.Once
@@ -118,6 +120,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			err = cfg.AlsoMigrate(ctx, d)
 		}
 		if err == nil {
+			d.writeStmts, d.readStmts = newStmtCache(d.write), newStmtCache(d.read)
 			d.startGroupCommit()
 		}
 	}
@@ -165,6 +168,11 @@ func (d *DB) close() error {
 	if d.group != nil {
 		d.group.close()
 	}
+	for _, c := range []*stmtCache{d.writeStmts, d.readStmts} {
+		if c != nil {
+			c.close()
+		}
+	}
 	var errs []error
 	if d.read != nil && d.read != d.write {
 		errs = append(errs, d.read.Close())
@@ -179,4 +187,15 @@ func (d *DB) close() error {
 		errs = append(errs, d.write.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// cacheFor returns the statement cache of a pool (nil on PostgreSQL).
+func (d *DB) cacheFor(pool *sql.DB) *stmtCache {
+	switch {
+	case d.writeStmts != nil && pool == d.write:
+		return d.writeStmts
+	case d.readStmts != nil && pool == d.read:
+		return d.readStmts
+	}
+	return nil
 }

@@ -25,3 +25,6 @@ func IsUniqueViolation(err error) bool { return constraintOf(err) == constraintU
 
 // IsForeignKeyViolation reports whether err is a foreign key violation.
 func IsForeignKeyViolation(err error) bool { return constraintOf(err) == constraintForeignKey }
+
+// IsCheckViolation reports whether err is a CHECK constraint violation.
+func IsCheckViolation(err error) bool { return constraintOf(err) == constraintCheck }

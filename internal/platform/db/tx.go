@@ -16,6 +16,7 @@ import (
 type Tx struct {
 	tx      *sql.Tx
 	dialect Dialect
+	stmts   *stmtCache // nil on PostgreSQL
 	// Now is the single timestamp of this transaction.
 	Now time.Time
 }
@@ -137,7 +138,7 @@ func (d *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, tenantID stri
 			return fmt.Errorf("set tenant: %w", err)
 		}
 	}
-	tx := &Tx{tx: sqlTx, dialect: d.dialect, Now: d.Now().UTC().Truncate(time.Microsecond)}
+	tx := &Tx{tx: sqlTx, dialect: d.dialect, Now: d.Now().UTC().Truncate(time.Microsecond), stmts: d.cacheFor(pool)}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -149,16 +150,38 @@ func (d *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, tenantID stri
 
 // Exec runs a statement with ? placeholders.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := tx.stmt(ctx, query); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
 	return tx.tx.ExecContext(ctx, rebind(tx.dialect, query), args...)
+}
+
+// stmt returns the cached prepared statement for query bound to this
+// transaction, or nil to run the text directly.
+func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if tx.stmts == nil {
+		return nil
+	}
+	s := tx.stmts.get(query)
+	if s == nil {
+		return nil
+	}
+	return tx.tx.StmtContext(ctx, s)
 }
 
 // Query runs a query with ? placeholders.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := tx.stmt(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
 	return tx.tx.QueryContext(ctx, rebind(tx.dialect, query), args...)
 }
 
 // QueryRow runs a query with ? placeholders that returns at most one row.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := tx.stmt(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
 	return tx.tx.QueryRowContext(ctx, rebind(tx.dialect, query), args...)
 }
 

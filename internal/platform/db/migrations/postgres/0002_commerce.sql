@@ -168,9 +168,18 @@ CREATE TABLE shipping_zones (
     id         TEXT PRIMARY KEY,
     tenant_id  TEXT NOT NULL REFERENCES tenants (id),
     name       TEXT NOT NULL,
-    countries  TEXT NOT NULL,
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL
+);
+
+-- A country ships through at most one zone of a store.
+CREATE TABLE shipping_zone_countries (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id),
+    zone_id   TEXT NOT NULL REFERENCES shipping_zones (id) ON DELETE CASCADE,
+    country   TEXT NOT NULL,
+    position  INTEGER NOT NULL,
+    PRIMARY KEY (zone_id, country),
+    UNIQUE (tenant_id, country)
 );
 
 CREATE TABLE shipping_rates (
@@ -219,7 +228,7 @@ CREATE TABLE cart_lines (
     tenant_id  TEXT NOT NULL REFERENCES tenants (id),
     cart_id    TEXT NOT NULL REFERENCES carts (id) ON DELETE CASCADE,
     variant_id TEXT NOT NULL,
-    quantity   BIGINT NOT NULL CHECK (quantity > 0),
+    quantity   BIGINT NOT NULL CHECK (quantity > 0 AND quantity <= 10000),
     created_at TIMESTAMPTZ NOT NULL,
     UNIQUE (cart_id, variant_id)
 );
@@ -416,6 +425,12 @@ CREATE POLICY tenant_isolation ON discount_redemptions
 ALTER TABLE shipping_zones ENABLE ROW LEVEL SECURITY;
 ALTER TABLE shipping_zones FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON shipping_zones
+    USING (tenant_id = current_setting('nimbus.tenant_id', true))
+    WITH CHECK (tenant_id = current_setting('nimbus.tenant_id', true));
+
+ALTER TABLE shipping_zone_countries ENABLE ROW LEVEL SECURITY;
+ALTER TABLE shipping_zone_countries FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON shipping_zone_countries
     USING (tenant_id = current_setting('nimbus.tenant_id', true))
     WITH CHECK (tenant_id = current_setting('nimbus.tenant_id', true));
 

@@ -1,0 +1,118 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/nimbuscommerce/nimbus/internal/bench"
+)
+
+const benchUsage = `Usage: nimbus bench <program> [flags]
+
+Programs:
+  checkout   complete guest checkouts over HTTP against a demo store
+`
+
+// benchConfig is the command line of "nimbus bench".
+type benchConfig struct {
+	Config
+	Target      string
+	Store       string
+	Email       string
+	Password    string
+	Concurrency int
+	Duration    time.Duration
+	CPUProfile  string
+}
+
+func runBench(ctx context.Context, args []string, env Env) error {
+	if len(args) == 0 || args[0] != "checkout" {
+		fmt.Fprint(env.Stderr, benchUsage)
+		return errors.New("which benchmark? (checkout)")
+	}
+	var bc benchConfig
+	fs := flag.NewFlagSet("bench checkout", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	bc.bindCommon(fs)
+	fs.Lookup("data-dir").DefValue, fs.Lookup("data-dir").Usage = "", "SQLite data directory for the server the benchmark starts (default: a new temporary one)"
+	bc.DataDir = ""
+	fs.StringVar(&bc.Target, "target", "", "URL of a running Nimbus to measure instead of starting one (its demo store must exist)")
+	fs.StringVar(&bc.Store, "store", demoHandle, "store handle to buy from")
+	fs.StringVar(&bc.Email, "email", demoEmail, "staff email of that store (sets up stock, audits orders)")
+	fs.StringVar(&bc.Password, "password", demoPassword, "staff password of that store")
+	fs.IntVar(&bc.Concurrency, "concurrency", 32, "shoppers checking out at once")
+	fs.DurationVar(&bc.Duration, "duration", 10*time.Second, "how long to run")
+	fs.StringVar(&bc.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole process (server and load) to this file")
+	if err := parse(fs, args[1:], env.Getenv); err != nil {
+		return err
+	}
+	if bc.Concurrency < 1 || bc.Duration <= 0 {
+		return errors.New("--concurrency and --duration must be positive")
+	}
+
+	base := bc.Target
+	if base == "" {
+		cfg := bc.Config
+		if cfg.DatabaseURL == "" && cfg.DataDir == "" {
+			dir, err := os.MkdirTemp("", "nimbus-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			cfg.DataDir = dir
+		}
+		cfg.Addr, cfg.MaxBodyBytes, cfg.ShutdownTimeout, cfg.LogLevel = "127.0.0.1:0", 1<<20, 10*time.Second, "warn"
+		if cfg.LogFormat == "" {
+			cfg.LogFormat = "auto"
+		}
+		srv, err := NewServer(ctx, cfg, newLogger(cfg, env.Stderr))
+		if err != nil {
+			return err
+		}
+		if err := srv.Listen(); err != nil {
+			srv.DB.Close()
+			return err
+		}
+		if err := seedDemo(ctx, srv, io.Discard); err != nil {
+			srv.DB.Close()
+			return err
+		}
+		srvCtx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(srvCtx) }()
+		defer func() {
+			stop()
+			<-done
+		}()
+		base = "http://" + srv.Addr()
+		fmt.Fprintf(env.Stdout, "server: %s on %s\n", base, srv.DB.Dialect())
+	}
+	if bc.CPUProfile != "" {
+		f, err := os.Create(bc.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	fmt.Fprintf(env.Stdout, "running guest checkouts for %s with %d shoppers...\n", bc.Duration, bc.Concurrency)
+	res, err := bench.Checkout(ctx, bench.CheckoutOptions{BaseURL: base, Store: bc.Store, Email: bc.Email, Password: bc.Password,
+		Concurrency: bc.Concurrency, Duration: bc.Duration, Out: env.Stdout})
+	if err != nil {
+		return err
+	}
+	res.Print(env.Stdout)
+	if res.Lost > 0 || !res.StockConsistent || !res.LedgerBalanced {
+		return errors.New("audit failed: acknowledged orders lost or stock inconsistent")
+	}
+	return nil
+}
