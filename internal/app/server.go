@@ -91,19 +91,14 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 	s.Jobs, err = jobs.New(d, jobs.Config{
 		Register: func(w *river.Workers) {
 			river.AddWorker(w, &purgeExpiredWorker{identity: s.Identity, idempotency: s.idempotency, logger: logger})
-			river.AddWorker(w, &order.ExpireReservationWorker{Orders: s.Orders})
+			river.AddWorker(w, &order.ExpireReservationsWorker{Orders: s.Orders, Logger: logger})
 		},
-		Periodic: []*river.PeriodicJob{purgeExpiredJob()},
+		Periodic: []*river.PeriodicJob{purgeExpiredJob(), order.ExpireReservationsJob()},
 		Logger:   logger,
 	})
 	if err != nil {
 		d.Close()
 		return nil, fmt.Errorf("job queue: %w", err)
-	}
-	s.Orders.ScheduleExpiry = func(ctx context.Context, tx *db.TenantTx, orderID string, at time.Time) error {
-		_, err := s.Jobs.InsertTx(ctx, tx.SQLTx(), order.ExpireReservationArgs{TenantID: tx.TenantID(), OrderID: orderID},
-			&river.InsertOpts{ScheduledAt: at})
-		return err
 	}
 	requestsCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancelRequests = cancelRequests

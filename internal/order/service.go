@@ -20,9 +20,6 @@ import (
 type Service struct {
 	DB        *db.DB
 	Providers payment.Providers
-	// ScheduleExpiry schedules the release of an unpaid order's stock at
-	// the given time, inside the checkout transaction.
-	ScheduleExpiry func(ctx context.Context, tx *db.TenantTx, orderID string, at time.Time) error
 }
 
 // Draft is an order as checkout assembled it, priced and ready to place.
@@ -109,8 +106,8 @@ func (s *Service) Place(ctx context.Context, tx *db.TenantTx, d Draft) (*Order, 
 	if err := outbox.Write(ctx, tx, "order.created", o.ID, eventPayload(o)); err != nil {
 		return nil, "", err
 	}
-	if o.ReservationExpiresAt != nil && s.ScheduleExpiry != nil {
-		if err := s.ScheduleExpiry(ctx, tx, o.ID, *o.ReservationExpiresAt); err != nil {
+	if o.ReservationExpiresAt != nil {
+		if err := scheduleExpiry(ctx, tx, o.ID, *o.ReservationExpiresAt); err != nil {
 			return nil, "", fmt.Errorf("schedule reservation expiry: %w", err)
 		}
 	}
@@ -249,9 +246,15 @@ func (s *Service) markPaid(ctx context.Context, tx *db.TenantTx, o *Order, actor
 			}
 		}
 	}
+	hadHold := o.ReservationExpiresAt != nil
 	o.Status, o.PaymentStatus, o.ReservationExpiresAt = StatusPaid, PaymentPaid, nil
 	if err := updateOrderState(ctx, tx, o); err != nil {
 		return err
+	}
+	if hadHold {
+		if err := unscheduleExpiry(ctx, tx, o.ID); err != nil {
+			return err
+		}
 	}
 	if err := insertEvent(ctx, tx, o.ID, "paid", message, actor); err != nil {
 		return err
@@ -429,6 +432,11 @@ func (s *Service) cancel(ctx context.Context, tx *db.TenantTx, o *Order, actor, 
 			return err
 		}
 	}
+	if o.ReservationExpiresAt != nil {
+		if err := unscheduleExpiry(ctx, tx, o.ID); err != nil {
+			return err
+		}
+	}
 	o.Status, o.ReservationExpiresAt = StatusCanceled, nil
 	if wasPaid {
 		if refund == nil || o.RefundedTotal+refund.Amount != o.Total {
@@ -561,13 +569,13 @@ func (s *Service) ExpireReservation(ctx context.Context, tenantID, orderID strin
 	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
 		o, err := findOrder(ctx, tx, orderID, false, true)
 		if nimbus.ErrorCode(err) == nimbus.ENOTFOUND {
-			return nil
+			return unscheduleExpiry(ctx, tx, orderID)
 		}
 		if err != nil {
 			return err
 		}
 		if o.Status != StatusPendingPayment || o.ReservationExpiresAt == nil {
-			return nil
+			return unscheduleExpiry(ctx, tx, o.ID) // paid or canceled meanwhile
 		}
 		if o.PaymentStatus == PaymentProcessing {
 			retry = true

@@ -332,6 +332,17 @@ CREATE TABLE payments (
 );
 CREATE INDEX payments_order ON payments (tenant_id, order_id);
 
+-- When unpaid orders' stock holds run out: a schedule, not tenant data (it
+-- holds ids and times only), read across tenants by the expiry job, like
+-- River's own job table. One row per held order, deleted when it is paid,
+-- canceled or released.
+CREATE TABLE reservation_expiries (
+    order_id   TEXT PRIMARY KEY,
+    tenant_id  TEXT NOT NULL,
+    expires_at TIMESTAMP NOT NULL
+);
+CREATE INDEX reservation_expiries_due ON reservation_expiries (expires_at);
+
 -- The transactional outbox: every state change writes its event here in the
 -- same transaction; webhooks and other consumers read it later.
 CREATE TABLE outbox_events (
