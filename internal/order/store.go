@@ -25,9 +25,10 @@ type scanner interface{ Scan(...any) error }
 func scanOrder(row scanner) (*Order, error) {
 	var o Order
 	var cartID, customerID sql.NullString
+	var number sql.NullInt64
 	var addr string
 	var expires sql.Null[time.Time]
-	err := row.Scan(&o.ID, &o.TenantID, &o.Number, &cartID, &o.tokenHash, &o.Status, &o.PaymentStatus, &o.Currency, &o.Email,
+	err := row.Scan(&o.ID, &o.TenantID, &number, &cartID, &o.tokenHash, &o.Status, &o.PaymentStatus, &o.Currency, &o.Email,
 		&customerID, &addr, &o.ShippingMethod, &o.DiscountCode, &o.PricesIncludeTax, &o.Subtotal, &o.DiscountTotal,
 		&o.ShippingTotal, &o.TaxTotal, &o.Total, &o.RefundedTotal, &o.PaymentProvider, &o.Note, &expires, &o.CreatedAt, &o.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -36,7 +37,7 @@ func scanOrder(row scanner) (*Order, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scan order: %w", err)
 	}
-	o.CartID, o.CustomerID = cartID.String, customerID.String
+	o.CartID, o.CustomerID, o.Number = cartID.String, customerID.String, number.Int64
 	if expires.Valid {
 		o.ReservationExpiresAt = &expires.V
 	}
@@ -71,7 +72,7 @@ func insertOrder(ctx context.Context, tx *db.TenantTx, o *Order) error {
 		return err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO orders (`+orderColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.ID, o.TenantID, o.Number, nullIfEmpty(o.CartID), o.tokenHash, o.Status, o.PaymentStatus, o.Currency, o.Email,
+		o.ID, o.TenantID, nil, nullIfEmpty(o.CartID), o.tokenHash, o.Status, o.PaymentStatus, o.Currency, o.Email,
 		nullIfEmpty(o.CustomerID), string(addr), o.ShippingMethod, o.DiscountCode, o.PricesIncludeTax, o.Subtotal, o.DiscountTotal,
 		o.ShippingTotal, o.TaxTotal, o.Total, o.RefundedTotal, o.PaymentProvider, o.Note, o.ReservationExpiresAt, o.CreatedAt, o.UpdatedAt)
 	if db.IsUniqueViolation(err) {

@@ -242,7 +242,7 @@ CREATE TABLE order_numbers (
 CREATE TABLE orders (
     id                     TEXT PRIMARY KEY,
     tenant_id              TEXT NOT NULL REFERENCES tenants (id),
-    number                 BIGINT NOT NULL,
+    number                 BIGINT, -- set at the end of checkout, see order.Place
     cart_id                TEXT UNIQUE,
     token_hash             BLOB NOT NULL,
     status                 TEXT NOT NULL,
