@@ -187,6 +187,18 @@ var tenantResources = []tenantResource{
 		routes: []isolationRoute{{"DELETE", "/api/v1/tax-rates/{id}", nil}},
 	},
 	{
+		name: "customer",
+		list: "/api/v1/customers",
+		read: "/api/v1/customers/{id}",
+		create: func(t *testing.T, s *testServer, m *merchant) string {
+			var reg customerSession
+			s.client(t).do("POST", "/api/v1/storefront/"+m.Handle+"/customers", map[string]any{"email": "victim@example.com",
+				"password": "victim password"}).must(t, http.StatusCreated, &reg)
+			return reg.Customer.ID
+		},
+		routes: []isolationRoute{{"GET", "/api/v1/customers/{id}", nil}},
+	},
+	{
 		name: "order",
 		list: "/api/v1/orders",
 		read: "/api/v1/orders/{id}",
@@ -310,6 +322,14 @@ var storefrontRoutes = []string{
 	"POST /api/v1/storefront/{store}/carts/{token}/checkout",
 	"GET /api/v1/storefront/{store}/orders/{id}",
 	"POST /api/v1/storefront/{store}/orders/{id}/payments",
+	"POST /api/v1/storefront/{store}/customers",
+	"POST /api/v1/storefront/{store}/customers/login",
+	"POST /api/v1/storefront/{store}/customers/logout",
+	"GET /api/v1/storefront/{store}/customers/me",
+	"PATCH /api/v1/storefront/{store}/customers/me",
+	"GET /api/v1/storefront/{store}/customers/me/orders",
+	"POST /api/v1/storefront/{store}/customers/me/addresses",
+	"DELETE /api/v1/storefront/{store}/customers/me/addresses/{id}",
 }
 
 // TestStorefrontIsolation uses store A's product handle, cart token, cart
@@ -355,6 +375,28 @@ func TestStorefrontIsolation(t *testing.T) {
 		shopper.do("GET", bStore+"/orders/"+order.ID, nil, "X-Order-Token", orderToken).mustProblem(t, http.StatusNotFound, "not_found")
 		shopper.do("POST", bStore+"/orders/"+order.ID+"/payments", map[string]any{"order_token": orderToken, "provider": "test", "card": testCard}).
 			mustProblem(t, http.StatusNotFound, "not_found")
+
+		// A's customer account does not exist in B: signing in or using A's
+		// token there fails, and B's registration of the same email is B's own.
+		var acct customerSession
+		shopper.do("POST", "/api/v1/storefront/alpha/customers", map[string]any{"email": "ada@example.com", "password": "alpha password"}).
+			must(t, http.StatusCreated, &acct)
+		shopper.do("POST", bStore+"/customers/login", map[string]any{"email": "ada@example.com", "password": "alpha password"}).
+			mustProblem(t, http.StatusUnauthorized, "unauthorized")
+		for _, r := range []struct{ method, path string }{{"GET", "/customers/me"}, {"PATCH", "/customers/me"}, {"GET", "/customers/me/orders"},
+			{"POST", "/customers/me/addresses"}, {"DELETE", "/customers/me/addresses/adr_x"}} {
+			var body any
+			if r.method == "PATCH" {
+				body = map[string]any{"name": "Stolen"}
+			}
+			if r.method == "POST" {
+				body = map[string]any{"address": usAddress}
+			}
+			shopper.do(r.method, bStore+r.path, body, "X-Customer-Token", acct.Token).mustProblem(t, http.StatusUnauthorized, "unauthorized")
+		}
+		shopper.do("POST", bStore+"/customers/logout", nil, "X-Customer-Token", acct.Token).must(t, http.StatusNoContent, nil)
+		shopper.do("GET", "/api/v1/storefront/alpha/customers/me", nil, "X-Customer-Token", acct.Token).must(t, http.StatusOK, nil) // B's logout did not end A's session
+		shopper.do("POST", bStore+"/customers", map[string]any{"email": "ada@example.com", "password": "bravo password"}).must(t, http.StatusCreated, nil)
 
 		// A's variant in B's cart is not for sale there.
 		var bCart cartJSON

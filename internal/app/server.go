@@ -16,6 +16,7 @@ import (
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/catalog"
 	"github.com/nimbuscommerce/nimbus/internal/checkout"
+	"github.com/nimbuscommerce/nimbus/internal/customer"
 	"github.com/nimbuscommerce/nimbus/internal/identity"
 	"github.com/nimbuscommerce/nimbus/internal/inventory"
 	"github.com/nimbuscommerce/nimbus/internal/order"
@@ -37,6 +38,7 @@ type Server struct {
 	Pricing   *pricing.Service
 	Orders    *order.Service
 	Checkout  *checkout.Service
+	Customers *customer.Service
 
 	// Jobs is the background job queue (River).
 	Jobs *jobs.Queue
@@ -88,6 +90,7 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 		"manual": payment.ManualProvider{},
 	}}
 	s.Checkout = &checkout.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders}
+	s.Customers = &customer.Service{DB: d, Passwords: s.Identity}
 	s.Jobs, err = jobs.New(d, jobs.Config{
 		Register: func(w *river.Workers) {
 			river.AddWorker(w, &purgeExpiredWorker{identity: s.Identity, idempotency: s.idempotency, logger: logger})
@@ -135,7 +138,9 @@ func (s *Server) routes() http.Handler {
 	pricing.RegisterAPI(api, s.Pricing)
 	order.RegisterAPI(api, s.Orders)
 	order.RegisterStorefrontAPI(api, s.Orders, s.Tenants)
-	checkout.RegisterStorefrontAPI(api, s.Checkout, s.Tenants)
+	checkout.RegisterStorefrontAPI(api, s.Checkout, s.Tenants, s.Customers)
+	customer.RegisterAPI(api, s.Customers)
+	customer.RegisterStorefrontAPI(api, s.Customers, s.Tenants, s.Orders)
 	mux.HandleFunc(httpx.APIPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteProblem(w, r, nimbus.Errorf(nimbus.ENOTFOUND, "no such API route: %s %s", r.Method, r.URL.Path))
 	})

@@ -88,6 +88,13 @@ type Stores interface {
 	StoreID(ctx context.Context, handle string) (string, error)
 }
 
+// Shoppers tells which customer a storefront session token belongs to.
+type Shoppers interface {
+	// Shopper returns the id and email of the signed-in customer of a
+	// token. Errors: EUNAUTHORIZED.
+	Shopper(ctx context.Context, tenantID, token string) (customerID, email string, err error)
+}
+
 type cartOutput struct {
 	Body CartView
 }
@@ -98,7 +105,7 @@ type cartInput struct {
 }
 
 // RegisterStorefrontAPI declares the cart and checkout routes of a store.
-func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores) {
+func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Shoppers) {
 	tags := []string{"Storefront"}
 	prefix := httpx.APIPrefix + "/storefront/{store}/carts"
 
@@ -107,13 +114,22 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores) {
 		Summary: "Open a cart", Description: "The response's token is the cart's only key: keep it.",
 		Tags: tags, DefaultStatus: http.StatusCreated,
 	}, func(ctx context.Context, in *struct {
-		Store string `path:"store" maxLength:"40"`
+		Store         string `path:"store" maxLength:"40"`
+		CustomerToken string `header:"X-Customer-Token" maxLength:"100" doc:"A signed-in customer's token: the cart and its order belong to their account."`
 	}) (*cartOutput, error) {
 		tenantID, err := stores.StoreID(ctx, in.Store)
 		if err != nil {
 			return nil, err
 		}
-		p, token, err := s.CreateCart(ctx, tenantID)
+		var shopper *Shopper
+		if in.CustomerToken != "" {
+			id, email, err := shoppers.Shopper(ctx, tenantID, in.CustomerToken)
+			if err != nil {
+				return nil, err
+			}
+			shopper = &Shopper{CustomerID: id, Email: email}
+		}
+		p, token, err := s.CreateCart(ctx, tenantID, shopper)
 		if err != nil {
 			return nil, err
 		}

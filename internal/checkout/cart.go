@@ -75,8 +75,8 @@ func hashToken(token string) []byte {
 func insertCart(ctx context.Context, tx *db.TenantTx, c *Cart, token string) error {
 	c.CreatedAt, c.UpdatedAt = tx.Now, tx.Now
 	_, err := tx.Exec(ctx, `INSERT INTO carts (id, tenant_id, token_hash, status, currency, email, customer_id, shipping_address,
-		shipping_rate_id, discount_code, note, order_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, '', ?, NULL, NULL, '', '', NULL, ?, ?)`,
-		c.ID, tx.TenantID(), hashToken(token), c.Status, c.Currency, nullable(c.CustomerID), c.CreatedAt, c.UpdatedAt)
+		shipping_rate_id, discount_code, note, order_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', '', NULL, ?, ?)`,
+		c.ID, tx.TenantID(), hashToken(token), c.Status, c.Currency, c.Email, nullable(c.CustomerID), c.CreatedAt, c.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("insert cart: %w", err)
 	}

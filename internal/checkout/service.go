@@ -177,15 +177,25 @@ func available(ctx context.Context, tx *db.TenantTx, ids []string) (map[string]i
 	return out, rows.Err()
 }
 
-// CreateCart opens an empty cart in the store's currency and returns it
-// with its token, the cart's only key.
-func (s *Service) CreateCart(ctx context.Context, tenantID string) (*Priced, string, error) {
+// Shopper is a customer signed in to their account, for whom a cart is opened.
+type Shopper struct {
+	CustomerID string
+	Email      string
+}
+
+// CreateCart opens an empty cart in the store's currency, for a signed-in
+// customer when shopper is not nil, and returns it with its token, the
+// cart's only key.
+func (s *Service) CreateCart(ctx context.Context, tenantID string, shopper *Shopper) (*Priced, string, error) {
 	t, err := s.Tenants.Cached(ctx, tenantID)
 	if err != nil {
 		return nil, "", err
 	}
 	token := newToken()
 	c := &Cart{ID: nimbus.NewID(nimbus.PrefixCart), Status: StatusOpen, Currency: t.Currency, Lines: []*Line{}}
+	if shopper != nil {
+		c.CustomerID, c.Email = shopper.CustomerID, shopper.Email
+	}
 	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
 		return insertCart(ctx, tx, c, token)
 	})
@@ -525,7 +535,7 @@ func (s *Service) Checkout(ctx context.Context, tenantID, token, provider string
 				return err
 			}
 		}
-		d := order.Draft{CartID: c.ID, Email: c.Email, CustomerID: customerID, ShippingAddress: *c.ShippingAddress,
+		d := order.Draft{CartID: c.ID, Email: c.Email, CustomerID: customerID, SignedIn: c.CustomerID != "", ShippingAddress: *c.ShippingAddress,
 			ShippingMethod: p.ShippingRate.Name, DiscountCode: c.DiscountCode, PricesIncludeTax: t.PricesIncludeTax,
 			Currency: t.Currency, Subtotal: p.Totals.Subtotal, DiscountTotal: p.Totals.Discount, ShippingTotal: p.Totals.Shipping,
 			TaxTotal: p.Totals.Tax, Total: p.Totals.Total, PaymentProvider: provider, Note: c.Note, ReservationMinutes: t.ReservationMinutes}

@@ -280,3 +280,31 @@ func (s *Service) PurgeExpiredSessions(ctx context.Context) (int64, error) {
 	}
 	return total, nil
 }
+
+// HashPassword hashes a password with the service's cost, sharing the
+// bounded hashing slots; for other domains with passwords (customers).
+// Errors: EUNAVAILABLE.
+func (s *Service) HashPassword(ctx context.Context, password string) (string, error) {
+	return s.hashPassword(ctx, password)
+}
+
+// CheckPassword checks a password against a hash in a hashing slot; an
+// empty hash (no password set) costs the same time and never matches.
+// Errors: EUNAVAILABLE.
+func (s *Service) CheckPassword(ctx context.Context, hash, password string) (bool, error) {
+	if hash == "" {
+		s.checkPassword(ctx, s.dummyHash, password)
+		return false, nil
+	}
+	return s.checkPassword(ctx, hash, password)
+}
+
+// ValidatePassword checks a new password's length.
+func ValidatePassword(field, password string) *nimbus.FieldError {
+	return validatePassword(field, password)
+}
+
+// NormalizeEmail validates an email address and returns it lower-cased.
+func NormalizeEmail(field, email string) (string, *nimbus.FieldError) {
+	return normalizeEmail(field, email)
+}

@@ -76,6 +76,7 @@ type Order struct {
 	Currency             string
 	Email                string
 	CustomerID           string
+	SignedIn             bool // the customer was signed in to their account
 	ShippingAddress      nimbus.Address
 	ShippingMethod       string
 	DiscountCode         string
@@ -159,6 +160,7 @@ type Payment struct {
 type Filter struct {
 	Status     *string
 	CustomerID *string
+	SignedIn   *bool
 	Email      *string
 	Since      *time.Time
 	Until      *time.Time

@@ -29,6 +29,7 @@ type Draft struct {
 	CartID             string
 	Email              string
 	CustomerID         string
+	SignedIn           bool
 	ShippingAddress    nimbus.Address
 	ShippingMethod     string
 	DiscountCode       string
@@ -66,7 +67,7 @@ func (s *Service) Place(ctx context.Context, tx *db.TenantTx, d Draft) (*Order, 
 	token := tokenEncoding.EncodeToString(b[:])
 	o := &Order{
 		ID: nimbus.NewID(nimbus.PrefixOrder), TenantID: tx.TenantID(), CartID: d.CartID, Status: StatusPendingPayment,
-		PaymentStatus: PaymentUnpaid, Currency: d.Currency, Email: d.Email, CustomerID: d.CustomerID,
+		PaymentStatus: PaymentUnpaid, Currency: d.Currency, Email: d.Email, CustomerID: d.CustomerID, SignedIn: d.SignedIn,
 		ShippingAddress: d.ShippingAddress, ShippingMethod: d.ShippingMethod, DiscountCode: d.DiscountCode,
 		PricesIncludeTax: d.PricesIncludeTax, Subtotal: d.Subtotal, DiscountTotal: d.DiscountTotal, ShippingTotal: d.ShippingTotal,
 		TaxTotal: d.TaxTotal, Total: d.Total, PaymentProvider: d.PaymentProvider, Note: d.Note, Lines: d.Lines,

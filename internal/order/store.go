@@ -16,7 +16,7 @@ import (
 
 var errNotFound = nimbus.Errorf(nimbus.ENOTFOUND, "order not found")
 
-const orderColumns = `id, tenant_id, number, cart_id, token_hash, status, payment_status, currency, email, customer_id,
+const orderColumns = `id, tenant_id, number, cart_id, token_hash, status, payment_status, currency, email, customer_id, signed_in,
 	shipping_address, shipping_method, discount_code, prices_include_tax, subtotal, discount_total, shipping_total,
 	tax_total, total, refunded_total, payment_provider, note, reservation_expires_at, created_at, updated_at`
 
@@ -29,7 +29,7 @@ func scanOrder(row scanner) (*Order, error) {
 	var addr string
 	var expires sql.Null[time.Time]
 	err := row.Scan(&o.ID, &o.TenantID, &number, &cartID, &o.tokenHash, &o.Status, &o.PaymentStatus, &o.Currency, &o.Email,
-		&customerID, &addr, &o.ShippingMethod, &o.DiscountCode, &o.PricesIncludeTax, &o.Subtotal, &o.DiscountTotal,
+		&customerID, &o.SignedIn, &addr, &o.ShippingMethod, &o.DiscountCode, &o.PricesIncludeTax, &o.Subtotal, &o.DiscountTotal,
 		&o.ShippingTotal, &o.TaxTotal, &o.Total, &o.RefundedTotal, &o.PaymentProvider, &o.Note, &expires, &o.CreatedAt, &o.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNotFound
@@ -71,9 +71,9 @@ func insertOrder(ctx context.Context, tx *db.TenantTx, o *Order) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO orders (`+orderColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.Exec(ctx, `INSERT INTO orders (`+orderColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.ID, o.TenantID, nil, nullIfEmpty(o.CartID), o.tokenHash, o.Status, o.PaymentStatus, o.Currency, o.Email,
-		nullIfEmpty(o.CustomerID), string(addr), o.ShippingMethod, o.DiscountCode, o.PricesIncludeTax, o.Subtotal, o.DiscountTotal,
+		nullIfEmpty(o.CustomerID), o.SignedIn, string(addr), o.ShippingMethod, o.DiscountCode, o.PricesIncludeTax, o.Subtotal, o.DiscountTotal,
 		o.ShippingTotal, o.TaxTotal, o.Total, o.RefundedTotal, o.PaymentProvider, o.Note, o.ReservationExpiresAt, o.CreatedAt, o.UpdatedAt)
 	if db.IsUniqueViolation(err) {
 		return nimbus.Errorf(nimbus.ECONFLICT, "this cart has already been checked out")
@@ -256,6 +256,9 @@ func findOrders(ctx context.Context, tx *db.TenantTx, f Filter) ([]*Order, error
 	}
 	if f.CustomerID != nil {
 		where, args = append(where, "customer_id = ?"), append(args, *f.CustomerID)
+	}
+	if f.SignedIn != nil {
+		where, args = append(where, "signed_in = ?"), append(args, *f.SignedIn)
 	}
 	if f.Email != nil {
 		where, args = append(where, "email = ?"), append(args, strings.ToLower(*f.Email))

@@ -250,6 +250,10 @@ CREATE TABLE orders (
     currency               TEXT NOT NULL,
     email                  TEXT NOT NULL,
     customer_id            TEXT,
+    -- whether the customer was signed in to their account when ordering:
+    -- only such orders show in the account's history (a guest order's email
+    -- proves nothing about who placed it)
+    signed_in              BOOLEAN NOT NULL DEFAULT FALSE,
     shipping_address       TEXT NOT NULL,
     shipping_method        TEXT NOT NULL,
     discount_code          TEXT NOT NULL,
@@ -271,6 +275,7 @@ CREATE TABLE orders (
 CREATE INDEX orders_tenant ON orders (tenant_id, id);
 CREATE INDEX orders_tenant_status ON orders (tenant_id, status, id);
 CREATE INDEX orders_tenant_email ON orders (tenant_id, email);
+CREATE INDEX orders_tenant_customer ON orders (tenant_id, customer_id, id);
 
 CREATE TABLE order_lines (
     id                 TEXT PRIMARY KEY,

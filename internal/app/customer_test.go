@@ -1,0 +1,111 @@
+package app_test
+
+import (
+	"net/http"
+	"testing"
+)
+
+type customerSession struct {
+	Customer struct {
+		ID         string `json:"id"`
+		Email      string `json:"email"`
+		HasAccount bool   `json:"has_account"`
+	} `json:"customer"`
+	Token string `json:"token"`
+}
+
+// TestCustomerAccount: a guest buys, then the same email registers; the
+// account's history shows only what it bought while signed in, its saved
+// addresses come and go, and its token works only in its own store.
+func TestCustomerAccount(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		openShop(t, s, "other")
+		c := s.client(t)
+		base := "/api/v1/storefront/acme"
+
+		// A guest order by ada@example.com (readyCart uses buyer@example.com; set ours).
+		guest := readyCart(t, s, sh, sh.Small.ID, 1)
+		c.do("PATCH", base+"/carts/"+guest, map[string]any{"email": "ada@example.com"}).must(t, http.StatusOK, nil)
+		c.do("POST", base+"/carts/"+guest+"/checkout", map[string]any{"payment_provider": "manual"}).must(t, http.StatusCreated, nil)
+
+		var reg customerSession
+		c.do("POST", base+"/customers", map[string]any{"email": "Ada@Example.com", "password": "short"}).mustProblem(t, 422, "invalid")
+		c.do("POST", base+"/customers", map[string]any{"email": "Ada@Example.com", "password": "analytical engine", "name": "Ada"}).
+			must(t, http.StatusCreated, &reg)
+		if !reg.Customer.HasAccount || reg.Customer.Email != "ada@example.com" || len(reg.Token) == 0 {
+			t.Fatalf("registration = %+v", reg)
+		}
+		c.do("POST", base+"/customers", map[string]any{"email": "ada@example.com", "password": "another password"}).mustProblem(t, 422, "invalid")
+		c.do("POST", base+"/customers/login", map[string]any{"email": "ada@example.com", "password": "wrong password"}).mustProblem(t, 401, "unauthorized")
+		c.do("POST", base+"/customers/login", map[string]any{"email": "nobody@example.com", "password": "wrong password"}).mustProblem(t, 401, "unauthorized")
+		var login customerSession
+		c.do("POST", base+"/customers/login", map[string]any{"email": "ada@example.com", "password": "analytical engine"}).must(t, http.StatusOK, &login)
+		tok := login.Token
+
+		// Signed in: a cart for the account, prefilled with its email.
+		var cart cartJSON
+		c.do("POST", base+"/carts", nil, "X-Customer-Token", tok).must(t, http.StatusCreated, &cart)
+		c.do("POST", base+"/carts/"+cart.Token+"/lines", map[string]any{"variant_id": sh.Large.ID, "quantity": 1}).must(t, http.StatusCreated, nil)
+		c.do("PATCH", base+"/carts/"+cart.Token, map[string]any{"shipping_address": usAddress, "shipping_rate_id": sh.RateID}).must(t, http.StatusOK, nil)
+		var placed struct {
+			Order orderJSON `json:"order"`
+		}
+		c.do("POST", base+"/carts/"+cart.Token+"/checkout", map[string]any{"payment_provider": "manual"}).must(t, http.StatusCreated, &placed)
+
+		var history struct {
+			Data []orderJSON `json:"data"`
+		}
+		c.do("GET", base+"/customers/me/orders", nil, "X-Customer-Token", tok).must(t, http.StatusOK, &history)
+		if len(history.Data) != 1 || history.Data[0].ID != placed.Order.ID {
+			t.Fatalf("history = %+v, want only the signed-in order %s", history.Data, placed.Order.ID)
+		}
+
+		// Addresses.
+		var addr struct {
+			ID        string `json:"id"`
+			IsDefault bool   `json:"is_default"`
+		}
+		c.do("POST", base+"/customers/me/addresses", map[string]any{"address": usAddress}, "X-Customer-Token", tok).must(t, http.StatusCreated, &addr)
+		if !addr.IsDefault {
+			t.Fatal("the first address is not the default")
+		}
+		c.do("POST", base+"/customers/me/addresses", map[string]any{"address": map[string]any{"name": "x", "line1": "y", "city": "z", "country": "ZZ"}},
+			"X-Customer-Token", tok).mustProblem(t, 422, "invalid")
+		var me struct {
+			Addresses []struct{ ID string } `json:"addresses"`
+		}
+		c.do("GET", base+"/customers/me", nil, "X-Customer-Token", tok).must(t, http.StatusOK, &me)
+		if len(me.Addresses) != 1 {
+			t.Fatalf("addresses = %+v", me.Addresses)
+		}
+		c.do("DELETE", base+"/customers/me/addresses/"+addr.ID, nil, "X-Customer-Token", tok).must(t, http.StatusNoContent, nil)
+
+		// The token is worth nothing elsewhere or after signing out.
+		c.do("GET", "/api/v1/storefront/other/customers/me", nil, "X-Customer-Token", tok).mustProblem(t, 401, "unauthorized")
+		c.do("POST", "/api/v1/storefront/other/carts", nil, "X-Customer-Token", tok).mustProblem(t, 401, "unauthorized")
+		c.do("GET", base+"/customers/me", nil, "X-Customer-Token", "x"+tok[1:]).mustProblem(t, 401, "unauthorized")
+		c.do("POST", base+"/customers/logout", nil, "X-Customer-Token", tok).must(t, http.StatusNoContent, nil)
+		c.do("GET", base+"/customers/me", nil, "X-Customer-Token", tok).mustProblem(t, 401, "unauthorized")
+
+		// Staff see the customer, and their orders by customer id.
+		var list struct {
+			Data []struct {
+				ID         string `json:"id"`
+				HasAccount bool   `json:"has_account"`
+			} `json:"data"`
+		}
+		sh.Owner.do("GET", "/api/v1/customers?q=ada", nil).must(t, http.StatusOK, &list)
+		if len(list.Data) != 1 || !list.Data[0].HasAccount || list.Data[0].ID != reg.Customer.ID {
+			t.Fatalf("customers = %+v", list.Data)
+		}
+		sh.Owner.do("GET", "/api/v1/customers/"+reg.Customer.ID, nil).must(t, http.StatusOK, nil)
+		var orders struct {
+			Data []orderJSON `json:"data"`
+		}
+		sh.Owner.do("GET", "/api/v1/orders?customer_id="+reg.Customer.ID, nil).must(t, http.StatusOK, &orders)
+		if len(orders.Data) != 2 {
+			t.Fatalf("staff see %d orders of the customer, want 2 (guest and signed in)", len(orders.Data))
+		}
+	})
+}
