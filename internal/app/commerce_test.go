@@ -49,6 +49,7 @@ type cartJSON struct {
 
 type orderJSON struct {
 	ID            string `json:"id"`
+	DiscountCode  string `json:"discount_code"`
 	Number        int64  `json:"number"`
 	Status        string `json:"status"`
 	PaymentStatus string `json:"payment_status"`
