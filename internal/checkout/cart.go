@@ -6,10 +6,7 @@ package checkout
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
 )
 
 // Cart statuses.
@@ -59,24 +57,11 @@ type Line struct {
 
 var errCartNotFound = nimbus.Errorf(nimbus.ENOTFOUND, "cart not found")
 
-var tokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-func newToken() string {
-	var b [32]byte
-	rand.Read(b[:])
-	return tokenEncoding.EncodeToString(b[:])
-}
-
-func hashToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
 func insertCart(ctx context.Context, tx *db.TenantTx, c *Cart, token string) error {
 	c.CreatedAt, c.UpdatedAt = tx.Now, tx.Now
 	_, err := tx.Exec(ctx, `INSERT INTO carts (id, tenant_id, token_hash, status, currency, email, customer_id, shipping_address,
 		shipping_rate_id, discount_code, note, order_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, '', '', NULL, ?, ?)`,
-		c.ID, tx.TenantID(), hashToken(token), c.Status, c.Currency, c.Email, nullable(c.CustomerID), c.CreatedAt, c.UpdatedAt)
+		c.ID, tx.TenantID(), secret.Hash(token), c.Status, c.Currency, c.Email, nullable(c.CustomerID), c.CreatedAt, c.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("insert cart: %w", err)
 	}
@@ -93,7 +78,7 @@ func nullable(s string) any {
 // findCart loads a cart by its token with its lines; lock holds it for the
 // rest of the transaction on PostgreSQL.
 func findCart(ctx context.Context, tx *db.TenantTx, token string, lock bool) (*Cart, error) {
-	if len(token) != 52 {
+	if !secret.Valid(token) {
 		return nil, errCartNotFound
 	}
 	q := `SELECT id, status, currency, email, customer_id, shipping_address, shipping_rate_id, discount_code, note, order_id,
@@ -103,7 +88,7 @@ func findCart(ctx context.Context, tx *db.TenantTx, token string, lock bool) (*C
 	}
 	var c Cart
 	var customerID, addr, rateID, orderID sql.NullString
-	err := tx.QueryRow(ctx, q, tx.TenantID(), hashToken(token)).Scan(&c.ID, &c.Status, &c.Currency, &c.Email, &customerID, &addr,
+	err := tx.QueryRow(ctx, q, tx.TenantID(), secret.Hash(token)).Scan(&c.ID, &c.Status, &c.Currency, &c.Email, &customerID, &addr,
 		&rateID, &c.DiscountCode, &c.Note, &orderID, &c.CreatedAt, &c.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errCartNotFound

@@ -14,6 +14,7 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/customer"
 	"github.com/nimbuscommerce/nimbus/internal/order"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
 	"github.com/nimbuscommerce/nimbus/internal/pricing"
 	"github.com/nimbuscommerce/nimbus/internal/tenant"
 )
@@ -191,7 +192,7 @@ func (s *Service) CreateCart(ctx context.Context, tenantID string, shopper *Shop
 	if err != nil {
 		return nil, "", err
 	}
-	token := newToken()
+	token := secret.New()
 	c := &Cart{ID: nimbus.NewID(nimbus.PrefixCart), Status: StatusOpen, Currency: t.Currency, Lines: []*Line{}}
 	if shopper != nil {
 		c.CustomerID, c.Email = shopper.CustomerID, shopper.Email
@@ -259,7 +260,7 @@ var errCheckedOut = nimbus.Errorf(nimbus.ECONFLICT, "this cart has been checked 
 func openCartID(ctx context.Context, tx *db.TenantTx, token string) (string, error) {
 	var id, status string
 	err := tx.QueryRow(ctx, `SELECT id, status FROM carts WHERE tenant_id = ? AND token_hash = ?`+tx.ForUpdate(),
-		tx.TenantID(), hashToken(token)).Scan(&id, &status)
+		tx.TenantID(), secret.Hash(token)).Scan(&id, &status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", errCartNotFound
 	}

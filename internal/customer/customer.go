@@ -5,10 +5,7 @@ package customer
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +16,7 @@ import (
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/identity"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
 )
 
 // Customer is a shopper of one store.
@@ -60,7 +58,6 @@ const SessionLifetime = 30 * 24 * time.Hour
 var (
 	errNotFound       = nimbus.Errorf(nimbus.ENOTFOUND, "customer not found")
 	errBadCredentials = nimbus.Errorf(nimbus.EUNAUTHORIZED, "wrong email or password")
-	tokenEncoding     = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 )
 
 // EnsureGuest returns the id of the customer with an email, creating a
@@ -194,31 +191,24 @@ func (s *Service) SignIn(ctx context.Context, tenantID, email, password string) 
 	return c, token, err
 }
 
-func hashToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
 func newSession(ctx context.Context, tx *db.TenantTx, customerID string) (string, error) {
-	var b [32]byte
-	rand.Read(b[:])
-	token := tokenEncoding.EncodeToString(b[:])
+	token := secret.New()
 	_, err := tx.Exec(ctx, `INSERT INTO customer_sessions (id, tenant_id, customer_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		nimbus.NewID(nimbus.PrefixSession), tx.TenantID(), customerID, hashToken(token), tx.Now, tx.Now.Add(SessionLifetime))
+		nimbus.NewID(nimbus.PrefixSession), tx.TenantID(), customerID, secret.Hash(token), tx.Now, tx.Now.Add(SessionLifetime))
 	return token, err
 }
 
 // Authenticate returns the signed-in customer of a session token.
 // Errors: EUNAUTHORIZED.
 func (s *Service) Authenticate(ctx context.Context, tenantID, token string) (*Customer, error) {
-	if len(token) != 52 {
+	if !secret.Valid(token) {
 		return nil, nimbus.Errorf(nimbus.EUNAUTHORIZED, "sign in to your account")
 	}
 	var c *Customer
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
 		var customerID string
 		err := tx.QueryRow(ctx, `SELECT customer_id FROM customer_sessions WHERE tenant_id = ? AND token_hash = ? AND expires_at > ?`,
-			tx.TenantID(), hashToken(token), tx.Now).Scan(&customerID)
+			tx.TenantID(), secret.Hash(token), tx.Now).Scan(&customerID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nimbus.Errorf(nimbus.EUNAUTHORIZED, "sign in to your account")
 		}
@@ -234,7 +224,7 @@ func (s *Service) Authenticate(ctx context.Context, tenantID, token string) (*Cu
 // SignOut ends a customer session; an unknown token is ignored.
 func (s *Service) SignOut(ctx context.Context, tenantID, token string) error {
 	return s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
-		_, err := tx.Exec(ctx, `DELETE FROM customer_sessions WHERE tenant_id = ? AND token_hash = ?`, tx.TenantID(), hashToken(token))
+		_, err := tx.Exec(ctx, `DELETE FROM customer_sessions WHERE tenant_id = ? AND token_hash = ?`, tx.TenantID(), secret.Hash(token))
 		return err
 	})
 }

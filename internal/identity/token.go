@@ -2,13 +2,12 @@ package identity
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base32"
 	"encoding/base64"
 	"strings"
 
 	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
 )
 
 // Credentials carry their tenant in the clear, so that a request can be
@@ -20,27 +19,9 @@ import (
 //	API key:        nmbk_<tenant id body>_<secret>
 const apiKeyPrefix = "nmbk_"
 
-var secretEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-// newSecret returns 32 random bytes encoded in lower-case base32 (52 characters).
-func newSecret() string {
-	var b [32]byte
-	rand.Read(b[:])
-	return secretEncoding.EncodeToString(b[:])
-}
-
-func validSecret(s string) bool {
-	if len(s) != 52 {
-		return false
-	}
-	_, err := secretEncoding.DecodeString(s)
-	return err == nil
-}
-
-func hashSecret(secret string) []byte {
-	h := sha256.Sum256([]byte(secret))
-	return h[:]
-}
+func newSecret() string          { return secret.New() }
+func validSecret(s string) bool  { return secret.Valid(s) }
+func hashSecret(s string) []byte { return secret.Hash(s) }
 
 func newSessionToken(tenantID string) (token, secret string) {
 	secret = newSecret()

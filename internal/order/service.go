@@ -2,10 +2,7 @@ package order
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base32"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,6 +13,7 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/payment"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/outbox"
+	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
 )
 
 // Service runs orders.
@@ -46,13 +44,6 @@ type Draft struct {
 	Lines              []*Line
 }
 
-var tokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-func hashToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
 // Place creates an order from a draft inside the checkout transaction:
 // it takes the next order number, holds stock for every tracked line
 // (ESTOCK if any is short, and then nothing is kept), records history and
@@ -62,16 +53,14 @@ func (s *Service) Place(ctx context.Context, tx *db.TenantTx, d Draft) (*Order, 
 	if _, err := s.Providers.Get(d.PaymentProvider); err != nil {
 		return nil, "", err
 	}
-	var b [32]byte
-	rand.Read(b[:])
-	token := tokenEncoding.EncodeToString(b[:])
+	token := secret.New()
 	o := &Order{
 		ID: nimbus.NewID(nimbus.PrefixOrder), TenantID: tx.TenantID(), CartID: d.CartID, Status: StatusPendingPayment,
 		PaymentStatus: PaymentUnpaid, Currency: d.Currency, Email: d.Email, CustomerID: d.CustomerID, SignedIn: d.SignedIn,
 		ShippingAddress: d.ShippingAddress, ShippingMethod: d.ShippingMethod, DiscountCode: d.DiscountCode,
 		PricesIncludeTax: d.PricesIncludeTax, Subtotal: d.Subtotal, DiscountTotal: d.DiscountTotal, ShippingTotal: d.ShippingTotal,
 		TaxTotal: d.TaxTotal, Total: d.Total, PaymentProvider: d.PaymentProvider, Note: d.Note, Lines: d.Lines,
-		CreatedAt: tx.Now, UpdatedAt: tx.Now, tokenHash: hashToken(token),
+		CreatedAt: tx.Now, UpdatedAt: tx.Now, tokenHash: secret.Hash(token),
 	}
 	manual := d.PaymentProvider == (payment.ManualProvider{}).Name()
 	if manual {
@@ -153,7 +142,7 @@ func (s *Service) FindOrderWithToken(ctx context.Context, tenantID, id, token st
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare(o.tokenHash, hashToken(token)) != 1 {
+	if subtle.ConstantTimeCompare(o.tokenHash, secret.Hash(token)) != 1 {
 		return nil, errNotFound
 	}
 	return o, nil
