@@ -372,19 +372,14 @@ func RegisterAPI(api huma.API, s *Service, stock Availability, currencies Curren
 		OperationID: "list-collections", Method: http.MethodGet, Path: httpx.APIPrefix + "/collections",
 		Summary: "List collections", Tags: ctags, Metadata: staff, Security: httpx.Security,
 	}, func(ctx context.Context, in *httpx.PageParams) (*collectionListOutput, error) {
-		after, err := in.After()
+		page, err := httpx.List(*in, func(a string, n int) ([]*Collection, error) {
+			return s.FindCollections(ctx, httpx.Principal(ctx).TenantID, a, n)
+		},
+			ViewCollection, func(v CollectionView) string { return v.ID })
 		if err != nil {
 			return nil, err
 		}
-		cs, err := s.FindCollections(ctx, httpx.Principal(ctx).TenantID, after, in.Size())
-		if err != nil {
-			return nil, err
-		}
-		views := make([]CollectionView, len(cs))
-		for i, c := range cs {
-			views[i] = ViewCollection(c)
-		}
-		return &collectionListOutput{Body: httpx.NewPage(views, in.Size(), func(v CollectionView) string { return v.ID })}, nil
+		return &collectionListOutput{Body: page}, nil
 	})
 
 	huma.Register(api, huma.Operation{

@@ -262,19 +262,14 @@ func RegisterAPI(api huma.API, s *Service) {
 		httpx.PageParams
 		Q string `query:"q" maxLength:"200" doc:"Part of an email or name."`
 	}) (*listOutput, error) {
-		after, err := in.After()
+		page, err := httpx.List(in.PageParams, func(a string, n int) ([]*Customer, error) {
+			return s.FindCustomers(ctx, httpx.Principal(ctx).TenantID, Filter{Query: in.Q, After: a, Limit: n})
+		},
+			func(x *Customer) CustomerView { return viewCustomer(x, nil) }, func(v CustomerView) string { return v.ID })
 		if err != nil {
 			return nil, err
 		}
-		cs, err := s.FindCustomers(ctx, httpx.Principal(ctx).TenantID, Filter{Query: in.Q, After: after, Limit: in.Size()})
-		if err != nil {
-			return nil, err
-		}
-		views := make([]CustomerView, len(cs))
-		for i, c := range cs {
-			views[i] = viewCustomer(c, nil)
-		}
-		return &listOutput{Body: httpx.NewPage(views, in.Size(), func(v CustomerView) string { return v.ID })}, nil
+		return &listOutput{Body: page}, nil
 	})
 
 	huma.Register(api, huma.Operation{

@@ -325,19 +325,14 @@ func RegisterAPI(api huma.API, s *Service, tenants *tenant.Service, secureCookie
 		OperationID: "list-api-keys", Method: http.MethodGet, Path: httpx.APIPrefix + "/api-keys",
 		Summary: "List API keys", Tags: []string{"API keys"}, Metadata: adminOnly, Security: httpx.Security,
 	}, func(ctx context.Context, in *listAPIKeysInput) (*apiKeyListOutput, error) {
-		after, err := in.After()
+		page, err := httpx.List(in.PageParams, func(a string, n int) ([]*APIKey, error) {
+			return s.FindAPIKeys(ctx, httpx.Principal(ctx).TenantID, APIKeyFilter{IncludeRevoked: in.IncludeRevoked, After: a, Limit: n})
+		},
+			viewAPIKey, func(v APIKeyView) string { return v.ID })
 		if err != nil {
 			return nil, err
 		}
-		keys, err := s.FindAPIKeys(ctx, httpx.Principal(ctx).TenantID, APIKeyFilter{IncludeRevoked: in.IncludeRevoked, After: after, Limit: in.Size()})
-		if err != nil {
-			return nil, err
-		}
-		views := make([]APIKeyView, len(keys))
-		for i, k := range keys {
-			views[i] = viewAPIKey(k)
-		}
-		return &apiKeyListOutput{Body: httpx.NewPage(views, in.Size(), func(v APIKeyView) string { return v.ID })}, nil
+		return &apiKeyListOutput{Body: page}, nil
 	})
 
 	huma.Register(api, huma.Operation{

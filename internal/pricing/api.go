@@ -126,19 +126,14 @@ func RegisterAPI(api huma.API, s *Service) {
 		OperationID: "list-discounts", Method: http.MethodGet, Path: httpx.APIPrefix + "/discounts",
 		Summary: "List discount codes", Tags: []string{"Discounts"}, Metadata: staff, Security: sec,
 	}, func(ctx context.Context, in *httpx.PageParams) (*discountList, error) {
-		after, err := in.After()
+		page, err := httpx.List(*in, func(a string, n int) ([]*Discount, error) {
+			return s.FindDiscounts(ctx, httpx.Principal(ctx).TenantID, a, n)
+		},
+			viewDiscount, func(v DiscountView) string { return v.ID })
 		if err != nil {
 			return nil, err
 		}
-		ds, err := s.FindDiscounts(ctx, httpx.Principal(ctx).TenantID, after, in.Size())
-		if err != nil {
-			return nil, err
-		}
-		views := make([]DiscountView, len(ds))
-		for i, d := range ds {
-			views[i] = viewDiscount(d)
-		}
-		return &discountList{Body: httpx.NewPage(views, in.Size(), func(v DiscountView) string { return v.ID })}, nil
+		return &discountList{Body: page}, nil
 	})
 
 	huma.Register(api, huma.Operation{

@@ -63,3 +63,22 @@ func NewPage[T any](items []T, size int, id func(T) string) Page[T] {
 	}
 	return p
 }
+
+// List runs a list endpoint: decode the cursor, find up to a page and one
+// more, render each item, and cut the page. find gets the id to continue
+// after and the page size; view turns an item into its wire form.
+func List[T, V any](p PageParams, find func(after string, limit int) ([]T, error), view func(T) V, id func(V) string) (Page[V], error) {
+	after, err := p.After()
+	if err != nil {
+		return Page[V]{}, err
+	}
+	items, err := find(after, p.Size())
+	if err != nil {
+		return Page[V]{}, err
+	}
+	views := make([]V, len(items))
+	for i, it := range items {
+		views[i] = view(it)
+	}
+	return NewPage(views, p.Size(), id), nil
+}
