@@ -26,6 +26,7 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/platform/jobs"
 	"github.com/nimbuscommerce/nimbus/internal/pricing"
 	"github.com/nimbuscommerce/nimbus/internal/tenant"
+	"github.com/nimbuscommerce/nimbus/internal/web"
 )
 
 // Server is a running Nimbus node: its database, services and HTTP server.
@@ -48,6 +49,7 @@ type Server struct {
 	http        *http.Server
 	ln          net.Listener
 	idempotency *httpx.Idempotency
+	storefront  *web.Storefront
 
 	// inFlight counts running handlers; cancelRequests ends the context of
 	// every request, for when the drain deadline has passed.
@@ -91,6 +93,12 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 	}}
 	s.Checkout = &checkout.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders}
 	s.Customers = &customer.Service{DB: d, Passwords: s.Identity}
+	s.storefront = &web.Storefront{Tenants: s.Tenants, Catalog: s.Catalog, Inventory: s.Inventory, Checkout: s.Checkout,
+		Orders: s.Orders, Customers: s.Customers, SecureCookies: cfg.SecureCookies, Logger: logger}
+	if err := s.storefront.Init(); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("storefront templates: %w", err)
+	}
 	s.Jobs, err = jobs.New(d, jobs.Config{
 		Register: func(w *river.Workers) {
 			river.AddWorker(w, &purgeExpiredWorker{identity: s.Identity, idempotency: s.idempotency, logger: logger})
@@ -150,10 +158,8 @@ func (s *Server) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", metrics.Handler())
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Nimbus %s is running.\nAPI: %s (OpenAPI document at %s/openapi.json)\n", Version(), httpx.APIPrefix, httpx.APIPrefix)
-	})
+	mux.HandleFunc("GET /{$}", s.landing)
+	s.storefront.Routes(mux)
 
 	routeOf := func(r *http.Request) string {
 		_, pattern := mux.Handler(r)
@@ -277,4 +283,17 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.logger.Info("stopped")
 	return err
+}
+
+// landing is the page at /: where to go from here.
+func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	demo := ""
+	if _, err := s.Tenants.Resolve(r.Context(), demoHandle); err == nil {
+		demo = `<p><a href="/s/` + demoHandle + `/">Visit the demo store</a></p>`
+	}
+	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Nimbus</title><link rel="stylesheet" href="/static/store.css"></head><body><main class="wrap"><h1>Nimbus is running</h1>%s
+<p>Stores live at <code>/s/{handle}/</code>. The JSON API is at <a href="%s/openapi.json"><code>%s</code></a>.</p></main></body></html>`,
+		demo, httpx.APIPrefix, httpx.APIPrefix)
 }

@@ -242,3 +242,12 @@ func fieldName(location string) string {
 	}
 	return location
 }
+
+// StatusOf returns the HTTP status of an error code (400 for codes it does
+// not know), for pages that are not JSON.
+func StatusOf(code string) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusBadRequest
+}

@@ -1,0 +1,175 @@
+package app_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browser starts headless Chromium for a test, or skips the test when
+// Chromium is not installed, except in CI (CI=true), where that fails.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := os.Getenv("CHROME_PATH")
+	if path == "" {
+		for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+			if _, err := os.Stat(p); err == nil {
+				path = p
+				break
+			}
+		}
+	}
+	if path == "" {
+		if _, err := exec.LookPath("chromium"); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatal("Chromium is not installed (apt-get install -y chromium); CI must run the browser tests")
+			}
+			t.Skip("Chromium is not installed: apt-get install -y chromium (or set CHROME_PATH) to run the browser tests")
+		}
+		path = "chromium"
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1200, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancelCtx()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// do runs browser steps; on failure it saves a screenshot and fails.
+func do(t *testing.T, ctx context.Context, step string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		failWithScreenshot(t, ctx, step, err)
+	}
+}
+
+// text reads the text of an element, failing (with a screenshot) if it cannot.
+func text(t *testing.T, ctx context.Context, id string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID(id)))
+	if err != nil {
+		failWithScreenshot(t, ctx, "read #"+id, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func failWithScreenshot(t *testing.T, ctx context.Context, step string, err error) {
+	t.Helper()
+	{
+		shotCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if png, serr := chromedp.Run(shotCtx, chromedp.FullScreenshot(80)); serr == nil {
+			dir := filepath.Join(os.TempDir(), "nimbus-screenshots")
+			os.MkdirAll(dir, 0o755)
+			name := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()+"-"+step)+".jpg")
+			if os.WriteFile(name, png, 0o644) == nil {
+				t.Logf("screenshot: %s", name)
+			}
+		}
+		t.Fatalf("%s: %v", step, err)
+	}
+}
+
+// TestShopperBuysInBrowser: a shopper finds a product in the storefront,
+// picks a variant, adds two to the cart, checks out with an address and the
+// discount code, pays with the test card and sees the paid order. Then the
+// stock and the order are checked through the API.
+func TestShopperBuysInBrowser(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		ctx := browser(t)
+		do(t, ctx, "home", chromedp.Navigate(s.URL+"/s/acme/"), chromedp.WaitVisible(chromedp.CSS("h1")))
+		if h := strings.TrimSpace(must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1"))))); h != "Store acme" {
+			t.Fatalf("home heading = %q", h)
+		}
+		product := chromedp.CSS(`a[href="/s/acme/products/longjing-green-tea"]`)
+		do(t, ctx, "search",
+			chromedp.SendKeys(chromedp.ID("q"), "longjing\n"),
+			chromedp.WaitVisible(product),
+			chromedp.Click(product),
+			chromedp.WaitVisible(chromedp.ID("add-to-cart")))
+		do(t, ctx, "add to cart",
+			chromedp.Click(chromedp.CSS(`input[value="`+sh.Large.ID+`"]`)),
+			chromedp.SetValue(chromedp.ID("quantity"), "2"),
+			chromedp.Click(chromedp.ID("add-to-cart")),
+			chromedp.WaitVisible(chromedp.ID("checkout")))
+		if link := text(t, ctx, "cart-link"); link != "Cart (2)" {
+			t.Fatalf("cart link = %q", link)
+		}
+		do(t, ctx, "address",
+			chromedp.Click(chromedp.ID("checkout")),
+			chromedp.WaitVisible(chromedp.ID("email")),
+			chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+			chromedp.SendKeys(chromedp.ID("name"), "Ada Lovelace"),
+			chromedp.SendKeys(chromedp.ID("line1"), "1 Infinite Loop"),
+			chromedp.SendKeys(chromedp.ID("city"), "Cupertino"),
+			chromedp.SendKeys(chromedp.ID("region"), "CA"),
+			chromedp.SendKeys(chromedp.ID("country"), "US"),
+			chromedp.Click(chromedp.ID("continue")),
+			chromedp.WaitVisible(chromedp.ID("pay")))
+		// 2 x 4000 = 8000; WELCOME10 -800; shipping 500; tax 8.25% of 7200 = 594.
+		do(t, ctx, "discount",
+			chromedp.SendKeys(chromedp.ID("discount_code"), "welcome10"),
+			chromedp.Click(chromedp.CSS(`button[value="apply"]`)),
+			chromedp.WaitVisible(chromedp.ID("discount-total")))
+		if total := text(t, ctx, "grand-total"); total != "$82.94" {
+			t.Fatalf("total with discount = %q, want $82.94", total)
+		}
+		do(t, ctx, "pay",
+			chromedp.SendKeys(chromedp.ID("card_number"), "4242 4242 4242 4242"),
+			chromedp.SendKeys(chromedp.ID("exp_month"), "12"),
+			chromedp.SendKeys(chromedp.ID("exp_year"), "2099"),
+			chromedp.SendKeys(chromedp.ID("cvc"), "123"),
+			chromedp.Click(chromedp.ID("pay")),
+			chromedp.WaitVisible(chromedp.ID("order-status")))
+		if status := text(t, ctx, "order-status"); status != "Paid" {
+			t.Fatalf("order status = %q, want Paid", status)
+		}
+		if l := sh.level(t, sh.Large.ID); l.OnHand != 3 || l.Reserved != 0 {
+			t.Fatalf("stock after the browser purchase = %+v", l)
+		}
+		var orders struct {
+			Data []orderJSON `json:"data"`
+		}
+		sh.Owner.do("GET", "/api/v1/orders?status=paid", nil).must(t, 200, &orders)
+		if len(orders.Data) != 1 || orders.Data[0].Total != 8294 || orders.Data[0].DiscountCode != "WELCOME10" {
+			t.Fatalf("orders = %+v", orders.Data)
+		}
+
+		// The same store in Chinese.
+		do(t, ctx, "chinese", chromedp.Navigate(s.URL+"/lang?to=zh-CN&back=/s/acme/cart"), chromedp.WaitVisible(chromedp.CSS("h1")))
+		if zh := strings.TrimSpace(must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1"))))); zh != "购物车" {
+			t.Fatalf("cart heading in Chinese = %q", zh)
+		}
+	})
+}
+
+// must returns v, or "" when err is set (the assertion after it fails then).
+func must(v string, err error) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return v
+}

@@ -1,0 +1,99 @@
+package web
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"golang.org/x/text/language"
+)
+
+// Languages the web pages speak. Every user-visible string of the storefront
+// and console is a key in messages/<lang>.json; a test keeps the catalogs in
+// step with each other and with the templates.
+var languages = []language.Tag{language.English, language.SimplifiedChinese}
+
+var matcher = language.NewMatcher(languages)
+
+//go:embed messages/*.json
+var messageFS embed.FS
+
+// messageCatalog maps a language code ("en", "zh-CN") to its messages.
+type messageCatalog map[string]map[string]string
+
+func loadCatalog() (messageCatalog, error) {
+	c := messageCatalog{}
+	for _, tag := range languages {
+		code := langCode(tag)
+		b, err := messageFS.ReadFile("messages/" + code + ".json")
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("messages/%s.json: %w", code, err)
+		}
+		c[code] = m
+	}
+	return c, nil
+}
+
+func langCode(t language.Tag) string {
+	if t == language.SimplifiedChinese {
+		return "zh-CN"
+	}
+	return "en"
+}
+
+// translate returns the message for key in lang, formatted with args; the
+// English one if the language lacks it; the key itself if both do (a test
+// makes sure that never ships).
+func (c messageCatalog) translate(lang, key string, args ...any) string {
+	msg, ok := c[lang][key]
+	if !ok {
+		if msg, ok = c["en"][key]; !ok {
+			return key
+		}
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(msg, args...)
+	}
+	return msg
+}
+
+// langCookie remembers a visitor's choice of language.
+const langCookie = "nimbus_lang"
+
+// pickLanguage chooses the language of a request: the visitor's choice if
+// they made one, else the best match of Accept-Language.
+func pickLanguage(r *http.Request) string {
+	if c, err := r.Cookie(langCookie); err == nil {
+		for _, t := range languages {
+			if c.Value == langCode(t) {
+				return c.Value
+			}
+		}
+	}
+	tags, _, _ := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
+	_, i, conf := matcher.Match(tags...)
+	if conf == language.No {
+		return "en"
+	}
+	return langCode(languages[i])
+}
+
+// setLanguage stores the visitor's choice and sends them back where they were.
+func setLanguage(w http.ResponseWriter, r *http.Request) {
+	lang := r.URL.Query().Get("to")
+	if lang != "en" && lang != "zh-CN" {
+		lang = "en"
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true})
+	back := r.URL.Query().Get("back")
+	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
+		back = "/"
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}

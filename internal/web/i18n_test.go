@@ -1,0 +1,61 @@
+package web
+
+import (
+	"io/fs"
+	"regexp"
+	"testing"
+)
+
+// TestCatalogsAreComplete: both languages have exactly the same keys, with
+// the same number of %-verbs, and every key a template uses exists.
+func TestCatalogsAreComplete(t *testing.T) {
+	c, err := loadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	verbs := regexp.MustCompile(`%[dsv]`)
+	for key, en := range c["en"] {
+		zh, ok := c["zh-CN"][key]
+		if !ok {
+			t.Errorf("zh-CN lacks %q", key)
+			continue
+		}
+		if len(verbs.FindAllString(en, -1)) != len(verbs.FindAllString(zh, -1)) {
+			t.Errorf("%q: en %q and zh-CN %q take different arguments", key, en, zh)
+		}
+	}
+	for key := range c["zh-CN"] {
+		if _, ok := c["en"][key]; !ok {
+			t.Errorf("en lacks %q", key)
+		}
+	}
+	used := regexp.MustCompile(`\.T "([a-z_.]+)"`)
+	names, _ := fs.Glob(templateFS, "templates/*.html")
+	for _, name := range names {
+		b, _ := fs.ReadFile(templateFS, name)
+		for _, m := range used.FindAllSubmatch(b, -1) {
+			if _, ok := c["en"][string(m[1])]; !ok {
+				t.Errorf("%s uses %q, which no catalog has", name, m[1])
+			}
+		}
+	}
+	for _, st := range []string{"pending_payment", "paid", "partially_fulfilled", "fulfilled", "completed", "canceled", "refunded"} {
+		if _, ok := c["en"]["order.status."+st]; !ok {
+			t.Errorf("no message for order status %s", st)
+		}
+	}
+}
+
+func TestFormatMoney(t *testing.T) {
+	for _, tc := range []struct {
+		amount   int64
+		currency string
+		want     string
+	}{
+		{123456, "USD", "$1234.56"}, {5, "CNY", "¥0.05"}, {1200, "JPY", "¥1200"}, {-250, "EUR", "-€2.50"}, {1000, "KWD", "1.000 KWD"},
+	} {
+		if got := formatMoney(tc.amount, tc.currency, "en"); got != tc.want {
+			t.Errorf("formatMoney(%d, %s) = %q, want %q", tc.amount, tc.currency, got, tc.want)
+		}
+	}
+}

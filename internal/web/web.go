@@ -1,0 +1,275 @@
+// Package web serves the HTML pages of Nimbus: each store's storefront
+// under /s/{store}/. Pages are rendered on the server from html/template
+// files embedded in the binary and work without JavaScript; every string a
+// person reads comes from the message catalogs (English and Simplified
+// Chinese).
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/catalog"
+	"github.com/nimbuscommerce/nimbus/internal/checkout"
+	"github.com/nimbuscommerce/nimbus/internal/customer"
+	"github.com/nimbuscommerce/nimbus/internal/inventory"
+	"github.com/nimbuscommerce/nimbus/internal/order"
+	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
+	"github.com/nimbuscommerce/nimbus/internal/tenant"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Storefront serves the shoppers' pages of every store.
+type Storefront struct {
+	Tenants   *tenant.Service
+	Catalog   *catalog.Service
+	Inventory *inventory.Service
+	Checkout  *checkout.Service
+	Orders    *order.Service
+	Customers *customer.Service
+	// SecureCookies marks cookies Secure (the site is served over HTTPS).
+	SecureCookies bool
+	Logger        *slog.Logger
+
+	pages    map[string]*template.Template
+	messages messageCatalog
+}
+
+// Init parses the templates and message catalogs once, at start-up.
+func (s *Storefront) Init() error {
+	var err error
+	if s.messages, err = loadCatalog(); err != nil {
+		return err
+	}
+	s.pages = map[string]*template.Template{}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		base := strings.TrimSuffix(strings.TrimPrefix(name, "templates/"), ".html")
+		if base == "layout" || strings.HasPrefix(base, "_") {
+			continue // the frame and the partials (_name.html) every page shares
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html", name)
+		if err != nil {
+			return fmt.Errorf("parse %s: %w", name, err)
+		}
+		s.pages[base] = t
+	}
+	return nil
+}
+
+var funcs = template.FuncMap{
+	"add": func(a, b int) int { return a + b },
+}
+
+// Routes adds the storefront's routes to mux.
+func (s *Storefront) Routes(mux *http.ServeMux) {
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheForever(http.FileServerFS(static))))
+	mux.HandleFunc("GET /lang", setLanguage)
+	mux.HandleFunc("GET /s/{store}/{$}", s.store(s.home))
+	mux.HandleFunc("GET /s/{store}/search", s.store(s.search))
+	mux.HandleFunc("GET /s/{store}/collections/{handle}", s.store(s.collection))
+	mux.HandleFunc("GET /s/{store}/products/{handle}", s.store(s.product))
+	mux.HandleFunc("GET /s/{store}/cart", s.store(s.cart))
+	mux.HandleFunc("POST /s/{store}/cart/add", s.store(s.csrf(s.addToCart)))
+	mux.HandleFunc("POST /s/{store}/cart/update", s.store(s.csrf(s.updateCart)))
+	mux.HandleFunc("GET /s/{store}/checkout", s.store(s.checkoutPage))
+	mux.HandleFunc("POST /s/{store}/checkout", s.store(s.csrf(s.checkoutAddress)))
+	mux.HandleFunc("GET /s/{store}/checkout/shipping", s.store(s.shippingPage))
+	mux.HandleFunc("POST /s/{store}/checkout/pay", s.store(s.csrf(s.pay)))
+	mux.HandleFunc("GET /s/{store}/orders/{id}", s.store(s.orderPage))
+	mux.HandleFunc("POST /s/{store}/orders/{id}/pay", s.store(s.csrf(s.payAgain)))
+	mux.HandleFunc("GET /s/{store}/account", s.store(s.account))
+	mux.HandleFunc("GET /s/{store}/account/login", s.store(s.loginPage))
+	mux.HandleFunc("POST /s/{store}/account/login", s.store(s.csrf(s.login)))
+	mux.HandleFunc("GET /s/{store}/account/register", s.store(s.registerPage))
+	mux.HandleFunc("POST /s/{store}/account/register", s.store(s.csrf(s.register)))
+	mux.HandleFunc("POST /s/{store}/account/logout", s.store(s.csrf(s.logout)))
+}
+
+func cacheForever(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// visit is what every storefront handler gets: the store, the visitor's
+// language and CSRF token, and the request.
+type visit struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	store *tenant.Tenant
+	lang  string
+	csrf  string
+}
+
+func (v *visit) ctx() context.Context { return v.r.Context() }
+
+// path builds a URL of this store.
+func (v *visit) path(p string) string { return "/s/" + v.store.Handle + p }
+
+type handler func(v *visit) error
+
+// store resolves the store of a request (404 for an unknown handle) and
+// runs h; an error from h becomes an error page.
+func (s *Storefront) store(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t, err := s.Tenants.Resolve(r.Context(), r.PathValue("store"))
+		v := &visit{w: w, r: r, store: t, lang: pickLanguage(r)}
+		if err != nil {
+			s.fail(v, err)
+			return
+		}
+		v.csrf = csrfToken(w, r, s.SecureCookies)
+		if err := h(v); err != nil {
+			s.fail(v, err)
+		}
+	}
+}
+
+// base is what every page shows: the store, the language, the cart count.
+type base struct {
+	Lang      string
+	Store     *tenant.Tenant
+	CSRF      string
+	Path      string
+	CartCount int64
+	SignedIn  bool
+	Title     string
+	Notice    string
+	Error     string
+	Fields    map[string]string
+	tr        func(key string, args ...any) string
+}
+
+// T translates a message key into the page's language.
+func (b *base) T(key string, args ...any) string { return b.tr(key, args...) }
+
+// Money formats an amount of the store's currency.
+func (b *base) Money(amount int64) string { return formatMoney(amount, b.Store.Currency, b.Lang) }
+
+// Link builds a URL of the store.
+func (b *base) Link(p string) string { return "/s/" + b.Store.Handle + p }
+
+// Field returns the error message for a form field, if any.
+func (b *base) Field(name string) string { return b.Fields[name] }
+
+func (s *Storefront) base(v *visit, title string) base {
+	b := base{Lang: v.lang, Store: v.store, CSRF: v.csrf, Path: v.r.URL.RequestURI(), Title: title,
+		tr: func(key string, args ...any) string { return s.messages.translate(v.lang, key, args...) }}
+	if tok := cartToken(v); tok != "" {
+		if p, err := s.Checkout.GetCart(v.ctx(), v.store.ID, tok); err == nil && p.Cart.Status == checkout.StatusOpen {
+			for _, l := range p.Lines {
+				b.CartCount += l.Line.Quantity
+			}
+		}
+	}
+	b.SignedIn = customerToken(v) != ""
+	return b
+}
+
+// render writes a page; nothing is sent unless the whole page rendered.
+func (s *Storefront) render(v *visit, status int, name string, page any) error {
+	t, ok := s.pages[name]
+	if !ok {
+		return fmt.Errorf("no template %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, page); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	h := v.w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Language", v.lang)
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'")
+	v.w.WriteHeader(status)
+	_, err := v.w.Write(buf.Bytes())
+	return err
+}
+
+type errorPage struct {
+	base
+	Message string
+}
+
+// fail shows an error page: the domain error's safe message, or a generic
+// one for internal errors (which are logged).
+func (s *Storefront) fail(v *visit, err error) {
+	status := http.StatusInternalServerError
+	msg := s.messages.translate(v.lang, "error.title")
+	switch nimbus.ErrorCode(err) {
+	case nimbus.ENOTFOUND:
+		status, msg = http.StatusNotFound, s.messages.translate(v.lang, "error.not_found")
+	case nimbus.EINTERNAL:
+		httpx.Logger(v.r.Context()).Error("storefront page failed", "err", err, "path", v.r.URL.Path)
+	default:
+		status, msg = httpx.StatusOf(nimbus.ErrorCode(err)), nimbus.ErrorMessage(err)
+	}
+	if v.store == nil {
+		http.Error(v.w, msg, status)
+		return
+	}
+	p := errorPage{base: s.base(v, msg), Message: msg}
+	if rerr := s.render(v, status, "error", &p); rerr != nil {
+		httpx.Logger(v.r.Context()).Error("render error page", "err", rerr)
+		http.Error(v.w, msg, status)
+	}
+}
+
+// fieldErrors turns a validation error into messages by field name.
+func fieldErrors(err error) map[string]string {
+	out := map[string]string{}
+	e, ok := errors.AsType[*nimbus.Error](err)
+	if !ok {
+		return out
+	}
+	for _, f := range e.Fields {
+		out[f.Field] = f.Message
+	}
+	return out
+}
+
+func formatMoney(amount int64, currency, lang string) string {
+	c, ok := nimbus.LookupCurrency(currency)
+	if !ok {
+		return fmt.Sprintf("%d %s", amount, currency)
+	}
+	sign := ""
+	if amount < 0 {
+		sign, amount = "-", -amount
+	}
+	symbol := map[string]string{"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£", "JPY": "¥"}[currency]
+	var num string
+	if c.Exponent == 0 {
+		num = fmt.Sprintf("%d", amount)
+	} else {
+		div := int64(1)
+		for range c.Exponent {
+			div *= 10
+		}
+		num = fmt.Sprintf("%d.%0*d", amount/div, c.Exponent, amount%div)
+	}
+	if symbol == "" {
+		return sign + num + " " + currency
+	}
+	return sign + symbol + num
+}
