@@ -173,3 +173,80 @@ func must(v string, err error) string {
 	}
 	return v
 }
+
+// TestMerchantInBrowser: a merchant signs in to the console, creates a
+// product with two variants and stock, sees it in the storefront, and ships
+// the order a shopper placed for it.
+func TestMerchantInBrowser(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		ctx := browser(t)
+		do(t, ctx, "sign in",
+			chromedp.Navigate(s.URL+"/admin/"),
+			chromedp.WaitVisible(chromedp.ID("signin")),
+			chromedp.SendKeys(chromedp.ID("store"), "acme"),
+			chromedp.SendKeys(chromedp.ID("email"), sh.Email),
+			chromedp.SendKeys(chromedp.ID("password"), sh.Password),
+			chromedp.Click(chromedp.ID("signin")),
+			chromedp.WaitVisible(chromedp.ID("today-sales")))
+		do(t, ctx, "new product",
+			chromedp.Navigate(s.URL+"/admin/products/new"),
+			chromedp.WaitVisible(chromedp.ID("save-product")),
+			chromedp.SendKeys(chromedp.ID("title"), "Oolong Sampler"),
+			chromedp.SendKeys(chromedp.ID("option"), "Size"),
+			chromedp.SendKeys(chromedp.ID("sku_0"), "OOL-S"), chromedp.SendKeys(chromedp.ID("option_0"), "Small"),
+			chromedp.SendKeys(chromedp.ID("price_0"), "12.50"), chromedp.SendKeys(chromedp.ID("stock_0"), "7"),
+			chromedp.SendKeys(chromedp.ID("sku_1"), "OOL-L"), chromedp.SendKeys(chromedp.ID("option_1"), "Large"),
+			chromedp.SendKeys(chromedp.ID("price_1"), "20"), chromedp.SendKeys(chromedp.ID("stock_1"), "3"),
+			chromedp.Click(chromedp.ID("save-product")),
+			chromedp.WaitVisible(chromedp.ID("notice")))
+
+		// The API sees what the console made.
+		var found struct {
+			Data []productJSON `json:"data"`
+		}
+		sh.Owner.do("GET", "/api/v1/products?q=oolong", nil).must(t, 200, &found)
+		if len(found.Data) != 1 || len(found.Data[0].Variants) != 2 || found.Data[0].Variants[0].Price != 1250 ||
+			*found.Data[0].Variants[0].Available != 7 || *found.Data[0].Variants[1].Available != 3 {
+			t.Fatalf("created product = %+v", found.Data)
+		}
+		p := found.Data[0]
+
+		// It is in the storefront at once.
+		do(t, ctx, "storefront", chromedp.Navigate(s.URL+"/s/acme/products/"+p.Handle), chromedp.WaitVisible(chromedp.ID("add-to-cart")))
+		if h := strings.TrimSpace(must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1"))))); h != "Oolong Sampler" {
+			t.Fatalf("storefront product heading = %q", h)
+		}
+
+		// A shopper buys a large one; the merchant ships it from the console.
+		tok := readyCart(t, s, sh, p.Variants[1].ID, 1)
+		shopper := s.client(t)
+		var placed struct {
+			Order      orderJSON `json:"order"`
+			OrderToken string    `json:"order_token"`
+		}
+		shopper.do("POST", "/api/v1/storefront/acme/carts/"+tok+"/checkout", map[string]any{"payment_provider": "test"}).must(t, 201, &placed)
+		shopper.do("POST", "/api/v1/storefront/acme/orders/"+placed.Order.ID+"/payments",
+			map[string]any{"order_token": placed.OrderToken, "provider": "test", "card": testCard}).must(t, 200, nil)
+		do(t, ctx, "ship",
+			chromedp.Navigate(s.URL+"/admin/orders?status=paid"),
+			chromedp.WaitVisible(chromedp.CSS(`a[href="/admin/orders/`+placed.Order.ID+`"]`)),
+			chromedp.Click(chromedp.CSS(`a[href="/admin/orders/`+placed.Order.ID+`"]`)),
+			chromedp.WaitVisible(chromedp.ID("fulfill")),
+			chromedp.SendKeys(chromedp.ID("carrier"), "SF Express"),
+			chromedp.SendKeys(chromedp.ID("tracking_number"), "SF1234567890"),
+			chromedp.Click(chromedp.ID("fulfill")),
+			chromedp.WaitVisible(chromedp.ID("notice")))
+		if st := text(t, ctx, "order-status"); st != "Shipped" {
+			t.Fatalf("order status in the console = %q", st)
+		}
+		if tl := text(t, ctx, "timeline"); !strings.Contains(tl, "SF1234567890") {
+			t.Fatalf("timeline = %q", tl)
+		}
+		var o orderJSON
+		sh.Owner.do("GET", "/api/v1/orders/"+placed.Order.ID, nil).must(t, 200, &o)
+		if o.Status != "fulfilled" || o.Lines[0].FulfilledQuantity != 1 {
+			t.Fatalf("order after shipping = %+v", o)
+		}
+	})
+}

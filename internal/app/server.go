@@ -50,6 +50,7 @@ type Server struct {
 	ln          net.Listener
 	idempotency *httpx.Idempotency
 	storefront  *web.Storefront
+	console     *web.Console
 
 	// inFlight counts running handlers; cancelRequests ends the context of
 	// every request, for when the drain deadline has passed.
@@ -95,9 +96,11 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 	s.Customers = &customer.Service{DB: d, Passwords: s.Identity}
 	s.storefront = &web.Storefront{Tenants: s.Tenants, Catalog: s.Catalog, Inventory: s.Inventory, Checkout: s.Checkout,
 		Orders: s.Orders, Customers: s.Customers, SecureCookies: cfg.SecureCookies, Logger: logger}
-	if err := s.storefront.Init(); err != nil {
+	s.console = &web.Console{Identity: s.Identity, Tenants: s.Tenants, Catalog: s.Catalog, Inventory: s.Inventory, Orders: s.Orders,
+		SecureCookies: cfg.SecureCookies, Logger: logger}
+	if err := errors.Join(s.storefront.Init(), s.console.Init()); err != nil {
 		d.Close()
-		return nil, fmt.Errorf("storefront templates: %w", err)
+		return nil, fmt.Errorf("web templates: %w", err)
 	}
 	s.Jobs, err = jobs.New(d, jobs.Config{
 		Register: func(w *river.Workers) {
@@ -160,6 +163,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /metrics", metrics.Handler())
 	mux.HandleFunc("GET /{$}", s.landing)
 	s.storefront.Routes(mux)
+	s.console.Routes(mux)
 
 	routeOf := func(r *http.Request) string {
 		_, pattern := mux.Handler(r)
@@ -290,7 +294,7 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	demo := ""
 	if _, err := s.Tenants.Resolve(r.Context(), demoHandle); err == nil {
-		demo = `<p><a href="/s/` + demoHandle + `/">Visit the demo store</a></p>`
+		demo = `<p><a href="/s/` + demoHandle + `/">Visit the demo store</a> · <a href="/admin/">Sign in to its console</a></p>`
 	}
 	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Nimbus</title><link rel="stylesheet" href="/static/store.css"></head><body><main class="wrap"><h1>Nimbus is running</h1>%s

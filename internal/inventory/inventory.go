@@ -319,3 +319,39 @@ func (s *Service) CheckLedger(ctx context.Context, tenantID string) ([]Discrepan
 	})
 	return out, err
 }
+
+// LowStock is a tracked variant with few units left.
+type LowStock struct {
+	VariantID string
+	SKU       string
+	Title     string // product and variant
+	Available int64
+}
+
+// FindLowStock lists tracked variants of active products with at most
+// threshold units available, fewest first.
+func (s *Service) FindLowStock(ctx context.Context, tenantID string, threshold int64, limit int) ([]LowStock, error) {
+	var out []LowStock
+	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
+		rows, err := tx.Query(ctx, `SELECT v.id, v.sku, p.title, v.title, COALESCE(l.on_hand - l.reserved, 0) AS available
+			FROM variants v JOIN products p ON p.tenant_id = v.tenant_id AND p.id = v.product_id
+			LEFT JOIN inventory_levels l ON l.tenant_id = v.tenant_id AND l.variant_id = v.id
+			WHERE v.tenant_id = ? AND v.track_inventory = ? AND p.status = 'active' AND COALESCE(l.on_hand - l.reserved, 0) <= ?
+			ORDER BY available, v.sku LIMIT ?`, tx.TenantID(), true, threshold, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var l LowStock
+			var product, variant string
+			if err := rows.Scan(&l.VariantID, &l.SKU, &product, &variant, &l.Available); err != nil {
+				return err
+			}
+			l.Title = product + " — " + variant
+			out = append(out, l)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

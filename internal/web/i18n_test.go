@@ -29,8 +29,10 @@ func TestCatalogsAreComplete(t *testing.T) {
 			t.Errorf("en lacks %q", key)
 		}
 	}
-	used := regexp.MustCompile(`\.T "([a-z_.]+)"`)
+	used := regexp.MustCompile(`\.T "([a-z_.0-9]+)"`)
 	names, _ := fs.Glob(templateFS, "templates/*.html")
+	admin, _ := fs.Glob(templateFS, "templates/admin/*.html")
+	names = append(names, admin...)
 	for _, name := range names {
 		b, _ := fs.ReadFile(templateFS, name)
 		for _, m := range used.FindAllSubmatch(b, -1) {

@@ -27,7 +27,7 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/tenant"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/admin/*.html
 var templateFS embed.FS
 
 //go:embed static
