@@ -48,18 +48,19 @@ type cartJSON struct {
 }
 
 type orderJSON struct {
-	ID            string `json:"id"`
-	DiscountCode  string `json:"discount_code"`
-	Number        int64  `json:"number"`
-	Status        string `json:"status"`
-	PaymentStatus string `json:"payment_status"`
-	Subtotal      int64  `json:"subtotal"`
-	DiscountTotal int64  `json:"discount_total"`
-	ShippingTotal int64  `json:"shipping_total"`
-	TaxTotal      int64  `json:"tax_total"`
-	Total         int64  `json:"total"`
-	RefundedTotal int64  `json:"refunded_total"`
-	Lines         []struct {
+	ID                   string  `json:"id"`
+	DiscountCode         string  `json:"discount_code"`
+	Number               int64   `json:"number"`
+	Status               string  `json:"status"`
+	PaymentStatus        string  `json:"payment_status"`
+	Subtotal             int64   `json:"subtotal"`
+	DiscountTotal        int64   `json:"discount_total"`
+	ShippingTotal        int64   `json:"shipping_total"`
+	TaxTotal             int64   `json:"tax_total"`
+	Total                int64   `json:"total"`
+	RefundedTotal        int64   `json:"refunded_total"`
+	ReservationExpiresAt *string `json:"reservation_expires_at"`
+	Lines                []struct {
 		ID                string `json:"id"`
 		SKU               string `json:"sku"`
 		Quantity          int64  `json:"quantity"`

@@ -85,7 +85,7 @@ type CollectionView struct {
 	Handle      string    `json:"handle"`
 	Title       string    `json:"title"`
 	Description string    `json:"description"`
-	ProductIDs  []string  `json:"product_ids"`
+	ProductIDs  []string  `json:"product_ids,omitempty" doc:"Admin API only."`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }

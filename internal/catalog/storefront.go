@@ -112,6 +112,10 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, stock Availa
 		views := make([]CollectionView, len(cs))
 		for i, c := range cs {
 			views[i] = ViewCollection(c)
+			// A collection may hold drafts; the storefront lists its
+			// products through /products?collection=handle, which shows only
+			// active ones, and never the ids of the others.
+			views[i].ProductIDs = nil
 		}
 		return &collectionListOutput{Body: httpx.NewPage(views, in.Size(), func(v CollectionView) string { return v.ID })}, nil
 	})

@@ -107,25 +107,8 @@ func price(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, c *Cart, stri
 			in.Lines = append(in.Lines, pricing.Line{UnitPrice: 0, Quantity: l.Quantity})
 		}
 	}
-	if a := c.ShippingAddress; a != nil {
-		if in.TaxRateBP, err = pricing.TaxRateFor(ctx, tx, a.Country, a.Region); err != nil {
-			return nil, err
-		}
-		rates, err := pricing.RatesFor(ctx, tx, a.Country)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rates {
-			opt := RateOption{ID: r.ID, Name: r.Name, Price: r.PriceFor(subtotal)}
-			p.ShippingRates = append(p.ShippingRates, opt)
-			if r.ID == c.ShippingRateID {
-				p.ShippingRate = &opt
-				in.Shipping = opt.Price
-			}
-		}
-	}
 	if c.DiscountCode != "" {
-		d, err := pricing.CheckDiscount(ctx, tx, c.DiscountCode, c.Email, subtotal)
+		d, err := pricing.CheckDiscount(ctx, tx, c.DiscountCode, c.Email, c.CustomerID, subtotal)
 		switch {
 		case err == nil:
 			in.Discount = d.Rule()
@@ -135,6 +118,26 @@ func price(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, c *Cart, stri
 			p.DiscountError = nimbus.ErrorMessage(err)
 			if e, ok := errors.AsType[*nimbus.Error](err); ok && len(e.Fields) == 1 {
 				p.DiscountError = e.Fields[0].Message
+			}
+		}
+	}
+	if a := c.ShippingAddress; a != nil {
+		if in.TaxRateBP, err = pricing.TaxRateFor(ctx, tx, a.Country, a.Region); err != nil {
+			return nil, err
+		}
+		rates, err := pricing.RatesFor(ctx, tx, a.Country)
+		if err != nil {
+			return nil, err
+		}
+		// Free shipping counts what the shopper pays for the goods, after
+		// the discount.
+		paid := subtotal - pricing.DiscountAmount(in.Discount, subtotal)
+		for _, r := range rates {
+			opt := RateOption{ID: r.ID, Name: r.Name, Price: r.PriceFor(paid)}
+			p.ShippingRates = append(p.ShippingRates, opt)
+			if r.ID == c.ShippingRateID {
+				p.ShippingRate = &opt
+				in.Shipping = opt.Price
 			}
 		}
 	}
@@ -550,11 +553,11 @@ func (s *Service) Checkout(ctx context.Context, tenantID, token, provider string
 			return err
 		}
 		if c.DiscountCode != "" {
-			disc, err := pricing.CheckDiscount(ctx, tx, c.DiscountCode, c.Email, p.Totals.Subtotal)
+			disc, err := pricing.CheckDiscount(ctx, tx, c.DiscountCode, c.Email, c.CustomerID, p.Totals.Subtotal)
 			if err != nil {
 				return err
 			}
-			if err := pricing.Redeem(ctx, tx, disc, o.ID, c.Email); err != nil {
+			if err := pricing.Redeem(ctx, tx, disc, o.ID, c.Email, c.CustomerID); err != nil {
 				return err
 			}
 		}

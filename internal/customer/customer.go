@@ -145,8 +145,12 @@ func (s *Service) Register(ctx context.Context, tenantID string, r Registration)
 			}
 		case nimbus.ErrorCode(err) == nimbus.ENOTFOUND:
 			c = &Customer{ID: nimbus.NewID(nimbus.PrefixCustomer), Email: email, Name: r.Name, CreatedAt: tx.Now}
-			if _, err := tx.Exec(ctx, `INSERT INTO customers (id, tenant_id, email, name, phone, password_hash, created_at, updated_at)
-				VALUES (?, ?, ?, ?, '', ?, ?, ?)`, c.ID, tx.TenantID(), c.Email, c.Name, hash, tx.Now, tx.Now); err != nil {
+			_, err := tx.Exec(ctx, `INSERT INTO customers (id, tenant_id, email, name, phone, password_hash, created_at, updated_at)
+				VALUES (?, ?, ?, ?, '', ?, ?, ?)`, c.ID, tx.TenantID(), c.Email, c.Name, hash, tx.Now, tx.Now)
+			if db.IsUniqueViolation(err) { // registered a moment ago by another request
+				return nimbus.Invalid(nimbus.FieldError{Field: "email", Message: "already has an account in this store; sign in instead"})
+			}
+			if err != nil {
 				return err
 			}
 		default:

@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -87,10 +88,14 @@ func (s *Service) ReleaseDueReservations(ctx context.Context) (int, error) {
 		if err != nil || len(batch) == 0 {
 			return released, err
 		}
+		var failed []error
 		for _, d := range batch {
 			retry, err := s.ExpireReservation(ctx, d.tenantID, d.orderID)
 			if err != nil {
-				return released, fmt.Errorf("release order %s: %w", d.orderID, err)
+				// One broken order must not block every other store's
+				// expiries: look at it again later, go on with the rest.
+				failed = append(failed, fmt.Errorf("release order %s: %w", d.orderID, err))
+				retry = true
 			}
 			if retry {
 				err = s.DB.Update(ctx, func(tx *db.Tx) error {
@@ -103,6 +108,9 @@ func (s *Service) ReleaseDueReservations(ctx context.Context) (int, error) {
 				continue
 			}
 			released++
+		}
+		if len(failed) > 0 {
+			return released, errors.Join(failed...)
 		}
 	}
 }

@@ -117,6 +117,7 @@ type Line struct {
 	Tax               int64
 	Total             int64
 	FulfilledQuantity int64
+	RestockedQuantity int64 // units returned to stock by refunds or cancellation
 }
 
 // Event is one entry of an order's history.

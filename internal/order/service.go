@@ -14,6 +14,7 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/outbox"
 	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
+	"github.com/nimbuscommerce/nimbus/internal/pricing"
 )
 
 // Service runs orders.
@@ -62,15 +63,14 @@ func (s *Service) Place(ctx context.Context, tx *db.TenantTx, d Draft) (*Order, 
 		TaxTotal: d.TaxTotal, Total: d.Total, PaymentProvider: d.PaymentProvider, Note: d.Note, Lines: d.Lines,
 		CreatedAt: tx.Now, UpdatedAt: tx.Now, tokenHash: secret.Hash(token),
 	}
-	manual := d.PaymentProvider == (payment.ManualProvider{}).Name()
-	if manual {
-		// A bank transfer takes days: the stock stays held until staff mark
-		// the order paid or cancel it.
-		o.PaymentStatus = PaymentAwaiting
-	} else {
-		exp := tx.Now.Add(time.Duration(d.ReservationMinutes) * time.Minute)
-		o.ReservationExpiresAt = &exp
+	hold := time.Duration(d.ReservationMinutes) * time.Minute
+	if d.PaymentProvider == (payment.ManualProvider{}).Name() {
+		// A bank transfer takes days: the stock stays held longer, until
+		// staff mark the order paid or cancel it, or the hold runs out.
+		o.PaymentStatus, hold = PaymentAwaiting, ManualHold
 	}
+	exp := tx.Now.Add(hold)
+	o.ReservationExpiresAt = &exp
 	for _, l := range o.Lines {
 		l.ID = nimbus.NewID(nimbus.PrefixOrderLine)
 	}
@@ -159,6 +159,16 @@ func (s *Service) FindOrders(ctx context.Context, tenantID string, f Filter) ([]
 	return os, err
 }
 
+// StaleCharge is how long a charge may stay with the provider before the
+// expiry job takes it for lost (the process died between asking the provider
+// and recording its answer). The built-in providers answer at once; a real
+// gateway's reconciliation asks it instead.
+const StaleCharge = 10 * time.Minute
+
+// ManualHold is how long a bank transfer or cash-on-delivery order holds its
+// stock before it is released unpaid.
+const ManualHold = 72 * time.Hour
+
 // Pay charges an unpaid order with a provider, for the shopper holding the
 // order's token. Only one payment of an order runs at a time (ECONFLICT for
 // a second). A declined card answers EPAYMENT and leaves the order unpaid, to
@@ -171,9 +181,18 @@ func (s *Service) Pay(ctx context.Context, tenantID, orderID, token, providerNam
 	if providerName == (payment.ManualProvider{}).Name() {
 		return nil, nimbus.Invalid(nimbus.FieldError{Field: "provider", Message: "manual payments are marked paid by staff"})
 	}
+	if v, ok := provider.(payment.CardValidator); ok {
+		if err := v.ValidateCard(card); err != nil {
+			return nil, err // refused before anything is recorded
+		}
+	}
 	if _, err := s.FindOrderWithToken(ctx, tenantID, orderID, token); err != nil {
 		return nil, err
 	}
+	// From here on the outcome must be recorded even if the shopper goes
+	// away: once the provider is asked, money may move.
+	ctx = context.WithoutCancel(ctx)
+
 	// Step 1: claim the order for this payment and record the attempt.
 	var o *Order
 	p := &Payment{ID: nimbus.NewID(nimbus.PrefixPayment), Kind: "charge", Provider: provider.Name(), Status: payment.StatusPending}
@@ -207,21 +226,7 @@ func (s *Service) Pay(ctx context.Context, tenantID, orderID, token, providerNam
 		if o, err = findOrder(ctx, tx, orderID, false, true); err != nil {
 			return err
 		}
-		p.Status, p.ProviderRef, p.FailureCode = res.Status, res.ProviderRef, res.FailureCode
-		if err := updatePayment(ctx, tx, p); err != nil {
-			return err
-		}
-		if res.Status != payment.StatusSucceeded {
-			o.PaymentStatus = PaymentUnpaid
-			if err := updateOrderState(ctx, tx, o); err != nil {
-				return err
-			}
-			if err := insertEvent(ctx, tx, o.ID, "payment_failed", "Payment failed: "+res.FailureCode, "customer"); err != nil {
-				return err
-			}
-			return outbox.Write(ctx, tx, "payment.failed", o.ID, map[string]any{"order_id": o.ID, "payment_id": p.ID, "failure_code": res.FailureCode})
-		}
-		return s.markPaid(ctx, tx, o, "customer", "Paid "+formatAmount(p.Amount, p.Currency)+" with "+provider.Name())
+		return s.recordCharge(ctx, tx, o, p, res, "customer")
 	})
 	if err != nil {
 		return nil, err
@@ -236,17 +241,53 @@ func (s *Service) Pay(ctx context.Context, tenantID, orderID, token, providerNam
 	return o, nil
 }
 
+// recordCharge writes a provider's answer to a charge of a processing order.
+func (s *Service) recordCharge(ctx context.Context, tx *db.TenantTx, o *Order, p *Payment, res payment.Result, actor string) error {
+	p.Status, p.ProviderRef, p.FailureCode = res.Status, res.ProviderRef, res.FailureCode
+	if err := updatePayment(ctx, tx, p); err != nil {
+		return err
+	}
+	if res.Status != payment.StatusSucceeded {
+		o.PaymentStatus = PaymentUnpaid
+		if err := updateOrderState(ctx, tx, o); err != nil {
+			return err
+		}
+		if err := insertEvent(ctx, tx, o.ID, "payment_failed", "Payment failed: "+res.FailureCode, actor); err != nil {
+			return err
+		}
+		return outbox.Write(ctx, tx, "payment.failed", o.ID, map[string]any{"order_id": o.ID, "payment_id": p.ID, "failure_code": res.FailureCode})
+	}
+	return s.markPaid(ctx, tx, o, actor, "Paid "+formatAmount(p.Amount, p.Currency)+" with "+p.Provider)
+}
+
+// moveStock applies a stock movement to the tracked lines of an order, in
+// variant order: every path that locks stock rows locks them in the same
+// order as checkout, so two transactions cannot deadlock on them.
+func moveStock(ctx context.Context, tx *db.TenantTx, lines []*Line, qty func(*Line) int64,
+	move func(ctx context.Context, tx *db.TenantTx, variantID string, qty int64) error) error {
+	sorted := slices.Clone(lines)
+	slices.SortFunc(sorted, func(a, b *Line) int { return strings.Compare(a.VariantID, b.VariantID) })
+	for _, l := range sorted {
+		if n := qty(l); l.TrackInventory && n > 0 {
+			if err := move(ctx, tx, l.VariantID, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // markPaid moves a pending order to paid: its held stock becomes sold.
 func (s *Service) markPaid(ctx context.Context, tx *db.TenantTx, o *Order, actor, message string) error {
 	if err := can(o.Status, actionPay); err != nil {
 		return err
 	}
-	for _, l := range o.Lines {
-		if l.TrackInventory {
-			if err := inventory.Sell(ctx, tx, l.VariantID, l.Quantity, o.ID); err != nil {
-				return err
-			}
-		}
+	err := moveStock(ctx, tx, o.Lines, func(l *Line) int64 { return l.Quantity },
+		func(ctx context.Context, tx *db.TenantTx, v string, n int64) error {
+			return inventory.Sell(ctx, tx, v, n, o.ID)
+		})
+	if err != nil {
+		return err
 	}
 	hadHold := o.ReservationExpiresAt != nil
 	o.Status, o.PaymentStatus, o.ReservationExpiresAt = StatusPaid, PaymentPaid, nil
@@ -265,17 +306,17 @@ func (s *Service) markPaid(ctx context.Context, tx *db.TenantTx, o *Order, actor
 }
 
 // MarkPaid records that a manual payment (bank transfer, cash) arrived.
-// Errors: ENOTFOUND, ETRANSITION.
+// Errors: ENOTFOUND, ETRANSITION, ECONFLICT.
 func (s *Service) MarkPaid(ctx context.Context, tenantID, orderID, actor string) (*Order, error) {
 	return s.change(ctx, tenantID, orderID, func(tx *db.TenantTx, o *Order) error {
+		if err := can(o.Status, actionPay); err != nil {
+			return err
+		}
 		if o.PaymentStatus == PaymentProcessing {
 			return nimbus.Errorf(nimbus.ECONFLICT, "a card payment of this order is in progress")
 		}
 		p := &Payment{ID: nimbus.NewID(nimbus.PrefixPayment), Kind: "charge", Provider: (payment.ManualProvider{}).Name(),
 			Status: payment.StatusSucceeded, Amount: o.Total, Currency: o.Currency, ProviderRef: "manual"}
-		if err := can(o.Status, actionPay); err != nil {
-			return err
-		}
 		if err := insertPayment(ctx, tx, o.ID, p); err != nil {
 			return err
 		}
@@ -389,67 +430,282 @@ func (s *Service) Complete(ctx context.Context, tenantID, orderID, actor string)
 	})
 }
 
-// Cancel cancels an order that has not shipped: held stock is released, or
-// sold stock returned, and a paid order is refunded in full.
-// Errors: ENOTFOUND, ETRANSITION, ECONFLICT.
-func (s *Service) Cancel(ctx context.Context, tenantID, orderID, actor, reason string) (*Order, error) {
-	o, err := s.FindOrderByID(ctx, tenantID, orderID)
-	if err != nil {
-		return nil, err
-	}
-	if err := can(o.Status, actionCancel); err != nil {
-		return nil, err
-	}
-	var refund *Payment
-	if o.Status == StatusPaid {
-		// Give the money back first; if the provider refuses, nothing changes.
-		if refund, err = s.refundWithProvider(ctx, o, o.Total-o.RefundedTotal); err != nil {
-			return nil, err
-		}
-	}
-	return s.change(ctx, tenantID, orderID, func(tx *db.TenantTx, o *Order) error {
-		return s.cancel(ctx, tx, o, actor, reason, refund)
-	})
+// RefundInput is a refund of some or all of an order's payment.
+type RefundInput struct {
+	Amount  int64
+	Reason  string
+	Restock []FulfillmentLine // units that come back to stock
 }
 
-func (s *Service) cancel(ctx context.Context, tx *db.TenantTx, o *Order, actor, reason string, refund *Payment) error {
-	if err := can(o.Status, actionCancel); err != nil {
-		return err
+// pendingRefunds sums the refunds of an order that are with the provider now.
+func pendingRefunds(ctx context.Context, tx *db.TenantTx, orderID string) (int64, error) {
+	var n int64
+	err := tx.QueryRow(ctx, `SELECT COALESCE(SUM(amount), 0) FROM payments WHERE tenant_id = ? AND order_id = ? AND kind = 'refund' AND status = 'pending'`,
+		tx.TenantID(), orderID).Scan(&n)
+	return n, err
+}
+
+// Refund gives money back, and optionally puts units back in stock. It is
+// three steps, like a payment: with the order locked, reserve the amount
+// (and the restock) against what is left, as a pending refund; ask the
+// provider; record the answer. Two refunds at once can therefore never pay
+// out more than was paid. When everything is refunded the order becomes
+// refunded. Errors: EINVALID, ENOTFOUND, ETRANSITION, ECONFLICT, EPAYMENT.
+func (s *Service) Refund(ctx context.Context, tenantID, orderID, actor string, in RefundInput) (*Order, error) {
+	if len(in.Reason) > 500 {
+		return nil, nimbus.Invalid(nimbus.FieldError{Field: "reason", Message: "must be at most 500 characters"})
 	}
-	if o.PaymentStatus == PaymentProcessing {
-		return nimbus.Errorf(nimbus.ECONFLICT, "a payment of this order is in progress; try again in a moment")
+	restock := map[string]int64{} // by line id; the same line named twice counts once per unit
+	for i, r := range in.Restock {
+		if r.Quantity <= 0 {
+			return nil, nimbus.Invalid(nimbus.FieldError{Field: fmt.Sprintf("restock[%d].quantity", i), Message: "must be at least 1"})
+		}
+		restock[r.LineID] += r.Quantity
 	}
-	wasPaid := o.Status == StatusPaid
-	for _, l := range o.Lines {
-		if !l.TrackInventory {
-			continue
-		}
-		var err error
-		if wasPaid {
-			err = inventory.Return(ctx, tx, l.VariantID, l.Quantity, o.ID, "order canceled")
-		} else {
-			err = inventory.Release(ctx, tx, l.VariantID, l.Quantity, o.ID)
-		}
+	if !nimbus.ValidID(nimbus.PrefixOrder, orderID) {
+		return nil, errNotFound
+	}
+	ctx = context.WithoutCancel(ctx)
+	refund := &Payment{ID: nimbus.NewID(nimbus.PrefixPayment), Kind: "refund", Status: payment.StatusPending, Amount: in.Amount}
+	var chargeRef string
+	err := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		o, err := findOrder(ctx, tx, orderID, true, true)
 		if err != nil {
 			return err
 		}
+		if err := can(o.Status, actionRefund); err != nil {
+			return err
+		}
+		charge := succeededCharge(o)
+		if charge == nil {
+			return nimbus.Errorf(nimbus.ECONFLICT, "the order has no successful payment to refund")
+		}
+		pending, err := pendingRefunds(ctx, tx, o.ID)
+		if err != nil {
+			return err
+		}
+		if left := o.Total - o.RefundedTotal - pending; in.Amount <= 0 || in.Amount > left {
+			return nimbus.Invalid(nimbus.FieldError{Field: "amount", Message: fmt.Sprintf("must be between 1 and %d, what is left to refund", left)})
+		}
+		if err := reserveRestock(ctx, tx, o, restock, 1); err != nil {
+			return err
+		}
+		refund.Provider, refund.Currency, chargeRef = charge.Provider, o.Currency, charge.ProviderRef
+		return insertPayment(ctx, tx, o.ID, refund)
+	})
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.askRefund(ctx, refund, chargeRef)
+	var o *Order
+	txErr := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		var err2 error
+		if o, err2 = findOrder(ctx, tx, orderID, false, true); err2 != nil {
+			return err2
+		}
+		refund.Status, refund.ProviderRef, refund.FailureCode = res.Status, res.ProviderRef, res.FailureCode
+		if err2 := updatePayment(ctx, tx, refund); err2 != nil {
+			return err2
+		}
+		if res.Status != payment.StatusSucceeded {
+			return reserveRestock(ctx, tx, o, restock, -1) // nothing came back after all
+		}
+		err2 = moveStock(ctx, tx, o.Lines, func(l *Line) int64 { return restock[l.ID] },
+			func(ctx context.Context, tx *db.TenantTx, v string, n int64) error {
+				return inventory.Return(ctx, tx, v, n, o.ID, "refund restock")
+			})
+		if err2 != nil {
+			return err2
+		}
+		o.RefundedTotal += refund.Amount
+		o.PaymentStatus = PaymentPartiallyRefunded
+		if o.RefundedTotal == o.Total {
+			o.Status, o.PaymentStatus = StatusRefunded, PaymentRefunded
+		}
+		if err2 := updateOrderState(ctx, tx, o); err2 != nil {
+			return err2
+		}
+		msg := "Refunded " + formatAmount(refund.Amount, o.Currency)
+		if in.Reason != "" {
+			msg += ": " + in.Reason
+		}
+		if err2 := insertEvent(ctx, tx, o.ID, "refunded", msg, actor); err2 != nil {
+			return err2
+		}
+		return outbox.Write(ctx, tx, "order.refunded", o.ID, map[string]any{"order_id": o.ID, "amount": refund.Amount,
+			"refunded_total": o.RefundedTotal, "status": o.Status})
+	})
+	if txErr != nil {
+		return nil, txErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if res.Status != payment.StatusSucceeded {
+		return nil, nimbus.Errorf(nimbus.EPAYMENT, "the provider refused the refund: %s", res.FailureCode)
+	}
+	return s.FindOrderByID(ctx, tenantID, orderID)
+}
+
+// reserveRestock counts units as restocked (sign 1) or gives them back
+// (sign -1). A line never comes back more often than it was sold: the
+// update checks it, and the table's CHECK too.
+func reserveRestock(ctx context.Context, tx *db.TenantTx, o *Order, restock map[string]int64, sign int64) error {
+	byID := map[string]*Line{}
+	for _, l := range o.Lines {
+		byID[l.ID] = l
+	}
+	for lineID, n := range restock {
+		l := byID[lineID]
+		if l == nil {
+			return nimbus.Invalid(nimbus.FieldError{Field: "restock", Message: "names a line that is not in this order"})
+		}
+		res, err := tx.Exec(ctx, `UPDATE order_lines SET restocked_quantity = restocked_quantity + ?
+			WHERE tenant_id = ? AND id = ? AND restocked_quantity + ? <= quantity AND restocked_quantity + ? >= 0`,
+			sign*n, tx.TenantID(), l.ID, sign*n, sign*n)
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			return nimbus.Invalid(nimbus.FieldError{Field: "restock", Message: fmt.Sprintf("%s: at most the units sold and not yet returned to stock", l.SKU)})
+		}
+	}
+	return nil
+}
+
+func succeededCharge(o *Order) *Payment {
+	var charge *Payment
+	for _, p := range o.Payments {
+		if p.Kind == "charge" && p.Status == payment.StatusSucceeded {
+			charge = p
+		}
+	}
+	return charge
+}
+
+// askRefund asks the refund's provider for the money back. An error of the
+// provider is a failed refund (and is returned too).
+func (s *Service) askRefund(ctx context.Context, refund *Payment, chargeRef string) (payment.Result, error) {
+	provider, err := s.Providers.Get(refund.Provider)
+	if err != nil {
+		return payment.Result{Status: payment.StatusFailed, FailureCode: "unknown_provider"}, err
+	}
+	res, err := provider.Refund(ctx, payment.RefundRequest{PaymentID: refund.ID, ChargeRef: chargeRef, Amount: refund.Amount, Currency: refund.Currency})
+	if err != nil {
+		return payment.Result{Status: payment.StatusFailed, FailureCode: "provider_error"}, err
+	}
+	return res, nil
+}
+
+// Cancel cancels an order that has not shipped. An unpaid one releases its
+// held stock; a paid one is refunded in full first (the same three steps as
+// a refund) and its stock returned. A canceled order gives its discount
+// code's use back. Errors: ENOTFOUND, ETRANSITION, ECONFLICT, EPAYMENT.
+func (s *Service) Cancel(ctx context.Context, tenantID, orderID, actor, reason string) (*Order, error) {
+	if !nimbus.ValidID(nimbus.PrefixOrder, orderID) {
+		return nil, errNotFound
+	}
+	ctx = context.WithoutCancel(ctx)
+	var refund *Payment
+	var chargeRef string
+	// Step 1: an unpaid order is canceled right here; a paid one reserves
+	// its refund.
+	var o *Order
+	err := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) (err error) {
+		refund = nil
+		if o, err = findOrder(ctx, tx, orderID, true, true); err != nil {
+			return err
+		}
+		if err := can(o.Status, actionCancel); err != nil {
+			return err
+		}
+		if o.Status == StatusPendingPayment {
+			return s.cancelUnpaid(ctx, tx, o, actor, reason)
+		}
+		charge := succeededCharge(o)
+		pending, err := pendingRefunds(ctx, tx, o.ID)
+		if err != nil {
+			return err
+		}
+		if charge == nil || pending > 0 {
+			return nimbus.Errorf(nimbus.ECONFLICT, "a refund of this order is in progress; try again in a moment")
+		}
+		refund = &Payment{ID: nimbus.NewID(nimbus.PrefixPayment), Kind: "refund", Provider: charge.Provider, Status: payment.StatusPending,
+			Amount: o.Total - o.RefundedTotal, Currency: o.Currency}
+		chargeRef = charge.ProviderRef
+		return insertPayment(ctx, tx, o.ID, refund)
+	})
+	if err != nil || refund == nil {
+		if err != nil {
+			return nil, err
+		}
+		return s.FindOrderByID(ctx, tenantID, orderID)
+	}
+	res, perr := s.askRefund(ctx, refund, chargeRef)
+	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) (err error) {
+		if o, err = findOrder(ctx, tx, orderID, false, true); err != nil {
+			return err
+		}
+		refund.Status, refund.ProviderRef, refund.FailureCode = res.Status, res.ProviderRef, res.FailureCode
+		if err := updatePayment(ctx, tx, refund); err != nil {
+			return err
+		}
+		if res.Status != payment.StatusSucceeded {
+			return nil
+		}
+		if err := can(o.Status, actionCancel); err != nil {
+			return err
+		}
+		err = moveStock(ctx, tx, o.Lines, func(l *Line) int64 { return l.Quantity - l.RestockedQuantity },
+			func(ctx context.Context, tx *db.TenantTx, v string, n int64) error {
+				return inventory.Return(ctx, tx, v, n, o.ID, "order canceled")
+			})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE order_lines SET restocked_quantity = quantity WHERE tenant_id = ? AND order_id = ?`, tx.TenantID(), o.ID); err != nil {
+			return err
+		}
+		o.Status, o.RefundedTotal, o.PaymentStatus = StatusCanceled, o.Total, PaymentRefunded
+		return s.finishCancel(ctx, tx, o, actor, reason)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if perr != nil {
+		return nil, perr
+	}
+	if res.Status != payment.StatusSucceeded {
+		return nil, nimbus.Errorf(nimbus.EPAYMENT, "the provider refused the refund: %s", res.FailureCode)
+	}
+	return s.FindOrderByID(ctx, tenantID, orderID)
+}
+
+// cancelUnpaid cancels a pending order in the caller's transaction: its
+// stock holds are released.
+func (s *Service) cancelUnpaid(ctx context.Context, tx *db.TenantTx, o *Order, actor, reason string) error {
+	if o.PaymentStatus == PaymentProcessing {
+		return nimbus.Errorf(nimbus.ECONFLICT, "a payment of this order is in progress; try again in a moment")
+	}
+	err := moveStock(ctx, tx, o.Lines, func(l *Line) int64 { return l.Quantity },
+		func(ctx context.Context, tx *db.TenantTx, v string, n int64) error {
+			return inventory.Release(ctx, tx, v, n, o.ID)
+		})
+	if err != nil {
+		return err
 	}
 	if o.ReservationExpiresAt != nil {
 		if err := unscheduleExpiry(ctx, tx, o.ID); err != nil {
 			return err
 		}
 	}
-	o.Status, o.ReservationExpiresAt = StatusCanceled, nil
-	if wasPaid {
-		if refund == nil || o.RefundedTotal+refund.Amount != o.Total {
-			return nimbus.Errorf(nimbus.ECONFLICT, "the order changed while it was being refunded; try again")
-		}
-		if err := insertPayment(ctx, tx, o.ID, refund); err != nil {
-			return err
-		}
-		o.RefundedTotal, o.PaymentStatus = o.Total, PaymentRefunded
-	} else {
-		o.PaymentStatus = PaymentVoided
+	o.Status, o.PaymentStatus, o.ReservationExpiresAt = StatusCanceled, PaymentVoided, nil
+	return s.finishCancel(ctx, tx, o, actor, reason)
+}
+
+func (s *Service) finishCancel(ctx context.Context, tx *db.TenantTx, o *Order, actor, reason string) error {
+	if err := pricing.Unredeem(ctx, tx, o.ID); err != nil {
+		return err
 	}
 	if err := updateOrderState(ctx, tx, o); err != nil {
 		return err
@@ -464,111 +720,13 @@ func (s *Service) cancel(ctx context.Context, tx *db.TenantTx, o *Order, actor, 
 	return outbox.Write(ctx, tx, "order.canceled", o.ID, eventPayload(o))
 }
 
-// RefundInput is a refund of some or all of an order's payment.
-type RefundInput struct {
-	Amount  int64
-	Reason  string
-	Restock []FulfillmentLine // units that come back to stock
-}
-
-// Refund gives money back. When everything is refunded the order becomes
-// refunded. Errors: EINVALID, ENOTFOUND, ETRANSITION.
-func (s *Service) Refund(ctx context.Context, tenantID, orderID, actor string, in RefundInput) (*Order, error) {
-	o, err := s.FindOrderByID(ctx, tenantID, orderID)
-	if err != nil {
-		return nil, err
-	}
-	if err := can(o.Status, actionRefund); err != nil {
-		return nil, err
-	}
-	if in.Amount <= 0 || in.Amount > o.Total-o.RefundedTotal {
-		return nil, nimbus.Invalid(nimbus.FieldError{Field: "amount", Message: fmt.Sprintf("must be between 1 and %d, what is left to refund", o.Total-o.RefundedTotal)})
-	}
-	if len(in.Reason) > 500 {
-		return nil, nimbus.Invalid(nimbus.FieldError{Field: "reason", Message: "must be at most 500 characters"})
-	}
-	byID := map[string]*Line{}
-	for _, l := range o.Lines {
-		byID[l.ID] = l
-	}
-	for i, r := range in.Restock {
-		if l := byID[r.LineID]; l == nil || r.Quantity <= 0 || r.Quantity > l.Quantity {
-			return nil, nimbus.Invalid(nimbus.FieldError{Field: fmt.Sprintf("restock[%d]", i), Message: "must name a line of this order and at most its quantity"})
-		}
-	}
-	refund, err := s.refundWithProvider(ctx, o, in.Amount)
-	if err != nil {
-		return nil, err
-	}
-	return s.change(ctx, tenantID, orderID, func(tx *db.TenantTx, o *Order) error {
-		if err := can(o.Status, actionRefund); err != nil {
-			return err
-		}
-		if o.RefundedTotal+refund.Amount > o.Total {
-			return nimbus.Errorf(nimbus.ECONFLICT, "the order was refunded meanwhile; nothing was changed")
-		}
-		if err := insertPayment(ctx, tx, o.ID, refund); err != nil {
-			return err
-		}
-		for _, r := range in.Restock {
-			if l := byID[r.LineID]; l.TrackInventory {
-				if err := inventory.Return(ctx, tx, l.VariantID, r.Quantity, o.ID, "refund restock"); err != nil {
-					return err
-				}
-			}
-		}
-		o.RefundedTotal += refund.Amount
-		o.PaymentStatus = PaymentPartiallyRefunded
-		if o.RefundedTotal == o.Total {
-			o.Status, o.PaymentStatus = StatusRefunded, PaymentRefunded
-		}
-		if err := updateOrderState(ctx, tx, o); err != nil {
-			return err
-		}
-		msg := "Refunded " + formatAmount(refund.Amount, o.Currency)
-		if in.Reason != "" {
-			msg += ": " + in.Reason
-		}
-		if err := insertEvent(ctx, tx, o.ID, "refunded", msg, actor); err != nil {
-			return err
-		}
-		return outbox.Write(ctx, tx, "order.refunded", o.ID, map[string]any{"order_id": o.ID, "amount": refund.Amount,
-			"refunded_total": o.RefundedTotal, "status": o.Status})
-	})
-}
-
-// refundWithProvider asks the provider of the order's charge for money back.
-func (s *Service) refundWithProvider(ctx context.Context, o *Order, amount int64) (*Payment, error) {
-	var charge *Payment
-	for _, p := range o.Payments {
-		if p.Kind == "charge" && p.Status == payment.StatusSucceeded {
-			charge = p
-		}
-	}
-	if charge == nil {
-		return nil, nimbus.Errorf(nimbus.ECONFLICT, "the order has no successful payment to refund")
-	}
-	provider, err := s.Providers.Get(charge.Provider)
-	if err != nil {
-		return nil, err
-	}
-	refund := &Payment{ID: nimbus.NewID(nimbus.PrefixPayment), Kind: "refund", Provider: charge.Provider, Amount: amount, Currency: o.Currency}
-	res, err := provider.Refund(ctx, payment.RefundRequest{PaymentID: refund.ID, ChargeRef: charge.ProviderRef, Amount: amount, Currency: o.Currency})
-	if err != nil {
-		return nil, err
-	}
-	if res.Status != payment.StatusSucceeded {
-		return nil, nimbus.Errorf(nimbus.EPAYMENT, "the provider refused the refund: %s", res.FailureCode)
-	}
-	refund.Status, refund.ProviderRef = res.Status, res.ProviderRef
-	return refund, nil
-}
-
 // ExpireReservation cancels an order whose stock hold ran out unpaid. It is
 // a no-op for an order that was paid or canceled meanwhile, and reports
-// retry=true while a payment of it is still with the provider.
+// retry=true while a payment of it is still with the provider. A payment
+// stuck with the provider for longer than StaleCharge is taken for failed.
 func (s *Service) ExpireReservation(ctx context.Context, tenantID, orderID string) (retry bool, err error) {
 	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		retry = false
 		o, err := findOrder(ctx, tx, orderID, false, true)
 		if nimbus.ErrorCode(err) == nimbus.ENOTFOUND {
 			return unscheduleExpiry(ctx, tx, orderID)
@@ -579,17 +737,42 @@ func (s *Service) ExpireReservation(ctx context.Context, tenantID, orderID strin
 		if o.Status != StatusPendingPayment || o.ReservationExpiresAt == nil {
 			return unscheduleExpiry(ctx, tx, o.ID) // paid or canceled meanwhile
 		}
-		if o.PaymentStatus == PaymentProcessing {
-			retry = true
-			return nil
-		}
 		if tx.Now.Before(*o.ReservationExpiresAt) {
 			retry = true // scheduled early (clock skew between nodes): try again later
 			return nil
 		}
-		return s.cancel(ctx, tx, o, "system", "payment not received in time; stock released", nil)
+		if o.PaymentStatus == PaymentProcessing {
+			stale, err := abandonStaleCharges(ctx, tx, o, tx.Now.Add(-StaleCharge))
+			if err != nil || !stale {
+				retry = err == nil
+				return err
+			}
+			o.PaymentStatus = PaymentUnpaid
+		}
+		return s.cancelUnpaid(ctx, tx, o, "system", "payment not received in time; stock released")
 	})
 	return retry, err
+}
+
+// abandonStaleCharges marks charges pending since before cutoff as failed
+// and reports whether the order's payment is therefore over.
+func abandonStaleCharges(ctx context.Context, tx *db.TenantTx, o *Order, cutoff time.Time) (bool, error) {
+	ps, err := findPayments(ctx, tx, o.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range ps {
+		if p.Kind == "charge" && p.Status == payment.StatusPending {
+			if p.CreatedAt.After(cutoff) {
+				return false, nil
+			}
+			p.Status, p.FailureCode = payment.StatusFailed, "abandoned"
+			if err := updatePayment(ctx, tx, p); err != nil {
+				return false, err
+			}
+		}
+	}
+	return true, nil
 }
 
 func formatAmount(amount int64, currency string) string {

@@ -152,7 +152,7 @@ func attachLines(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
 		args = append(args, o.ID)
 	}
 	rows, err := tx.Query(ctx, `SELECT id, order_id, variant_id, product_id, title, variant_title, sku, track_inventory, quantity,
-		unit_price, subtotal, discount, tax, total, fulfilled_quantity FROM order_lines
+		unit_price, subtotal, discount, tax, total, fulfilled_quantity, restocked_quantity FROM order_lines
 		WHERE tenant_id = ? AND order_id IN (`+db.Placeholders(len(orders))+`) ORDER BY order_id, position`, args...)
 	if err != nil {
 		return fmt.Errorf("find order lines: %w", err)
@@ -162,7 +162,7 @@ func attachLines(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
 		var l Line
 		var orderID string
 		if err := rows.Scan(&l.ID, &orderID, &l.VariantID, &l.ProductID, &l.Title, &l.VariantTitle, &l.SKU, &l.TrackInventory,
-			&l.Quantity, &l.UnitPrice, &l.Subtotal, &l.Discount, &l.Tax, &l.Total, &l.FulfilledQuantity); err != nil {
+			&l.Quantity, &l.UnitPrice, &l.Subtotal, &l.Discount, &l.Tax, &l.Total, &l.FulfilledQuantity, &l.RestockedQuantity); err != nil {
 			return err
 		}
 		byID[orderID].Lines = append(byID[orderID].Lines, &l)

@@ -62,6 +62,12 @@ type Provider interface {
 	Refund(ctx context.Context, r RefundRequest) (Result, error)
 }
 
+// CardValidator is a provider that can check a card before anything is
+// recorded, so that a typo is refused without leaving a failed payment.
+type CardValidator interface {
+	ValidateCard(c *Card) error
+}
+
 // Providers finds a provider by name.
 type Providers map[string]Provider
 
@@ -89,6 +95,15 @@ type TestProvider struct {
 
 // Name is "test".
 func (TestProvider) Name() string { return "test" }
+
+// ValidateCard checks a card like the gateway would: number, expiry, CVC.
+// Errors: EINVALID.
+func (p TestProvider) ValidateCard(c *Card) error {
+	if c == nil {
+		return nimbus.Invalid(nimbus.FieldError{Field: "card", Message: "is required for the test provider"})
+	}
+	return p.validate(*c)
+}
 
 // Charge validates the card like a gateway would and answers at once.
 func (p TestProvider) Charge(_ context.Context, r ChargeRequest) (Result, error) {

@@ -295,7 +295,7 @@ func (s *Service) UpdateDiscount(ctx context.Context, tenantID, id string, u Dis
 // CheckDiscount finds a code for a cart inside the caller's transaction and
 // says whether it applies now. Errors: EINVALID naming discount_code, with
 // the reason (unknown, not active yet, expired, minimum not met, used up).
-func CheckDiscount(ctx context.Context, tx *db.TenantTx, code, email string, subtotal int64) (*Discount, error) {
+func CheckDiscount(ctx context.Context, tx *db.TenantTx, code, email, customerID string, subtotal int64) (*Discount, error) {
 	invalid := func(msg string) error {
 		return nimbus.Invalid(nimbus.FieldError{Field: "discount_code", Message: msg})
 	}
@@ -318,10 +318,12 @@ func CheckDiscount(ctx context.Context, tx *db.TenantTx, code, email string, sub
 	case d.UsageLimit != nil && d.TimesUsed >= *d.UsageLimit:
 		return nil, invalid("has been used up")
 	}
-	if d.PerCustomerLimit != nil && email != "" {
+	if d.PerCustomerLimit != nil && (email != "" || customerID != "") {
+		// A signed-in customer is known by their account too, so changing
+		// the cart's email does not get round the limit.
 		var n int64
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM discount_redemptions WHERE tenant_id = ? AND discount_id = ? AND email = ?`,
-			tx.TenantID(), d.ID, strings.ToLower(email)).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM discount_redemptions WHERE tenant_id = ? AND discount_id = ? AND (email = ? OR customer_id = ?)`,
+			tx.TenantID(), d.ID, strings.ToLower(email), customerID).Scan(&n); err != nil {
 			return nil, err
 		}
 		if n >= *d.PerCustomerLimit {
@@ -334,7 +336,7 @@ func CheckDiscount(ctx context.Context, tx *db.TenantTx, code, email string, sub
 // Redeem counts one use of a discount for an order, in the caller's
 // transaction. The usage limit is enforced by the update itself, so two
 // checkouts racing for the last use cannot both get it.
-func Redeem(ctx context.Context, tx *db.TenantTx, d *Discount, orderID, email string) error {
+func Redeem(ctx context.Context, tx *db.TenantTx, d *Discount, orderID, email, customerID string) error {
 	res, err := tx.Exec(ctx, `UPDATE discount_codes SET times_used = times_used + 1
 		WHERE tenant_id = ? AND id = ? AND (usage_limit IS NULL OR times_used < usage_limit)`, tx.TenantID(), d.ID)
 	if err != nil {
@@ -343,8 +345,32 @@ func Redeem(ctx context.Context, tx *db.TenantTx, d *Discount, orderID, email st
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nimbus.Invalid(nimbus.FieldError{Field: "discount_code", Message: "has been used up"})
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO discount_redemptions (id, tenant_id, discount_id, order_id, email, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		nimbus.NewID(nimbus.PrefixRedemption), tx.TenantID(), d.ID, orderID, strings.ToLower(email), tx.Now)
+	var customer any
+	if customerID != "" {
+		customer = customerID
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO discount_redemptions (id, tenant_id, discount_id, order_id, email, customer_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		nimbus.NewID(nimbus.PrefixRedemption), tx.TenantID(), d.ID, orderID, strings.ToLower(email), customer, tx.Now)
+	return err
+}
+
+// Unredeem gives back the discount use of a canceled order, in the
+// caller's transaction, so that unpaid or canceled orders do not use up a
+// limited code. An order without a discount is left alone.
+func Unredeem(ctx context.Context, tx *db.TenantTx, orderID string) error {
+	var discountID string
+	err := tx.QueryRow(ctx, `SELECT discount_id FROM discount_redemptions WHERE tenant_id = ? AND order_id = ?`, tx.TenantID(), orderID).Scan(&discountID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM discount_redemptions WHERE tenant_id = ? AND order_id = ?`, tx.TenantID(), orderID); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE discount_codes SET times_used = times_used - 1 WHERE tenant_id = ? AND id = ? AND times_used > 0`,
+		tx.TenantID(), discountID)
 	return err
 }
 
@@ -649,12 +675,15 @@ func (s *Service) SetTaxRate(ctx context.Context, tenantID string, in TaxRateInp
 	t := &TaxRate{ID: nimbus.NewID(nimbus.PrefixTaxRate), Country: in.Country, Region: in.Region, Name: in.Name, RateBP: in.RateBP}
 	err := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
 		t.CreatedAt = tx.Now
-		if _, err := tx.Exec(ctx, `DELETE FROM tax_rates WHERE tenant_id = ? AND country = ? AND region = ?`, tx.TenantID(), t.Country, t.Region); err != nil {
+		// One statement, so that two staff setting the same rate at once
+		// both succeed (the last wins) instead of one hitting the unique key.
+		if _, err := tx.Exec(ctx, `INSERT INTO tax_rates (id, tenant_id, country, region, name, rate_bp, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tenant_id, country, region) DO UPDATE SET name = excluded.name, rate_bp = excluded.rate_bp`,
+			t.ID, tx.TenantID(), t.Country, t.Region, t.Name, t.RateBP, t.CreatedAt); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO tax_rates (id, tenant_id, country, region, name, rate_bp, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			t.ID, tx.TenantID(), t.Country, t.Region, t.Name, t.RateBP, t.CreatedAt)
-		return err
+		return tx.QueryRow(ctx, `SELECT id, created_at FROM tax_rates WHERE tenant_id = ? AND country = ? AND region = ?`,
+			tx.TenantID(), t.Country, t.Region).Scan(&t.ID, &t.CreatedAt)
 	})
 	if err != nil {
 		return nil, err

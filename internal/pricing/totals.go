@@ -122,6 +122,9 @@ func add(a, b int64) (int64, bool) {
 }
 
 // discountAmount is what a rule takes off a subtotal, never more than it.
+// DiscountAmount is what a rule takes off a subtotal, never more than it.
+func DiscountAmount(d *DiscountRule, subtotal int64) int64 { return discountAmount(d, subtotal) }
+
 func discountAmount(d *DiscountRule, subtotal int64) int64 {
 	if d == nil {
 		return 0
@@ -142,7 +145,8 @@ func taxOn(amount, rateBP int64, inclusive bool) int64 {
 		return 0
 	}
 	if inclusive {
-		return amount - mulDivRound(amount, 10000, 10000+rateBP)
+		// The tax inside amount is amount × rate / (1 + rate), rounded half up.
+		return mulDivRound(amount, rateBP, 10000+rateBP)
 	}
 	return mulDivRound(amount, rateBP, 10000)
 }

@@ -32,6 +32,12 @@ func TestComputeTable(t *testing.T) {
 			want: Totals{Lines: []LineTotals{{11300, 0, 1300, 11300}}, Subtotal: 11300, Shipping: 1130, ShippingTax: 130, Tax: 1430, Total: 12430},
 		},
 		{
+			name: "inclusive tax rounds half up too",
+			in:   Input{Lines: []Line{{15, 1}, {3, 1}}, TaxRateBP: 2000, PricesIncludeTax: true},
+			// 15 contains 2.5 of tax -> 3; 3 contains 0.5 -> 1
+			want: Totals{Lines: []LineTotals{{15, 0, 3, 15}, {3, 0, 1, 3}}, Subtotal: 18, Tax: 4, Total: 18},
+		},
+		{
 			name: "half rounds up",
 			in:   Input{Lines: []Line{{50, 1}}, TaxRateBP: 1000}, // 5.0 exactly
 			want: Totals{Lines: []LineTotals{{50, 0, 5, 55}}, Subtotal: 50, Tax: 5, Total: 55},

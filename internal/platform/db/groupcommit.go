@@ -134,7 +134,7 @@ func (g *groupCommitter) run(group []*writeRequest) {
 			fail(fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		r.err = call(r, &Tx{tx: sqlTx, dialect: SQLite, Now: now, stmts: g.d.writeStmts})
+		r.err = call(r, &Tx{tx: sqlTx, dialect: SQLite, Now: now, stmts: g.d.writeStmts, detached: true})
 		if r.err != nil {
 			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO nimbus_tx"); err != nil {
 				sqlTx.Rollback()

@@ -116,3 +116,10 @@ func postgresConstraintCode(err error) constraintKind {
 	}
 	return constraintNone
 }
+
+// retryable reports whether err is PostgreSQL aborting a transaction that
+// may succeed if run again: a deadlock (40P01) or a serialization failure (40001).
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}

@@ -23,6 +23,9 @@ type stmtCache struct {
 	size    atomic.Int32
 	queue   chan string
 	done    chan struct{}
+
+	mu     sync.Mutex // guards sending on queue against closing it
+	closed bool
 }
 
 // maxCachedStmts bounds the cache: queries built from filters have a few
@@ -44,10 +47,18 @@ func (c *stmtCache) get(query string) *sql.Stmt {
 		return nil
 	}
 	if _, queued := c.pending.LoadOrStore(query, struct{}{}); !queued {
-		select {
-		case c.queue <- query:
-		default:
-			c.pending.Delete(query) // busy: ask again next time
+		c.mu.Lock()
+		sent := false
+		if !c.closed {
+			select {
+			case c.queue <- query:
+				sent = true
+			default:
+			}
+		}
+		c.mu.Unlock()
+		if !sent {
+			c.pending.Delete(query) // busy or closing: ask again next time
 		}
 	}
 	return nil
@@ -65,7 +76,10 @@ func (c *stmtCache) prepareLoop() {
 }
 
 func (c *stmtCache) close() {
+	c.mu.Lock()
+	c.closed = true
 	close(c.queue)
+	c.mu.Unlock()
 	<-c.done
 	c.stmts.Range(func(_, s any) bool {
 		s.(*sql.Stmt).Close()

@@ -17,6 +17,10 @@ type Tx struct {
 	tx      *sql.Tx
 	dialect Dialect
 	stmts   *stmtCache // nil on PostgreSQL
+	// detached makes statements ignore the caller's cancellation: in a
+	// group commit, an interrupted statement would roll back the whole
+	// group's transaction, not only its caller's part.
+	detached bool
 	// Now is the single timestamp of this transaction.
 	Now time.Time
 }
@@ -115,6 +119,24 @@ func (d *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, tenantID stri
 	if d.group != nil && !readOnly {
 		return d.group.submit(ctx, fn)
 	}
+	// PostgreSQL may abort a transaction that did nothing wrong: a deadlock
+	// between two transactions, or a serialization failure. Running it again
+	// is the cure, so transaction bodies must be safe to run more than once
+	// (they only read and write through tx, and set their results anew).
+	var err error
+	for attempt := range maxAttempts {
+		if err = d.runOnce(ctx, pool, readOnly, tenantID, fn); !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		d.logger.Warn("transaction retried", "attempt", attempt+1, "err", err)
+	}
+	return err
+}
+
+// maxAttempts bounds how often a deadlocked transaction is run.
+const maxAttempts = 4
+
+func (d *DB) runOnce(ctx context.Context, pool *sql.DB, readOnly bool, tenantID string, fn func(*Tx) error) error {
 	// SQLite's read pool is query_only already; a read-only BEGIN there
 	// would be rejected by the driver, so the flag is for PostgreSQL.
 	opts := &sql.TxOptions{ReadOnly: readOnly && d.dialect == Postgres}
@@ -150,10 +172,18 @@ func (d *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, tenantID stri
 
 // Exec runs a statement with ? placeholders.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = tx.context(ctx)
 	if s := tx.stmt(ctx, query); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
 	return tx.tx.ExecContext(ctx, rebind(tx.dialect, query), args...)
+}
+
+func (tx *Tx) context(ctx context.Context) context.Context {
+	if tx.detached {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // stmt returns the cached prepared statement for query bound to this
@@ -171,6 +201,7 @@ func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
 
 // Query runs a query with ? placeholders.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = tx.context(ctx)
 	if s := tx.stmt(ctx, query); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
@@ -179,6 +210,7 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // QueryRow runs a query with ? placeholders that returns at most one row.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = tx.context(ctx)
 	if s := tx.stmt(ctx, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}

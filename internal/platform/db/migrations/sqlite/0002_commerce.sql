@@ -160,9 +160,11 @@ CREATE TABLE discount_redemptions (
     discount_id TEXT NOT NULL REFERENCES discount_codes (id),
     order_id    TEXT NOT NULL,
     email       TEXT NOT NULL,
+    customer_id TEXT,
     created_at  TIMESTAMP NOT NULL
 );
 CREATE INDEX discount_redemptions_email ON discount_redemptions (tenant_id, discount_id, email);
+CREATE INDEX discount_redemptions_order ON discount_redemptions (tenant_id, order_id);
 
 CREATE TABLE shipping_zones (
     id         TEXT PRIMARY KEY,
@@ -294,8 +296,11 @@ CREATE TABLE order_lines (
     tax                BIGINT NOT NULL,
     total              BIGINT NOT NULL,
     fulfilled_quantity BIGINT NOT NULL DEFAULT 0,
+    -- units returned to stock by refunds or cancellation: never more than sold
+    restocked_quantity BIGINT NOT NULL DEFAULT 0,
     position           INTEGER NOT NULL,
-    CHECK (fulfilled_quantity >= 0 AND fulfilled_quantity <= quantity)
+    CHECK (fulfilled_quantity >= 0 AND fulfilled_quantity <= quantity),
+    CHECK (restocked_quantity >= 0 AND restocked_quantity <= quantity)
 );
 CREATE INDEX order_lines_order ON order_lines (tenant_id, order_id, position);
 
