@@ -234,7 +234,7 @@ func (s *Service) GetCart(ctx context.Context, tenantID, token string) (*Priced,
 // transaction takes turns with all others, so reading and pricing stay out
 // of it. A concurrent change to the same cart can make the answer a moment
 // stale; checkout prices the cart again, strictly, inside its transaction.
-func (s *Service) prepare(ctx context.Context, tenantID, token string, fn func(tx *db.TenantTx, t *tenant.Tenant, c *Cart) error) (*Priced, error) {
+func (s *Service) prepare(ctx context.Context, tenantID, token string, fn func(tx *db.TenantTx, t *tenant.Tenant, c *Cart) (*Priced, error)) (*Priced, error) {
 	t, err := s.Tenants.Cached(ctx, tenantID)
 	if err != nil {
 		return nil, err
@@ -248,8 +248,8 @@ func (s *Service) prepare(ctx context.Context, tenantID, token string, fn func(t
 		if c.Status != StatusOpen {
 			return errCheckedOut
 		}
-		if err := fn(tx, t, c); err != nil {
-			return err
+		if p, err = fn(tx, t, c); err != nil || p != nil {
+			return err // fn priced the changed cart itself
 		}
 		p, err = price(ctx, tx, t, c, false)
 		return err
@@ -283,27 +283,28 @@ func validQuantity(q int64) error {
 	return nil
 }
 
-// checkVariant makes sure a variant can go in a cart with qty units in all.
-func checkVariant(ctx context.Context, tx *db.TenantTx, variantID string, qty int64) error {
-	variants, products, err := catalog.LookupVariants(ctx, tx, []string{variantID})
+// priceChecked prices a changed cart and makes sure its line of a variant
+// can be bought: the variant is for sale in this store, and qty units are in
+// stock. Pricing reads the variant and its stock anyway, so the check costs
+// no query of its own.
+func priceChecked(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, c *Cart, variantID string, qty int64) (*Priced, error) {
+	p, err := price(ctx, tx, t, c, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	v := variants[variantID]
-	if v == nil || products[v.ProductID] == nil || products[v.ProductID].Status != catalog.StatusActive {
-		// Another tenant's variant is as unknown here as one that never existed.
-		return nimbus.Invalid(nimbus.FieldError{Field: "variant_id", Message: "is not a product variant for sale in this store"})
-	}
-	if v.TrackInventory {
-		avail, err := available(ctx, tx, []string{variantID})
-		if err != nil {
-			return err
+	for _, pl := range p.Lines {
+		if pl.Line.VariantID != variantID {
+			continue
 		}
-		if avail[variantID] < qty {
-			return nimbus.Errorf(nimbus.ESTOCK, "only %d of %s left in stock", max(avail[variantID], 0), v.SKU)
+		if pl.Variant == nil || pl.Product == nil || pl.Product.Status != catalog.StatusActive {
+			// Another tenant's variant is as unknown here as one that never existed.
+			return nil, nimbus.Invalid(nimbus.FieldError{Field: "variant_id", Message: "is not a product variant for sale in this store"})
+		}
+		if pl.Available != nil && *pl.Available < qty {
+			return nil, nimbus.Errorf(nimbus.ESTOCK, "only %d of %s left in stock", max(*pl.Available, 0), pl.Variant.SKU)
 		}
 	}
-	return nil
+	return p, nil
 }
 
 // AddLine puts units of a variant in the cart (adding to a line of the same
@@ -313,7 +314,7 @@ func (s *Service) AddLine(ctx context.Context, tenantID, token, variantID string
 		return nil, err
 	}
 	lineID := nimbus.NewID(nimbus.PrefixCartLine)
-	p, err := s.prepare(ctx, tenantID, token, func(tx *db.TenantTx, _ *tenant.Tenant, c *Cart) error {
+	p, err := s.prepare(ctx, tenantID, token, func(tx *db.TenantTx, t *tenant.Tenant, c *Cart) (*Priced, error) {
 		var line *Line
 		for _, l := range c.Lines {
 			if l.VariantID == variantID {
@@ -322,16 +323,16 @@ func (s *Service) AddLine(ctx context.Context, tenantID, token, variantID string
 		}
 		if line == nil {
 			if len(c.Lines) >= MaxLines {
-				return nimbus.Invalid(nimbus.FieldError{Field: "variant_id", Message: "a cart has at most 100 lines"})
+				return nil, nimbus.Invalid(nimbus.FieldError{Field: "variant_id", Message: "a cart has at most 100 lines"})
 			}
 			line = &Line{ID: lineID, VariantID: variantID}
 			c.Lines = append(c.Lines, line)
 		}
 		if line.Quantity+qty > MaxQuantity {
-			return nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: "a cart holds at most 10000 units of a variant"})
+			return nil, nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: "a cart holds at most 10000 units of a variant"})
 		}
 		line.Quantity += qty
-		return checkVariant(ctx, tx, variantID, line.Quantity)
+		return priceChecked(ctx, tx, t, c, variantID, line.Quantity)
 	})
 	if err != nil {
 		return nil, err
@@ -365,22 +366,22 @@ func (s *Service) SetLineQuantity(ctx context.Context, tenantID, token, lineID s
 			return nil, err
 		}
 	}
-	p, err := s.prepare(ctx, tenantID, token, func(tx *db.TenantTx, _ *tenant.Tenant, c *Cart) error {
+	p, err := s.prepare(ctx, tenantID, token, func(tx *db.TenantTx, t *tenant.Tenant, c *Cart) (*Priced, error) {
 		i := slices.IndexFunc(c.Lines, func(l *Line) bool { return l.ID == lineID })
 		if i < 0 {
-			return nimbus.Errorf(nimbus.ENOTFOUND, "cart line not found")
+			return nil, nimbus.Errorf(nimbus.ENOTFOUND, "cart line not found")
 		}
 		line := c.Lines[i]
 		if qty == 0 {
 			c.Lines = slices.Delete(c.Lines, i, i+1)
-			return nil
+			return nil, nil
 		}
 		grow := qty > line.Quantity
 		line.Quantity = qty
 		if grow {
-			return checkVariant(ctx, tx, line.VariantID, qty)
+			return priceChecked(ctx, tx, t, c, line.VariantID, qty)
 		}
-		return nil
+		return nil, nil
 	})
 	if err != nil {
 		return nil, err
@@ -436,7 +437,7 @@ func (s *Service) UpdateCart(ctx context.Context, tenantID, token string, u Cart
 		return nil, nimbus.Invalid(fe...)
 	}
 	var changed *Cart
-	p, err := s.prepare(ctx, tenantID, token, func(tx *db.TenantTx, t *tenant.Tenant, c *Cart) error {
+	p, err := s.prepare(ctx, tenantID, token, func(tx *db.TenantTx, t *tenant.Tenant, c *Cart) (*Priced, error) {
 		if u.Email != nil {
 			c.Email = *u.Email
 		}
@@ -454,19 +455,19 @@ func (s *Service) UpdateCart(ctx context.Context, tenantID, token string, u Cart
 		}
 		p, err := price(ctx, tx, t, c, false)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if u.DiscountCode != nil && p.DiscountError != "" {
-			return nimbus.Invalid(nimbus.FieldError{Field: "discount_code", Message: p.DiscountError})
+			return nil, nimbus.Invalid(nimbus.FieldError{Field: "discount_code", Message: p.DiscountError})
 		}
 		if u.ShippingRateID != nil && *u.ShippingRateID != "" && p.ShippingRate == nil {
-			return nimbus.Invalid(nimbus.FieldError{Field: "shipping_rate_id", Message: "is not a shipping rate to the cart's address"})
+			return nil, nimbus.Invalid(nimbus.FieldError{Field: "shipping_rate_id", Message: "is not a shipping rate to the cart's address"})
 		}
 		if u.ShippingAddress != nil && c.ShippingRateID != "" && p.ShippingRate == nil {
 			c.ShippingRateID = "" // the new address is outside the chosen rate's zone
 		}
 		changed = c
-		return nil
+		return p, nil
 	})
 	if err != nil {
 		return nil, err
