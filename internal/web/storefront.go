@@ -61,31 +61,34 @@ func (s *Storefront) cards(v *visit, ps []*catalog.Product) ([]productCard, erro
 }
 
 func (s *Storefront) listing(v *visit, heading, empty string, f catalog.ProductFilter, withCollections bool) error {
-	active := catalog.StatusActive
-	f.Status, f.Limit = &active, 60
-	ps, err := s.Catalog.FindProducts(v.ctx(), v.store.ID, f)
-	if err != nil {
-		return err
-	}
-	if len(ps) > 60 {
-		ps = ps[:60]
-	}
-	p := productsPage{base: s.base(v, heading), Heading: heading, Empty: empty}
-	if p.Products, err = s.cards(v, ps); err != nil {
-		return err
-	}
-	if withCollections {
-		if p.Collections, err = s.Catalog.FindCollections(v.ctx(), v.store.ID, "", 20); err != nil {
-			return err
+	return s.cached(v, v.r.URL.RequestURI(), func(b base) (int, string, any, error) {
+		active := catalog.StatusActive
+		f.Status, f.Limit = &active, 60
+		ps, err := s.Catalog.FindProducts(v.ctx(), v.store.ID, f)
+		if err != nil {
+			return 0, "", nil, err
 		}
-		if len(p.Collections) > 20 {
-			p.Collections = p.Collections[:20]
+		if len(ps) > 60 {
+			ps = ps[:60]
 		}
-	}
-	if heading == v.store.Name {
-		p.Title = ""
-	}
-	return s.render(v, http.StatusOK, "products", &p)
+		b.Title = heading
+		if heading == v.store.Name {
+			b.Title = ""
+		}
+		p := productsPage{base: b, Heading: heading, Empty: empty}
+		if p.Products, err = s.cards(v, ps); err != nil {
+			return 0, "", nil, err
+		}
+		if withCollections {
+			if p.Collections, err = s.Catalog.FindCollections(v.ctx(), v.store.ID, "", 20); err != nil {
+				return 0, "", nil, err
+			}
+			if len(p.Collections) > 20 {
+				p.Collections = p.Collections[:20]
+			}
+		}
+		return http.StatusOK, "products", &p, nil
+	})
 }
 
 func (s *Storefront) home(v *visit) error {
@@ -129,14 +132,26 @@ type productPage struct {
 }
 
 func (s *Storefront) product(v *visit) error {
-	p, err := s.Catalog.FindActiveProductByHandle(v.ctx(), v.store.ID, v.r.PathValue("handle"))
-	if err != nil {
-		return err
-	}
-	return s.renderProduct(v, p, http.StatusOK, nil, "")
+	handle := v.r.PathValue("handle")
+	return s.cached(v, v.r.URL.Path, func(b base) (int, string, any, error) {
+		p, err := s.Catalog.FindActiveProductByHandle(v.ctx(), v.store.ID, handle)
+		if err != nil {
+			return 0, "", nil, err
+		}
+		page, err := s.productPage(v, b, p, nil, "")
+		return http.StatusOK, "product", page, err
+	})
 }
 
 func (s *Storefront) renderProduct(v *visit, p *catalog.Product, status int, fields map[string]string, alert string) error {
+	page, err := s.productPage(v, s.base(v, p.Title), p, fields, alert)
+	if err != nil {
+		return err
+	}
+	return s.render(v, status, "product", page)
+}
+
+func (s *Storefront) productPage(v *visit, b base, p *catalog.Product, fields map[string]string, alert string) (*productPage, error) {
 	var tracked []string
 	for _, vr := range p.Variants {
 		if vr.TrackInventory {
@@ -145,9 +160,10 @@ func (s *Storefront) renderProduct(v *visit, p *catalog.Product, status int, fie
 	}
 	avail, err := s.Inventory.Available(v.ctx(), v.store.ID, tracked)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	page := productPage{base: s.base(v, p.Title), Product: p}
+	b.Title = p.Title
+	page := productPage{base: b, Product: p}
 	page.Fields, page.Error = fields, alert
 	for _, vr := range p.Variants {
 		c := variantChoice{ID: vr.ID, Title: vr.Title, Price: vr.Price, Tracked: vr.TrackInventory, Available: avail[vr.ID]}
@@ -160,7 +176,7 @@ func (s *Storefront) renderProduct(v *visit, p *catalog.Product, status int, fie
 		}
 		page.Variants = append(page.Variants, c)
 	}
-	return s.render(v, status, "product", &page)
+	return &page, nil
 }
 
 // openCart returns the visitor's open cart in this store, opening one (and

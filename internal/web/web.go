@@ -47,10 +47,12 @@ type Storefront struct {
 
 	pages    map[string]*template.Template
 	messages messageCatalog
+	cache    *pageCache
 }
 
 // Init parses the templates and message catalogs once, at start-up.
 func (s *Storefront) Init() error {
+	s.cache = newPageCache()
 	var err error
 	if s.messages, err = loadCatalog(); err != nil {
 		return err
@@ -188,21 +190,61 @@ func (s *Storefront) base(v *visit, title string) base {
 
 // render writes a page; nothing is sent unless the whole page rendered.
 func (s *Storefront) render(v *visit, status int, name string, page any) error {
+	html, err := s.renderBytes(name, page)
+	if err != nil {
+		return err
+	}
+	return s.write(v, status, html)
+}
+
+func (s *Storefront) renderBytes(name string, page any) ([]byte, error) {
 	t, ok := s.pages[name]
 	if !ok {
-		return fmt.Errorf("no template %q", name)
+		return nil, fmt.Errorf("no template %q", name)
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, page); err != nil {
-		return fmt.Errorf("render %s: %w", name, err)
+		return nil, fmt.Errorf("render %s: %w", name, err)
 	}
+	return buf.Bytes(), nil
+}
+
+// cached serves a page from the one-second cache when the visitor sees the
+// same page as any other anonymous visitor (no cart, not signed in), and
+// renders it live otherwise. render builds the page for the given base.
+func (s *Storefront) cached(v *visit, key string, render func(b base) (int, string, any, error)) error {
+	if cartToken(v) != "" || customerToken(v) != "" {
+		b := s.base(v, "")
+		status, name, page, err := render(b)
+		if err != nil {
+			return err
+		}
+		return s.render(v, status, name, page)
+	}
+	p, err := s.cache.get(v.store.ID+"|"+v.lang+"|"+key, func() (cachedPage, error) {
+		b := s.base(v, "")
+		b.CSRF, b.Path = s.cache.marker, key
+		status, name, page, err := render(b)
+		if err != nil {
+			return cachedPage{}, err
+		}
+		html, err := s.renderBytes(name, page)
+		return cachedPage{html: html, status: status}, err
+	})
+	if err != nil {
+		return err
+	}
+	return s.write(v, p.status, s.cache.personalize(p.html, v.csrf))
+}
+
+func (s *Storefront) write(v *visit, status int, html []byte) error {
 	h := v.w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Language", v.lang)
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'")
 	v.w.WriteHeader(status)
-	_, err := v.w.Write(buf.Bytes())
+	_, err := v.w.Write(html)
 	return err
 }
 

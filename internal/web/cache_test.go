@@ -1,0 +1,36 @@
+package web
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPageCache(t *testing.T) {
+	c := newPageCache()
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	c.nowFunc = func() time.Time { return now }
+	renders := 0
+	render := func() (cachedPage, error) {
+		renders++
+		return cachedPage{html: []byte(`<input name="csrf" value="` + c.marker + `"> v` + string(rune('0'+renders))), status: 200}, nil
+	}
+	p, _ := c.get("k", render)
+	if renders != 1 {
+		t.Fatalf("renders = %d", renders)
+	}
+	now = now.Add(pageTTL / 2)
+	p2, _ := c.get("k", render)
+	if renders != 1 || string(p2.html) != string(p.html) {
+		t.Fatalf("within the TTL the page was rendered again (%d renders)", renders)
+	}
+	now = now.Add(pageTTL)
+	p3, _ := c.get("k", render)
+	if renders != 2 || !strings.HasSuffix(string(p3.html), "v2") {
+		t.Fatalf("after the TTL: %d renders, page %q", renders, p3.html)
+	}
+	got := string(c.personalize(p3.html, "visitor-token"))
+	if !strings.Contains(got, `value="visitor-token"`) || strings.Contains(got, c.marker) {
+		t.Fatalf("personalized page = %q", got)
+	}
+}
