@@ -85,3 +85,84 @@ func TestConsoleGuards(t *testing.T) {
 		}
 	})
 }
+
+// TestConsolePages signs in as the owner, opens every page of the console
+// and uses its forms: a discount code, a shipping zone, a tax rate, a staff
+// member, an API key (shown once) and the store settings.
+func TestConsolePages(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		placeOrder(t, s, sh.merchant)
+		c, csrf := consoleSignIn(t, s, sh.merchant)
+		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		for _, path := range []string{"/admin/", "/admin/orders", "/admin/products", "/admin/products/new", "/admin/products/" + sh.Product.ID,
+			"/admin/customers", "/admin/discounts", "/admin/settings", "/admin/staff"} {
+			for _, lang := range []string{"en", "zh-CN"} {
+				r := c.do("GET", path, nil, "Accept-Language", lang)
+				if r.Status != 200 || r.Header.Get("Content-Language") != lang {
+					t.Fatalf("GET %s (%s): %d %s", path, lang, r.Status, r.Header.Get("Content-Language"))
+				}
+			}
+		}
+		var customers struct {
+			Data []struct{ ID string } `json:"data"`
+		}
+		sh.Owner.do("GET", "/api/v1/customers", nil).must(t, 200, &customers)
+		if r := c.do("GET", "/admin/customers/"+customers.Data[0].ID, nil); r.Status != 200 {
+			t.Fatalf("customer page: %d", r.Status)
+		}
+
+		ok := func(path string, form url.Values) {
+			t.Helper()
+			form.Set("csrf", csrf)
+			if r := postForm(c, path, form); r.Status != http.StatusSeeOther && r.Status != http.StatusCreated {
+				t.Fatalf("POST %s: %d %s", path, r.Status, r.Body)
+			}
+		}
+		ok("/admin/discounts", url.Values{"code": {"SPRING"}, "kind": {"percentage"}, "value": {"12.5"}, "usage_limit": {"50"}})
+		ok("/admin/settings/zones", url.Values{"zone_name": {"Europe"}, "countries": {"DE, IT"}, "rate_name": {"Post"}, "rate_price": {"9.90"}, "free_above": {"150"}})
+		ok("/admin/settings/taxes", url.Values{"country": {"DE"}, "tax_name": {"MwSt"}, "rate": {"19"}})
+		ok("/admin/staff", url.Values{"email": {"new@acme.example.com"}, "role": {"staff"}, "password": {"a long password"}})
+		ok("/admin/settings", url.Values{"name": {"Acme Tea House"}, "currency": {"USD"}, "time_zone": {"Europe/Berlin"}, "reservation_minutes": {"20"}})
+
+		var d struct {
+			Data []struct {
+				Code       string `json:"code"`
+				PercentBP  int64  `json:"percent_bp"`
+				UsageLimit *int64 `json:"usage_limit"`
+			} `json:"data"`
+		}
+		sh.Owner.do("GET", "/api/v1/discounts", nil).must(t, 200, &d)
+		found := false
+		for _, x := range d.Data {
+			if x.Code == "SPRING" && x.PercentBP == 1250 && x.UsageLimit != nil && *x.UsageLimit == 50 {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("discount from the console = %+v", d.Data)
+		}
+		var store struct {
+			Name               string `json:"name"`
+			TimeZone           string `json:"time_zone"`
+			ReservationMinutes int    `json:"reservation_minutes"`
+		}
+		sh.Owner.do("GET", "/api/v1/store", nil).must(t, 200, &store)
+		if store.Name != "Acme Tea House" || store.TimeZone != "Europe/Berlin" || store.ReservationMinutes != 20 {
+			t.Fatalf("store after settings = %+v", store)
+		}
+		// Bad settings are refused next to their field and change nothing.
+		r := postForm(c, "/admin/settings", url.Values{"csrf": {csrf}, "name": {"X"}, "currency": {"XYZ"}, "time_zone": {"Nowhere/City"}, "reservation_minutes": {"20"}})
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "ISO 4217") {
+			t.Fatalf("bad settings: %d", r.Status)
+		}
+		// A new API key is shown once, on the page that made it.
+		r = postForm(c, "/admin/api-keys", url.Values{"csrf": {csrf}, "key_name": {"erp"}})
+		if r.Status != http.StatusCreated || !strings.Contains(string(r.Body), "nmbk_") {
+			t.Fatalf("new key page: %d", r.Status)
+		}
+		if page := c.do("GET", "/admin/staff", nil); strings.Contains(string(page.Body), "nmbk_") {
+			t.Fatal("the key shows again after its page")
+		}
+	})
+}

@@ -30,6 +30,9 @@ type AddressView struct {
 	IsDefault bool           `json:"is_default"`
 }
 
+// View returns the wire form of a customer with their saved addresses.
+func View(c *Customer, addrs []*Address) CustomerView { return viewCustomer(c, addrs) }
+
 func viewCustomer(c *Customer, addrs []*Address) CustomerView {
 	v := CustomerView{ID: c.ID, Email: c.Email, Name: c.Name, Phone: c.Phone, HasAccount: c.HasAccount, CreatedAt: c.CreatedAt.UTC()}
 	for _, a := range addrs {

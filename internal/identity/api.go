@@ -23,6 +23,9 @@ type UserView struct {
 	UpdatedAt time.Time   `json:"updated_at"`
 }
 
+// ViewUser returns the wire form of a staff account.
+func ViewUser(u *User) UserView { return viewUser(u) }
+
 func viewUser(u *User) UserView {
 	return UserView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Status: u.Status, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
@@ -38,6 +41,9 @@ type APIKeyView struct {
 	LastUsedAt *time.Time  `json:"last_used_at" doc:"Updated at most once a minute."`
 	RevokedAt  *time.Time  `json:"revoked_at"`
 }
+
+// ViewAPIKey returns the wire form of an API key, without its secret.
+func ViewAPIKey(k *APIKey) APIKeyView { return viewAPIKey(k) }
 
 func viewAPIKey(k *APIKey) APIKeyView {
 	return APIKeyView{ID: k.ID, Name: k.Name, Role: k.Role, UserID: k.UserID, Hint: k.Hint,

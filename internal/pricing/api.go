@@ -28,6 +28,9 @@ type DiscountView struct {
 	CreatedAt        time.Time  `json:"created_at"`
 }
 
+// ViewDiscount returns the wire form of a discount code.
+func ViewDiscount(d *Discount) DiscountView { return viewDiscount(d) }
+
 func viewDiscount(d *Discount) DiscountView {
 	v := DiscountView{ID: d.ID, Code: d.Code, Kind: d.Kind, PercentBP: d.PercentBP, Amount: d.Amount, MinSubtotal: d.MinSubtotal,
 		StartsAt: d.StartsAt.UTC(), UsageLimit: d.UsageLimit, PerCustomerLimit: d.PerCustomerLimit, TimesUsed: d.TimesUsed,
@@ -54,6 +57,14 @@ type RateView struct {
 	Name      string `json:"name"`
 	Price     int64  `json:"price"`
 	FreeAbove *int64 `json:"free_above" doc:"Subtotal at or above which this rate is free."`
+}
+
+// ViewZone returns the wire form of a shipping zone.
+func ViewZone(z *ShippingZone) ZoneView { return viewZone(z) }
+
+// ViewTaxRate returns the wire form of a tax rate.
+func ViewTaxRate(t *TaxRate) TaxRateView {
+	return TaxRateView{ID: t.ID, Country: t.Country, Region: t.Region, Name: t.Name, RateBP: t.RateBP}
 }
 
 func viewZone(z *ShippingZone) ZoneView {

@@ -17,10 +17,12 @@ import (
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/catalog"
+	"github.com/nimbuscommerce/nimbus/internal/customer"
 	"github.com/nimbuscommerce/nimbus/internal/identity"
 	"github.com/nimbuscommerce/nimbus/internal/inventory"
 	"github.com/nimbuscommerce/nimbus/internal/order"
 	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
+	"github.com/nimbuscommerce/nimbus/internal/pricing"
 	"github.com/nimbuscommerce/nimbus/internal/tenant"
 )
 
@@ -33,6 +35,8 @@ type Console struct {
 	Catalog   *catalog.Service
 	Inventory *inventory.Service
 	Orders    *order.Service
+	Customers *customer.Service
+	Pricing   *pricing.Service
 	// SecureCookies marks cookies Secure (the site is served over HTTPS).
 	SecureCookies bool
 	Logger        *slog.Logger
@@ -83,6 +87,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/products/{id}", c.staff(c.updateProduct))
 	mux.HandleFunc("POST /admin/variants/{id}", c.staff(c.updateVariant))
 	mux.HandleFunc("POST /admin/variants/{id}/stock", c.staff(c.adjustStock))
+	c.settingsRoutes(mux)
 }
 
 // staffVisit is a request of a signed-in staff member.

@@ -413,7 +413,7 @@ func (c *Console) adjustStock(v *staffVisit) error {
 // url encodes non-empty query parameters.
 func url(params map[string]string) string {
 	var parts []string
-	for _, k := range []string{"status", "q", "cursor"} {
+	for _, k := range []string{"status", "q", "cursor"} { // a fixed order keeps URLs stable
 		if v := params[k]; v != "" {
 			parts = append(parts, k+"="+queryEscape(v))
 		}

@@ -77,7 +77,8 @@ func (s *Storefront) Init() error {
 }
 
 var funcs = template.FuncMap{
-	"add": func(a, b int) int { return a + b },
+	"add":   func(a, b int) int { return a + b },
+	"roles": func() []string { return []string{"staff", "admin", "owner"} },
 }
 
 // Routes adds the storefront's routes to mux.
