@@ -298,7 +298,7 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 		demo = `<p><a href="/s/` + demoHandle + `/">Visit the demo store</a> · <a href="/admin/">Sign in to its console</a></p>`
 	}
 	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Nimbus</title><link rel="stylesheet" href="/static/store.css"></head><body><main class="wrap"><h1>Nimbus is running</h1>%s
+<title>Nimbus</title><link rel="icon" href="/static/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/static/store.css"></head><body><main class="wrap"><h1>Nimbus is running</h1>%s
 <p>Stores live at <code>/s/{handle}/</code>. The JSON API is at <a href="%s/openapi.json"><code>%s</code></a>.</p></main></body></html>`,
 		demo, httpx.APIPrefix, httpx.APIPrefix)
 }
