@@ -164,5 +164,29 @@ func TestConsolePages(t *testing.T) {
 		if page := c.do("GET", "/admin/staff", nil); strings.Contains(string(page.Body), "nmbk_") {
 			t.Fatal("the key shows again after its page")
 		}
+
+		// Destructive actions ask first: revoking a key without confirmation
+		// only shows the question.
+		var keys struct {
+			Data []struct{ ID string } `json:"data"`
+		}
+		sh.Owner.do("GET", "/api/v1/api-keys", nil).must(t, 200, &keys)
+		victim := keys.Data[len(keys.Data)-1].ID
+		r = postForm(c, "/admin/api-keys/"+victim+"/revoke", url.Values{"csrf": {csrf}})
+		if r.Status != 200 || !strings.Contains(string(r.Body), `name="confirmed" value="yes"`) {
+			t.Fatalf("revoke without confirmation: %d", r.Status)
+		}
+		var k struct {
+			RevokedAt *string `json:"revoked_at"`
+		}
+		sh.Owner.do("GET", "/api/v1/api-keys/"+victim, nil).must(t, 200, &k)
+		if k.RevokedAt != nil {
+			t.Fatal("the key was revoked before confirmation")
+		}
+		ok("/admin/api-keys/"+victim+"/revoke", url.Values{"confirmed": {"yes"}})
+		sh.Owner.do("GET", "/api/v1/api-keys/"+victim, nil).must(t, 200, &k)
+		if k.RevokedAt == nil {
+			t.Fatal("the confirmed revocation did not happen")
+		}
 	})
 }

@@ -25,14 +25,48 @@ func (c *Console) settingsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/settings", c.staff(c.settings))
 	mux.HandleFunc("POST /admin/settings", c.staff(c.admin(c.saveSettings)))
 	mux.HandleFunc("POST /admin/settings/zones", c.staff(c.admin(c.createZone)))
-	mux.HandleFunc("POST /admin/settings/zones/{id}/delete", c.staff(c.admin(c.deleteZone)))
+	mux.HandleFunc("POST /admin/settings/zones/{id}/delete", c.staff(c.admin(c.confirm("admin.confirm.delete_zone", "/admin/settings", c.deleteZone))))
 	mux.HandleFunc("POST /admin/settings/taxes", c.staff(c.admin(c.setTax)))
-	mux.HandleFunc("POST /admin/settings/taxes/{id}/delete", c.staff(c.admin(c.deleteTax)))
+	mux.HandleFunc("POST /admin/settings/taxes/{id}/delete", c.staff(c.admin(c.confirm("admin.confirm.delete_tax", "/admin/settings", c.deleteTax))))
 	mux.HandleFunc("GET /admin/staff", c.staff(c.admin(c.staffPage)))
 	mux.HandleFunc("POST /admin/staff", c.staff(c.admin(c.createStaff)))
-	mux.HandleFunc("POST /admin/staff/{id}/status", c.staff(c.admin(c.staffStatus)))
+	mux.HandleFunc("POST /admin/staff/{id}/status", c.staff(c.admin(c.confirmIf(func(v *staffVisit) bool {
+		return v.r.PostFormValue("status") == "disabled"
+	}, "admin.confirm.disable_staff", "/admin/staff", c.staffStatus))))
 	mux.HandleFunc("POST /admin/api-keys", c.staff(c.admin(c.createKey)))
-	mux.HandleFunc("POST /admin/api-keys/{id}/revoke", c.staff(c.admin(c.revokeKey)))
+	mux.HandleFunc("POST /admin/api-keys/{id}/revoke", c.staff(c.admin(c.confirm("admin.confirm.revoke_key", "/admin/staff", c.revokeKey))))
+}
+
+type confirmPage struct {
+	adminBase
+	Question string
+	Action   string
+	Back     string
+	Values   map[string]string
+}
+
+// confirm asks before a destructive action: a post without confirmed=yes
+// shows the question and a form that posts the same values again, confirmed.
+func (c *Console) confirm(question, back string, h staffHandler) staffHandler {
+	return c.confirmIf(func(*staffVisit) bool { return true }, question, back, h)
+}
+
+// confirmIf asks only when destructive(v) says the post would destroy something.
+func (c *Console) confirmIf(destructive func(*staffVisit) bool, question, back string, h staffHandler) staffHandler {
+	return func(v *staffVisit) error {
+		if v.r.PostFormValue("confirmed") == "yes" || !destructive(v) {
+			return h(v)
+		}
+		values := map[string]string{}
+		for k, vs := range v.r.PostForm {
+			if k != "confirmed" && len(vs) > 0 {
+				values[k] = vs[0]
+			}
+		}
+		p := confirmPage{adminBase: c.base(v, "", c.messages.translate(v.lang, "admin.confirm.title")),
+			Question: c.messages.translate(v.lang, question), Action: v.r.URL.Path, Back: back, Values: values}
+		return c.render(v, http.StatusOK, "confirm", &p)
+	}
 }
 
 // admin lets only owners and admins through.

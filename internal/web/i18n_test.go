@@ -41,6 +41,11 @@ func TestCatalogsAreComplete(t *testing.T) {
 			}
 		}
 	}
+	for _, key := range []string{"admin.confirm.delete_zone", "admin.confirm.delete_tax", "admin.confirm.disable_staff", "admin.confirm.revoke_key"} {
+		if _, ok := c["en"][key]; !ok {
+			t.Errorf("no message %q", key)
+		}
+	}
 	for _, st := range []string{"pending_payment", "paid", "partially_fulfilled", "fulfilled", "completed", "canceled", "refunded"} {
 		if _, ok := c["en"]["order.status."+st]; !ok {
 			t.Errorf("no message for order status %s", st)
