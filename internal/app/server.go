@@ -171,6 +171,7 @@ func (s *Server) routes() http.Handler {
 		return pattern
 	}
 	return httpx.Chain(mux,
+		s.storefront.Domains, // first: a store's own host name becomes its /s/{handle}/ path
 		s.inFlight.Middleware,
 		httpx.Recover,
 		httpx.RequestID(s.logger),

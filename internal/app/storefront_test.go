@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestStorefrontPages checks what a browser test does not: forms without
@@ -58,4 +59,61 @@ func TestStorefrontPages(t *testing.T) {
 			t.Fatalf("CSP = %q", home.Header.Get("Content-Security-Policy"))
 		}
 	})
+}
+
+// TestStoreAppearanceAndDomain: colours, logo and layout from the store's
+// settings reach its pages, and its own host name shows its storefront.
+func TestStoreAppearanceAndDomain(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		sh.Owner.do("PATCH", "/api/v1/store", map[string]any{"theme_color": "#AA3300", "logo_url": "https://cdn.example.com/acme.png",
+			"layout": "list", "domain": "shop.acme.example"}).must(t, 200, nil)
+		other := openShop(t, s, "other")
+		other.Owner.do("PATCH", "/api/v1/store", map[string]any{"domain": "shop.acme.example"}).mustProblem(t, 422, "invalid")
+		other.Owner.do("PATCH", "/api/v1/store", map[string]any{"theme_color": "red; } body { display:none"}).mustProblem(t, 422, "invalid")
+
+		c := s.client(t)
+		waitFor(t, func() bool {
+			return strings.Contains(string(c.do("GET", "/s/acme/theme.css", nil).must(t, 200, nil).Body), "--brand:#aa3300")
+		}, "the new colour in theme.css")
+		waitFor(t, func() bool {
+			body := string(c.do("GET", "/s/acme/", nil).Body)
+			return strings.Contains(body, `src="https://cdn.example.com/acme.png"`) && strings.Contains(body, "layout-list")
+		}, "the new logo and layout on the home page")
+
+		// The store's own domain serves its pages at the root.
+		req, _ := http.NewRequest("GET", s.URL+"/products/"+sh.Product.Handle, nil)
+		req.Host = "shop.acme.example"
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("product on the custom domain: %d", res.StatusCode)
+		}
+		req, _ = http.NewRequest("GET", s.URL+"/products/"+sh.Product.Handle, nil)
+		req.Host = "unknown.example"
+		res, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 404 {
+			t.Fatalf("an unknown host name: %d", res.StatusCode)
+		}
+	})
+}
+
+// waitFor polls until cond holds (the storefront caches for a second).
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond) // polling a one-second cache
+	}
+	t.Fatalf("never saw %s", what)
 }

@@ -21,6 +21,10 @@ type StoreView struct {
 	PricesIncludeTax   bool      `json:"prices_include_tax" doc:"Whether catalog prices include tax."`
 	TaxShipping        bool      `json:"tax_shipping" doc:"Whether shipping is taxed."`
 	ReservationMinutes int       `json:"reservation_minutes" doc:"How long checkout holds stock for an unpaid order."`
+	ThemeColor         string    `json:"theme_color" doc:"The storefront's main colour, #rrggbb."`
+	LogoURL            string    `json:"logo_url"`
+	Layout             string    `json:"layout" enum:"grid,list"`
+	Domain             string    `json:"domain" doc:"The store's own host name, if any."`
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
 }
@@ -29,6 +33,7 @@ type StoreView struct {
 func View(t *Tenant) StoreView {
 	return StoreView{ID: t.ID, Handle: t.Handle, Name: t.Name, Currency: t.Currency, TimeZone: t.TimeZone,
 		PricesIncludeTax: t.PricesIncludeTax, TaxShipping: t.TaxShipping, ReservationMinutes: t.ReservationMinutes,
+		ThemeColor: t.ThemeColor, LogoURL: t.LogoURL, Layout: t.Layout, Domain: t.Domain,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 
@@ -44,6 +49,10 @@ type updateStoreInput struct {
 		PricesIncludeTax   *bool   `json:"prices_include_tax,omitempty"`
 		TaxShipping        *bool   `json:"tax_shipping,omitempty"`
 		ReservationMinutes *int    `json:"reservation_minutes,omitempty" minimum:"1" maximum:"10080"`
+		ThemeColor         *string `json:"theme_color,omitempty" maxLength:"7"`
+		LogoURL            *string `json:"logo_url,omitempty" maxLength:"2048"`
+		Layout             *string `json:"layout,omitempty" enum:"grid,list"`
+		Domain             *string `json:"domain,omitempty" maxLength:"253" doc:"An empty string removes it."`
 	}
 }
 
@@ -69,6 +78,7 @@ func RegisterAPI(api huma.API, s *Service) {
 		t, err := s.UpdateTenant(ctx, httpx.Principal(ctx).TenantID, Update{
 			Name: in.Body.Name, Currency: in.Body.Currency, TimeZone: in.Body.TimeZone,
 			PricesIncludeTax: in.Body.PricesIncludeTax, TaxShipping: in.Body.TaxShipping, ReservationMinutes: in.Body.ReservationMinutes,
+			ThemeColor: in.Body.ThemeColor, LogoURL: in.Body.LogoURL, Layout: in.Body.Layout, Domain: in.Body.Domain,
 		})
 		if err != nil {
 			return nil, err

@@ -4,6 +4,9 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 )
 
 // cacheTTL bounds how stale a cached tenant may be: a change in the
@@ -21,6 +24,7 @@ type cache struct {
 	mu       sync.RWMutex
 	byID     map[string]cached
 	byHandle map[string]cached
+	byDomain map[string]cached // a nil t: no store has this host name
 }
 
 func (c *cache) get(m map[string]cached, key string) *Tenant {
@@ -36,7 +40,7 @@ func (c *cache) put(t *Tenant) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.byID == nil || len(c.byID) > 10000 {
-		c.byID, c.byHandle = map[string]cached{}, map[string]cached{}
+		c.byID, c.byHandle, c.byDomain = map[string]cached{}, map[string]cached{}, map[string]cached{}
 	}
 	e := cached{t: t, expires: time.Now().Add(cacheTTL)}
 	c.byID[t.ID], c.byHandle[t.Handle] = e, e
@@ -87,4 +91,33 @@ func (s *Service) StoreID(ctx context.Context, handle string) (string, error) {
 		return "", err
 	}
 	return t.ID, nil
+}
+
+// ResolveDomain returns the store whose own host name is host, or nil if
+// none is (remembered for a second too, so unknown hosts cost no query).
+func (s *Service) ResolveDomain(ctx context.Context, host string) (*Tenant, error) {
+	s.cache.mu.RLock()
+	e, ok := s.cache.byDomain[host]
+	s.cache.mu.RUnlock()
+	if ok && time.Now().Before(e.expires) {
+		return e.t, nil
+	}
+	var t *Tenant
+	err := s.DB.View(ctx, func(tx *db.Tx) (err error) {
+		t, err = FindByDomain(ctx, tx, host)
+		return err
+	})
+	if nimbus.ErrorCode(err) == nimbus.ENOTFOUND {
+		t, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.cache.mu.Lock()
+	if s.cache.byDomain == nil || len(s.cache.byDomain) > 10000 {
+		s.cache.byDomain = map[string]cached{}
+	}
+	s.cache.byDomain[host] = cached{t: t, expires: time.Now().Add(cacheTTL)}
+	s.cache.mu.Unlock()
+	return t, nil
 }

@@ -5,17 +5,23 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 )
 
-const tenantColumns = `id, handle, name, currency, time_zone, prices_include_tax, tax_shipping, reservation_minutes, created_at, updated_at`
+const tenantColumns = `id, handle, name, currency, time_zone, prices_include_tax, tax_shipping, reservation_minutes, created_at, updated_at,
+	theme_color, logo_url, layout, domain`
+
+const tenantInsertColumns = `id, handle, name, currency, time_zone, prices_include_tax, tax_shipping, reservation_minutes, created_at, updated_at`
 
 func scanTenant(row interface{ Scan(...any) error }) (*Tenant, error) {
 	var t Tenant
+	var domain sql.NullString
 	err := row.Scan(&t.ID, &t.Handle, &t.Name, &t.Currency, &t.TimeZone, &t.PricesIncludeTax, &t.TaxShipping,
-		&t.ReservationMinutes, &t.CreatedAt, &t.UpdatedAt)
+		&t.ReservationMinutes, &t.CreatedAt, &t.UpdatedAt, &t.ThemeColor, &t.LogoURL, &t.Layout, &domain)
+	t.Domain = domain.String
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nimbus.Errorf(nimbus.ENOTFOUND, "store not found")
 	}
@@ -33,7 +39,8 @@ func Insert(ctx context.Context, tx *db.TenantTx, t *Tenant) error {
 	if t.ReservationMinutes == 0 {
 		t.ReservationMinutes = DefaultReservationMinutes
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	t.ThemeColor, t.Layout = "#1f5f4a", "grid"
+	_, err := tx.Exec(ctx, `INSERT INTO tenants (`+tenantInsertColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.Handle, t.Name, t.Currency, t.TimeZone, t.PricesIncludeTax, t.TaxShipping, t.ReservationMinutes, t.CreatedAt, t.UpdatedAt)
 	if db.IsUniqueViolation(err) {
 		return nimbus.Invalid(nimbus.FieldError{Field: "handle", Message: "is already taken"})
@@ -47,6 +54,11 @@ func Insert(ctx context.Context, tx *db.TenantTx, t *Tenant) error {
 // FindByID returns the tenant of tx.
 func FindByID(ctx context.Context, tx *db.TenantTx) (*Tenant, error) {
 	return scanTenant(tx.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, tx.TenantID()))
+}
+
+// FindByDomain returns the tenant whose own host name is domain.
+func FindByDomain(ctx context.Context, tx *db.Tx, domain string) (*Tenant, error) {
+	return scanTenant(tx.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE domain = ?`, domain))
 }
 
 // FindByHandle returns the tenant with the given handle.
@@ -96,10 +108,30 @@ func update(ctx context.Context, tx *db.TenantTx, u Update) (*Tenant, error) {
 	if u.ReservationMinutes != nil {
 		t.ReservationMinutes = *u.ReservationMinutes
 	}
+	if u.ThemeColor != nil {
+		t.ThemeColor = strings.ToLower(*u.ThemeColor)
+	}
+	if u.LogoURL != nil {
+		t.LogoURL = *u.LogoURL
+	}
+	if u.Layout != nil {
+		t.Layout = *u.Layout
+	}
+	if u.Domain != nil {
+		t.Domain = *u.Domain
+	}
+	var domain any
+	if t.Domain != "" {
+		domain = t.Domain
+	}
 	t.UpdatedAt = tx.Now
 	_, err = tx.Exec(ctx, `UPDATE tenants SET name = ?, currency = ?, time_zone = ?, prices_include_tax = ?, tax_shipping = ?,
-		reservation_minutes = ?, updated_at = ? WHERE id = ?`,
-		t.Name, t.Currency, t.TimeZone, t.PricesIncludeTax, t.TaxShipping, t.ReservationMinutes, t.UpdatedAt, tx.TenantID())
+		reservation_minutes = ?, theme_color = ?, logo_url = ?, layout = ?, domain = ?, updated_at = ? WHERE id = ?`,
+		t.Name, t.Currency, t.TimeZone, t.PricesIncludeTax, t.TaxShipping, t.ReservationMinutes, t.ThemeColor, t.LogoURL, t.Layout,
+		domain, t.UpdatedAt, tx.TenantID())
+	if db.IsUniqueViolation(err) {
+		return nil, nimbus.Invalid(nimbus.FieldError{Field: "domain", Message: "is used by another store"})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("update tenant: %w", err)
 	}

@@ -4,6 +4,7 @@
 package tenant
 
 import (
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -27,8 +28,14 @@ type Tenant struct {
 	TaxShipping bool
 	// ReservationMinutes is how long checkout holds stock for an unpaid order.
 	ReservationMinutes int
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// Appearance of the storefront.
+	ThemeColor string // #rrggbb
+	LogoURL    string
+	Layout     string // grid or list
+	// Domain is the store's own host name, or "".
+	Domain    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // DefaultReservationMinutes is how long checkout holds stock unless the store says otherwise.
@@ -41,6 +48,21 @@ const (
 )
 
 var handlePattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`)
+
+var colorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// ValidDomain reports whether d is a lower-case host name with at least two labels.
+func ValidDomain(d string) bool {
+	if len(d) > 253 || !strings.Contains(d, ".") || d != strings.ToLower(d) {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if len(label) == 0 || len(label) > 63 || !handlePattern.MatchString(label) {
+			return false
+		}
+	}
+	return true
+}
 
 // reservedHandles would collide with Nimbus's own paths and host names.
 var reservedHandles = []string{"admin", "api", "app", "assets", "auth", "healthz", "metrics", "nimbus", "readyz", "s", "static", "status", "www"}
@@ -91,6 +113,10 @@ func ValidateTimeZone(field, tz string) *nimbus.FieldError {
 
 // Update changes some fields of a tenant; nil fields stay as they are.
 type Update struct {
+	ThemeColor         *string
+	LogoURL            *string
+	Layout             *string
+	Domain             *string // "" removes it
 	Name               *string
 	Currency           *string
 	TimeZone           *string
@@ -114,6 +140,20 @@ func (u Update) validate() error {
 	}
 	if u.TimeZone != nil {
 		add(ValidateTimeZone("time_zone", *u.TimeZone))
+	}
+	if u.ThemeColor != nil && !colorPattern.MatchString(*u.ThemeColor) {
+		add(&nimbus.FieldError{Field: "theme_color", Message: "must be a colour such as #1f5f4a"})
+	}
+	if u.LogoURL != nil && *u.LogoURL != "" {
+		if l, err := url.Parse(*u.LogoURL); err != nil || (l.Scheme != "https" && l.Scheme != "http") || l.Host == "" || len(*u.LogoURL) > 2048 {
+			add(&nimbus.FieldError{Field: "logo_url", Message: "must be an http or https URL"})
+		}
+	}
+	if u.Layout != nil && *u.Layout != "grid" && *u.Layout != "list" {
+		add(&nimbus.FieldError{Field: "layout", Message: "must be grid or list"})
+	}
+	if u.Domain != nil && *u.Domain != "" && !ValidDomain(*u.Domain) {
+		add(&nimbus.FieldError{Field: "domain", Message: "must be a host name such as shop.example.com"})
 	}
 	if u.ReservationMinutes != nil && (*u.ReservationMinutes < 1 || *u.ReservationMinutes > 7*24*60) {
 		add(&nimbus.FieldError{Field: "reservation_minutes", Message: "must be between 1 and 10080 (a week)"})

@@ -224,7 +224,8 @@ func (c *Console) renderSettings(v *staffVisit, status int, form, fields map[str
 	t := v.store
 	if form == nil {
 		form = map[string]string{"name": t.Name, "currency": t.Currency, "time_zone": t.TimeZone,
-			"reservation_minutes": strconv.Itoa(t.ReservationMinutes)}
+			"reservation_minutes": strconv.Itoa(t.ReservationMinutes), "theme_color": t.ThemeColor, "logo_url": t.LogoURL,
+			"layout": t.Layout, "domain": t.Domain}
 		if t.PricesIncludeTax {
 			form["prices_include_tax"] = "on"
 		}
@@ -259,15 +260,25 @@ func (c *Console) saveSettings(v *staffVisit) error {
 	f := v.r.PostForm
 	form := map[string]string{"name": f.Get("name"), "currency": strings.ToUpper(strings.TrimSpace(f.Get("currency"))),
 		"time_zone": strings.TrimSpace(f.Get("time_zone")), "reservation_minutes": f.Get("reservation_minutes"),
-		"prices_include_tax": f.Get("prices_include_tax"), "tax_shipping": f.Get("tax_shipping")}
+		"prices_include_tax": f.Get("prices_include_tax"), "tax_shipping": f.Get("tax_shipping"),
+		"theme_color": strings.TrimSpace(f.Get("theme_color")), "logo_url": strings.TrimSpace(f.Get("logo_url")),
+		"layout": f.Get("layout"), "domain": strings.ToLower(strings.TrimSpace(f.Get("domain")))}
 	minutes, err := strconv.Atoi(strings.TrimSpace(form["reservation_minutes"]))
 	if err != nil {
 		return c.renderSettings(v, http.StatusUnprocessableEntity, form, map[string]string{"reservation_minutes": c.messages.translate(v.lang, "admin.whole_number")})
 	}
 	incl, taxShip := form["prices_include_tax"] == "on", form["tax_shipping"] == "on"
 	name, cur, tz := form["name"], form["currency"], form["time_zone"]
-	if _, err := c.Tenants.UpdateTenant(v.ctx(), v.store.ID, tenant.Update{Name: &name, Currency: &cur, TimeZone: &tz,
-		PricesIncludeTax: &incl, TaxShipping: &taxShip, ReservationMinutes: &minutes}); err != nil {
+	color, logo, layout, domain := form["theme_color"], form["logo_url"], form["layout"], form["domain"]
+	u := tenant.Update{Name: &name, Currency: &cur, TimeZone: &tz, PricesIncludeTax: &incl, TaxShipping: &taxShip,
+		ReservationMinutes: &minutes, LogoURL: &logo, Domain: &domain}
+	if color != "" {
+		u.ThemeColor = &color
+	}
+	if layout != "" {
+		u.Layout = &layout
+	}
+	if _, err := c.Tenants.UpdateTenant(v.ctx(), v.store.ID, u); err != nil {
 		if nimbus.ErrorCode(err) == nimbus.EINVALID {
 			return c.renderSettings(v, http.StatusUnprocessableEntity, form, fieldErrors(err))
 		}

@@ -14,6 +14,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 
@@ -87,6 +88,7 @@ func (s *Storefront) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheForever(http.FileServerFS(static))))
 	mux.HandleFunc("GET /lang", setLanguage)
 	mux.HandleFunc("GET /s/{store}/{$}", s.store(s.home))
+	mux.HandleFunc("GET /s/{store}/theme.css", s.theme)
 	mux.HandleFunc("GET /s/{store}/search", s.store(s.search))
 	mux.HandleFunc("GET /s/{store}/collections/{handle}", s.store(s.collection))
 	mux.HandleFunc("GET /s/{store}/products/{handle}", s.store(s.product))
@@ -315,4 +317,54 @@ func formatMoney(amount int64, currency, lang string) string {
 		return sign + num + " " + currency
 	}
 	return sign + symbol + num
+}
+
+// theme serves a store's colours as CSS, so pages keep a strict
+// Content-Security-Policy (no inline styles). A developer replaces the look
+// further by replacing the templates and static/store.css.
+func (s *Storefront) theme(w http.ResponseWriter, r *http.Request) {
+	t, err := s.Tenants.Resolve(r.Context(), r.PathValue("store"))
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	// ThemeColor is validated as #rrggbb when it is set, so it is safe here.
+	fmt.Fprintf(w, ":root{--brand:%s}\n", t.ThemeColor)
+}
+
+// Domains routes requests for a store's own host name to its storefront:
+// https://shop.example.com/products/tea shows /s/{handle}/products/tea.
+func (s *Storefront) Domains(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.ToLower(host)
+		if !strings.Contains(host, ".") || net.ParseIP(host) != nil || hasReservedPrefix(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		t, err := s.Tenants.ResolveDomain(r.Context(), host)
+		if err != nil || t == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/s/" + t.Handle + r.URL.Path
+		r2.URL.RawPath = ""
+		next.ServeHTTP(w, r2)
+	})
+}
+
+// hasReservedPrefix tells the paths every host serves as they are.
+func hasReservedPrefix(path string) bool {
+	for _, p := range []string{"/s/", "/static/", "/api/", "/admin/", "/lang", "/healthz", "/readyz", "/metrics"} {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }
