@@ -84,7 +84,11 @@ func TestCustomerAccount(t *testing.T) {
 		// The token is worth nothing elsewhere or after signing out.
 		c.do("GET", "/api/v1/storefront/other/customers/me", nil, "X-Customer-Token", tok).mustProblem(t, 401, "unauthorized")
 		c.do("POST", "/api/v1/storefront/other/carts", nil, "X-Customer-Token", tok).mustProblem(t, 401, "unauthorized")
-		c.do("GET", base+"/customers/me", nil, "X-Customer-Token", "x"+tok[1:]).mustProblem(t, 401, "unauthorized")
+		forged := "a" + tok[1:]
+		if forged == tok {
+			forged = "b" + tok[1:]
+		}
+		c.do("GET", base+"/customers/me", nil, "X-Customer-Token", forged).mustProblem(t, 401, "unauthorized")
 		c.do("POST", base+"/customers/logout", nil, "X-Customer-Token", tok).must(t, http.StatusNoContent, nil)
 		c.do("GET", base+"/customers/me", nil, "X-Customer-Token", tok).mustProblem(t, 401, "unauthorized")
 
