@@ -96,7 +96,7 @@ func TestConsolePages(t *testing.T) {
 		c, csrf := consoleSignIn(t, s, sh.merchant)
 		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		for _, path := range []string{"/admin/", "/admin/orders", "/admin/products", "/admin/products/new", "/admin/products/" + sh.Product.ID,
-			"/admin/customers", "/admin/discounts", "/admin/settings", "/admin/staff"} {
+			"/admin/customers", "/admin/discounts", "/admin/settings", "/admin/staff", "/admin/collections"} {
 			for _, lang := range []string{"en", "zh-CN"} {
 				r := c.do("GET", path, nil, "Accept-Language", lang)
 				if r.Status != 200 || r.Header.Get("Content-Language") != lang {
@@ -118,6 +118,20 @@ func TestConsolePages(t *testing.T) {
 			if r := postForm(c, path, form); r.Status != http.StatusSeeOther && r.Status != http.StatusCreated {
 				t.Fatalf("POST %s: %d %s", path, r.Status, r.Body)
 			}
+		}
+		ok("/admin/collections", url.Values{"title": {"Green teas"}, "product_ids": {sh.Product.ID}})
+		var cols struct {
+			Data []struct {
+				Title      string   `json:"title"`
+				ProductIDs []string `json:"product_ids"`
+			} `json:"data"`
+		}
+		sh.Owner.do("GET", "/api/v1/collections", nil).must(t, 200, &cols)
+		if len(cols.Data) != 1 || cols.Data[0].Title != "Green teas" || len(cols.Data[0].ProductIDs) != 1 {
+			t.Fatalf("collection from the console = %+v", cols.Data)
+		}
+		if page := string(c.do("GET", "/admin/products/"+sh.Product.ID, nil).Body); !strings.Contains(page, "Received") {
+			t.Fatal("the product page shows no stock history")
 		}
 		ok("/admin/discounts", url.Values{"code": {"SPRING"}, "kind": {"percentage"}, "value": {"12.5"}, "usage_limit": {"50"}})
 		ok("/admin/settings/zones", url.Values{"zone_name": {"Europe"}, "countries": {"DE, IT"}, "rate_name": {"Post"}, "rate_price": {"9.90"}, "free_above": {"150"}})

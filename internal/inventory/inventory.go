@@ -355,3 +355,25 @@ func (s *Service) FindLowStock(ctx context.Context, tenantID string, threshold i
 	})
 	return out, err
 }
+
+// RecentMovements returns the latest movements of a variant, newest first.
+func (s *Service) RecentMovements(ctx context.Context, tenantID, variantID string, limit int) ([]*Movement, error) {
+	var ms []*Movement
+	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
+		rows, err := tx.Query(ctx, `SELECT id, variant_id, kind, on_hand_delta, reserved_delta, reference, note, created_at
+			FROM inventory_movements WHERE tenant_id = ? AND variant_id = ? ORDER BY id DESC LIMIT ?`, tx.TenantID(), variantID, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m Movement
+			if err := rows.Scan(&m.ID, &m.VariantID, &m.Kind, &m.OnHandDelta, &m.ReservedDelta, &m.Reference, &m.Note, &m.CreatedAt); err != nil {
+				return err
+			}
+			ms = append(ms, &m)
+		}
+		return rows.Err()
+	})
+	return ms, err
+}

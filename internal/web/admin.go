@@ -87,6 +87,11 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/products/{id}", c.staff(c.updateProduct))
 	mux.HandleFunc("POST /admin/variants/{id}", c.staff(c.updateVariant))
 	mux.HandleFunc("POST /admin/variants/{id}/stock", c.staff(c.adjustStock))
+	mux.HandleFunc("GET /admin/collections", c.staff(c.collections))
+	mux.HandleFunc("POST /admin/collections", c.staff(c.saveCollection))
+	mux.HandleFunc("GET /admin/collections/{id}", c.staff(c.editCollection))
+	mux.HandleFunc("POST /admin/collections/{id}", c.staff(c.saveCollection))
+	mux.HandleFunc("POST /admin/collections/{id}/delete", c.staff(c.confirm("admin.confirm.delete_collection", "/admin/collections", c.deleteCollection)))
 	c.settingsRoutes(mux)
 }
 

@@ -241,6 +241,18 @@ type productFormPage struct {
 	Stock    map[string]inventory.LevelView
 	Prices   map[string]string
 	Statuses []string
+	Ledger   []ledgerLine
+}
+
+// ledgerLine is a stock movement as the product page shows it.
+type ledgerLine struct {
+	SKU       string
+	Kind      string
+	OnHand    int64
+	Reserved  int64
+	Reference string
+	Note      string
+	At        time.Time
 }
 
 const variantRows = 5
@@ -258,7 +270,8 @@ func (c *Console) createProduct(v *staffVisit) error {
 	f := v.r.PostForm
 	form := map[string]string{"title": f.Get("title"), "description": f.Get("description"), "status": f.Get("status"),
 		"tags": f.Get("tags"), "option": strings.TrimSpace(f.Get("option"))}
-	in := catalog.ProductInput{Title: form["title"], Description: form["description"], Status: form["status"]}
+	form["images"] = f.Get("images")
+	in := catalog.ProductInput{Title: form["title"], Description: form["description"], Status: form["status"], Images: lines(form["images"])}
 	for _, t := range strings.Split(form["tags"], ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			in.Tags = append(in.Tags, t)
@@ -332,7 +345,8 @@ func (c *Console) renderProductDetail(v *staffVisit, status int, fields map[stri
 	view := catalog.ViewProduct(pr, v.store.Currency)
 	p := productFormPage{adminBase: c.base(v, "products", pr.Title), Product: &view, Stock: map[string]inventory.LevelView{},
 		Prices: map[string]string{}, Statuses: []string{catalog.StatusDraft, catalog.StatusActive, catalog.StatusArchived},
-		Form: map[string]string{"title": pr.Title, "description": pr.Description, "status": pr.Status, "tags": strings.Join(pr.Tags, ", ")}}
+		Form: map[string]string{"title": pr.Title, "description": pr.Description, "status": pr.Status, "tags": strings.Join(pr.Tags, ", "),
+			"images": strings.Join(pr.Images, "\n")}}
 	for _, pv := range pr.Variants {
 		p.Prices[pv.ID] = formatInput(pv.Price, v.store.Currency)
 		if pv.TrackInventory {
@@ -341,6 +355,14 @@ func (c *Console) renderProductDetail(v *staffVisit, status int, fields map[stri
 				return err
 			}
 			p.Stock[pv.ID] = inventory.LevelView{VariantID: pv.ID, OnHand: l.OnHand, Reserved: l.Reserved, Available: l.Available()}
+			ms, err := c.Inventory.RecentMovements(v.ctx(), v.store.ID, pv.ID, 10)
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				p.Ledger = append(p.Ledger, ledgerLine{SKU: pv.SKU, Kind: m.Kind, OnHand: m.OnHandDelta, Reserved: m.ReservedDelta,
+					Reference: m.Reference, Note: m.Note, At: m.CreatedAt})
+			}
 		}
 	}
 	p.Fields = fields
@@ -359,8 +381,10 @@ func (c *Console) updateProduct(v *staffVisit) error {
 			tags = append(tags, t)
 		}
 	}
+	images := lines(f.Get("images"))
 	id := v.r.PathValue("id")
-	if _, err := c.Catalog.UpdateProduct(v.ctx(), v.store.ID, id, catalog.ProductUpdate{Title: &title, Description: &desc, Status: &status, Tags: &tags}); err != nil {
+	if _, err := c.Catalog.UpdateProduct(v.ctx(), v.store.ID, id, catalog.ProductUpdate{Title: &title, Description: &desc, Status: &status,
+		Tags: &tags, Images: &images}); err != nil {
 		if nimbus.ErrorCode(err) == nimbus.EINVALID {
 			return c.renderProductDetail(v, http.StatusUnprocessableEntity, fieldErrors(err))
 		}
@@ -419,4 +443,101 @@ func url(params map[string]string) string {
 		}
 	}
 	return strings.Join(parts, "&")
+}
+
+type collectionsPage struct {
+	adminBase
+	Collections []catalog.CollectionView
+	Products    []catalog.ProductView
+	Selected    map[string]bool
+	Editing     *catalog.CollectionView
+	Form        map[string]string
+}
+
+func (c *Console) collections(v *staffVisit) error {
+	return c.renderCollections(v, http.StatusOK, nil, nil, nil)
+}
+
+func (c *Console) renderCollections(v *staffVisit, status int, editing *catalog.CollectionView, form, fields map[string]string) error {
+	cs, err := c.Catalog.FindCollections(v.ctx(), v.store.ID, "", 200)
+	if err != nil {
+		return err
+	}
+	ps, err := c.Catalog.FindProducts(v.ctx(), v.store.ID, catalog.ProductFilter{Limit: 500})
+	if err != nil {
+		return err
+	}
+	p := collectionsPage{adminBase: c.base(v, "collections", c.messages.translate(v.lang, "admin.nav.collections")), Editing: editing,
+		Selected: map[string]bool{}, Form: form}
+	if p.Form == nil {
+		p.Form = map[string]string{}
+	}
+	p.Fields = fields
+	if len(fields) > 0 {
+		p.Error = c.messages.translate(v.lang, "error.fix")
+	}
+	for _, col := range cs {
+		p.Collections = append(p.Collections, catalog.ViewCollection(col))
+	}
+	for _, pr := range ps {
+		p.Products = append(p.Products, catalog.ViewProduct(pr, v.store.Currency))
+	}
+	if editing != nil {
+		for _, id := range editing.ProductIDs {
+			p.Selected[id] = true
+		}
+		p.Form["title"], p.Form["description"] = editing.Title, editing.Description
+	}
+	return c.render(v, status, "collections", &p)
+}
+
+func (c *Console) editCollection(v *staffVisit) error {
+	col, err := c.Catalog.FindCollectionByID(v.ctx(), v.store.ID, v.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	view := catalog.ViewCollection(col)
+	return c.renderCollections(v, http.StatusOK, &view, nil, nil)
+}
+
+func (c *Console) saveCollection(v *staffVisit) error {
+	f := v.r.PostForm
+	title, desc, ids := f.Get("title"), f.Get("description"), f["product_ids"]
+	var err error
+	id := v.r.PathValue("id")
+	if id == "" {
+		_, err = c.Catalog.CreateCollection(v.ctx(), v.store.ID, catalog.CollectionInput{Title: title, Description: desc, ProductIDs: ids})
+	} else {
+		if ids == nil {
+			ids = []string{}
+		}
+		_, err = c.Catalog.UpdateCollection(v.ctx(), v.store.ID, id, catalog.CollectionUpdate{Title: &title, Description: &desc, ProductIDs: &ids})
+	}
+	if err != nil {
+		if nimbus.ErrorCode(err) != nimbus.EINVALID {
+			return err
+		}
+		return c.renderCollections(v, http.StatusUnprocessableEntity, nil, map[string]string{"title": title, "description": desc}, fieldErrors(err))
+	}
+	back(v, "/admin/collections", "saved")
+	return nil
+}
+
+func (c *Console) deleteCollection(v *staffVisit) error {
+	if err := c.Catalog.DeleteCollection(v.ctx(), v.store.ID, v.r.PathValue("id")); err != nil {
+		return err
+	}
+	back(v, "/admin/collections", "saved")
+	return nil
+}
+
+// lines splits a textarea into its non-empty trimmed lines.
+func lines(s string) []string {
+	out := []string{}
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -41,9 +41,14 @@ func TestCatalogsAreComplete(t *testing.T) {
 			}
 		}
 	}
-	for _, key := range []string{"admin.confirm.delete_zone", "admin.confirm.delete_tax", "admin.confirm.disable_staff", "admin.confirm.revoke_key"} {
+	for _, key := range []string{"admin.confirm.delete_zone", "admin.confirm.delete_tax", "admin.confirm.disable_staff", "admin.confirm.revoke_key", "admin.confirm.delete_collection"} {
 		if _, ok := c["en"][key]; !ok {
 			t.Errorf("no message %q", key)
+		}
+	}
+	for _, k := range []string{"received", "sold", "returned", "adjusted", "reserved", "released"} {
+		if _, ok := c["en"]["admin.movement."+k]; !ok {
+			t.Errorf("no message for movement %s", k)
 		}
 	}
 	for _, st := range []string{"pending_payment", "paid", "partially_fulfilled", "fulfilled", "completed", "canceled", "refunded"} {
