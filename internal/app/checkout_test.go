@@ -52,7 +52,7 @@ func TestLastUnitGoesToExactlyOneBuyer(t *testing.T) {
 		for i, tok := range racers {
 			wg.Go(func() {
 				<-start
-				results[i] = s.client(t).do("POST", "/api/v1/storefront/acme/carts/"+tok+"/checkout", map[string]any{"payment_provider": "test"})
+				results[i], _ = s.client(t).send("POST", "/api/v1/storefront/acme/carts/"+tok+"/checkout", map[string]any{"payment_provider": "test"})
 			})
 		}
 		close(start)

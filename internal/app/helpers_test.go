@@ -100,9 +100,20 @@ type response struct {
 }
 
 // do sends a request. body may be nil, a string (sent as is) or a value
-// (sent as JSON). headers are name, value pairs.
+// (sent as JSON). headers are name, value pairs. It fails the test on a
+// transport error, so it must run on the test's goroutine; goroutines use send.
 func (c *client) do(method, path string, body any, headers ...string) *response {
 	c.t.Helper()
+	r, err := c.send(method, path, body, headers...)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+// send is do for other goroutines: a transport error comes back as a
+// response with status 0 and the error as its body, for the test to report.
+func (c *client) send(method, path string, body any, headers ...string) (*response, error) {
 	var r io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -111,13 +122,13 @@ func (c *client) do(method, path string, body any, headers ...string) *response 
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
-			c.t.Fatal(err)
+			return nil, err
 		}
 		r = bytes.NewReader(j)
 	}
 	req, err := http.NewRequest(method, c.base+path, r)
 	if err != nil {
-		c.t.Fatal(err)
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -133,14 +144,14 @@ func (c *client) do(method, path string, body any, headers ...string) *response 
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
+		return &response{Body: []byte(err.Error())}, nil
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		c.t.Fatal(err)
+		return &response{Body: []byte(err.Error())}, nil
 	}
-	return &response{Status: res.StatusCode, Header: res.Header, Body: b}
+	return &response{Status: res.StatusCode, Header: res.Header, Body: b}, nil
 }
 
 // must checks the status and decodes the body into v (if not nil).

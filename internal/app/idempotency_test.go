@@ -98,7 +98,7 @@ func TestIdempotencyUnderConcurrency(t *testing.T) {
 		results := make([]*response, n)
 		for i := range n {
 			wg.Go(func() {
-				results[i] = m.Session.do("POST", "/api/v1/api-keys", map[string]any{"name": "racer"}, "Idempotency-Key", "race-1")
+				results[i], _ = m.Session.send("POST", "/api/v1/api-keys", map[string]any{"name": "racer"}, "Idempotency-Key", "race-1")
 			})
 		}
 		wg.Wait()

@@ -41,7 +41,7 @@ func TestConcurrentRefundsPayOutOnce(t *testing.T) {
 		results := make([]*response, 4)
 		for i := range results {
 			wg.Go(func() {
-				results[i] = sh.Owner.do("POST", "/api/v1/orders/"+o.ID+"/refunds", map[string]any{"amount": o.Total})
+				results[i], _ = sh.Owner.send("POST", "/api/v1/orders/"+o.ID+"/refunds", map[string]any{"amount": o.Total})
 			})
 		}
 		wg.Wait()
@@ -172,14 +172,14 @@ func TestPayingAndCheckingOutTogether(t *testing.T) {
 		errs := make(chan string, 2*n)
 		for i := range n {
 			wg.Go(func() {
-				r := s.client(t).do("POST", "/api/v1/storefront/acme/orders/"+toPay[i].id+"/payments",
+				r, _ := s.client(t).send("POST", "/api/v1/storefront/acme/orders/"+toPay[i].id+"/payments",
 					map[string]any{"order_token": toPay[i].token, "provider": "test", "card": testCard})
 				if r.Status != 200 {
 					errs <- string(r.Body)
 				}
 			})
 			wg.Go(func() {
-				r := s.client(t).do("POST", "/api/v1/storefront/acme/carts/"+carts[i]+"/checkout", map[string]any{"payment_provider": "test"})
+				r, _ := s.client(t).send("POST", "/api/v1/storefront/acme/carts/"+carts[i]+"/checkout", map[string]any{"payment_provider": "test"})
 				if r.Status != 201 {
 					errs <- string(r.Body)
 				}
