@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,20 +99,31 @@ func failWithScreenshot(t *testing.T, ctx context.Context, step string, err erro
 // stock and the order are checked through the API.
 func TestShopperBuysInBrowser(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *testServer) {
-		sh := openShop(t, s, "acme")
+		if err := s.SeedDemo(context.Background(), io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		demo := &merchant{Handle: "demo", Email: "owner@demo.nimbus.test", Password: "nimbus-demo"}
+		owner := s.login(t, demo.Handle, demo.Email, demo.Password)
+		var found struct {
+			Data []productJSON `json:"data"`
+		}
+		owner.do("GET", "/api/v1/products?q=longjing", nil).must(t, 200, &found)
+		large := found.Data[0].Variants[1] // 250 g, $55.00, 15 in stock
+
 		ctx := browser(t)
-		do(t, ctx, "home", chromedp.Navigate(s.URL+"/s/acme/"), chromedp.WaitVisible(chromedp.CSS("h1")))
-		if h := strings.TrimSpace(must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1"))))); h != "Store acme" {
+		do(t, ctx, "home", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`a[href="/s/demo/"]`)),
+			chromedp.Click(chromedp.CSS(`a[href="/s/demo/"]`)), chromedp.WaitVisible(chromedp.CSS("h1")))
+		if h := strings.TrimSpace(must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1"))))); h != "Nimbus Demo Tea House" {
 			t.Fatalf("home heading = %q", h)
 		}
-		product := chromedp.CSS(`a[href="/s/acme/products/longjing-green-tea"]`)
+		product := chromedp.CSS(`a[href="/s/demo/products/longjing-green-tea"]`)
 		do(t, ctx, "search",
 			chromedp.SendKeys(chromedp.ID("q"), "longjing\n"),
 			chromedp.WaitVisible(product),
 			chromedp.Click(product),
 			chromedp.WaitVisible(chromedp.ID("add-to-cart")))
 		do(t, ctx, "add to cart",
-			chromedp.Click(chromedp.CSS(`input[value="`+sh.Large.ID+`"]`)),
+			chromedp.Click(chromedp.CSS(`input[value="`+large.ID+`"]`)),
 			chromedp.SetValue(chromedp.ID("quantity"), "2"),
 			chromedp.Click(chromedp.ID("add-to-cart")),
 			chromedp.WaitVisible(chromedp.ID("checkout")))
@@ -129,13 +141,14 @@ func TestShopperBuysInBrowser(t *testing.T) {
 			chromedp.SendKeys(chromedp.ID("country"), "US"),
 			chromedp.Click(chromedp.ID("continue")),
 			chromedp.WaitVisible(chromedp.ID("pay")))
-		// 2 x 4000 = 8000; WELCOME10 -800; shipping 500; tax 8.25% of 7200 = 594.
+		// 2 x 5500 = 11000; WELCOME10 -1100; standard shipping free from 7500
+		// (9900 paid for the goods); CA tax 7.25% of 9900 = 717.75 -> 718.
 		do(t, ctx, "discount",
 			chromedp.SendKeys(chromedp.ID("discount_code"), "welcome10"),
 			chromedp.Click(chromedp.CSS(`button[value="apply"]`)),
 			chromedp.WaitVisible(chromedp.ID("discount-total")))
-		if total := text(t, ctx, "grand-total"); total != "$82.94" {
-			t.Fatalf("total with discount = %q, want $82.94", total)
+		if total := text(t, ctx, "grand-total"); total != "$106.18" {
+			t.Fatalf("total with discount = %q, want $106.18", total)
 		}
 		do(t, ctx, "pay",
 			chromedp.SendKeys(chromedp.ID("card_number"), "4242 4242 4242 4242"),
@@ -147,19 +160,21 @@ func TestShopperBuysInBrowser(t *testing.T) {
 		if status := text(t, ctx, "order-status"); status != "Paid" {
 			t.Fatalf("order status = %q, want Paid", status)
 		}
-		if l := sh.level(t, sh.Large.ID); l.OnHand != 3 || l.Reserved != 0 {
-			t.Fatalf("stock after the browser purchase = %+v", l)
+		var level levelJSON
+		owner.do("GET", "/api/v1/variants/"+large.ID+"/inventory", nil).must(t, 200, &level)
+		if level.OnHand != 13 || level.Reserved != 0 {
+			t.Fatalf("stock after the browser purchase = %+v", level)
 		}
 		var orders struct {
 			Data []orderJSON `json:"data"`
 		}
-		sh.Owner.do("GET", "/api/v1/orders?status=paid", nil).must(t, 200, &orders)
-		if len(orders.Data) != 1 || orders.Data[0].Total != 8294 || orders.Data[0].DiscountCode != "WELCOME10" {
+		owner.do("GET", "/api/v1/orders?status=paid", nil).must(t, 200, &orders)
+		if len(orders.Data) != 1 || orders.Data[0].Total != 10618 || orders.Data[0].DiscountCode != "WELCOME10" {
 			t.Fatalf("orders = %+v", orders.Data)
 		}
 
 		// The same store in Chinese.
-		do(t, ctx, "chinese", chromedp.Navigate(s.URL+"/lang?to=zh-CN&back=/s/acme/cart"), chromedp.WaitVisible(chromedp.CSS("h1")))
+		do(t, ctx, "chinese", chromedp.Navigate(s.URL+"/lang?to=zh-CN&back=/s/demo/cart"), chromedp.WaitVisible(chromedp.CSS("h1")))
 		if zh := strings.TrimSpace(must(chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1"))))); zh != "购物车" {
 			t.Fatalf("cart heading in Chinese = %q", zh)
 		}

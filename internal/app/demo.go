@@ -68,6 +68,9 @@ var demoCatalog = []demoProduct{
 		[]demoVariant{{"CLUB-3M", []string{"3 months"}, 9900, -1}, {"CLUB-12M", []string{"12 months"}, 34900, -1}}},
 }
 
+// SeedDemo creates the demo store once (see seedDemo), for tests and tools.
+func (s *Server) SeedDemo(ctx context.Context, out io.Writer) error { return seedDemo(ctx, s, out) }
+
 // seedDemo creates the demo store once: its products with stock, a
 // discount code, shipping and taxes. On later starts it finds it there.
 func seedDemo(ctx context.Context, s *Server, out io.Writer) error {
