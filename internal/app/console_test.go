@@ -156,6 +156,20 @@ func TestConsolePages(t *testing.T) {
 		if !found {
 			t.Fatalf("discount from the console = %+v", d.Data)
 		}
+		// Lists filter: each search shows what matches and hides the rest.
+		for _, f := range []struct{ path, shows, hides string }{
+			{"/admin/discounts?q=SPR", "SPRING", "Green teas"},
+			{"/admin/discounts?q=NOPE", "", "SPRING"},
+			{"/admin/collections?q=green", "Green teas", "SPRING"},
+			{"/admin/collections?q=black", "", "Green teas"},
+			{"/admin/staff?role=staff", "new@acme.example.com", ""},
+			{"/admin/staff?role=admin", "", "new@acme.example.com"},
+		} {
+			page := string(c.do("GET", f.path, nil).Body)
+			if (f.shows != "" && !strings.Contains(page, f.shows)) || (f.hides != "" && strings.Contains(page, f.hides)) {
+				t.Fatalf("GET %s: shows %q=%v hides %q=%v", f.path, f.shows, strings.Contains(page, f.shows), f.hides, !strings.Contains(page, f.hides))
+			}
+		}
 		var store struct {
 			Name               string `json:"name"`
 			TimeZone           string `json:"time_zone"`

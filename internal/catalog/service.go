@@ -474,9 +474,15 @@ func (s *Service) findCollection(ctx context.Context, tenantID, column, value st
 
 // FindCollections lists collections in id order, up to limit+1.
 func (s *Service) FindCollections(ctx context.Context, tenantID, after string, limit int) ([]*Collection, error) {
+	return s.FindCollectionsMatching(ctx, tenantID, "", after, limit)
+}
+
+// FindCollectionsMatching lists collections whose title contains query, in
+// id order, up to limit+1.
+func (s *Service) FindCollectionsMatching(ctx context.Context, tenantID, query, after string, limit int) ([]*Collection, error) {
 	var cs []*Collection
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) (err error) {
-		cs, err = findCollections(ctx, tx, after, limit+1)
+		cs, err = findCollections(ctx, tx, query, after, limit+1)
 		return err
 	})
 	return cs, err

@@ -412,8 +412,11 @@ func findCollection(ctx context.Context, tx *db.TenantTx, column, value string) 
 	return c, attachProductIDs(ctx, tx, c)
 }
 
-func findCollections(ctx context.Context, tx *db.TenantTx, after string, limit int) ([]*Collection, error) {
+func findCollections(ctx context.Context, tx *db.TenantTx, query, after string, limit int) ([]*Collection, error) {
 	where, args := "tenant_id = ?", []any{tx.TenantID()}
+	if q := strings.ToLower(strings.TrimSpace(query)); q != "" {
+		where, args = where+" AND LOWER(title) LIKE ?", append(args, "%"+q+"%")
+	}
 	if after != "" {
 		where, args = where+" AND id > ?", append(args, after)
 	}

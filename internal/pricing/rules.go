@@ -225,9 +225,18 @@ func (s *Service) FindDiscountByID(ctx context.Context, tenantID, id string) (*D
 
 // FindDiscounts lists discount codes in id order, up to limit+1.
 func (s *Service) FindDiscounts(ctx context.Context, tenantID, after string, limit int) ([]*Discount, error) {
+	return s.FindDiscountsMatching(ctx, tenantID, "", after, limit)
+}
+
+// FindDiscountsMatching lists the discount codes that contain query, in id
+// order, up to limit+1.
+func (s *Service) FindDiscountsMatching(ctx context.Context, tenantID, query, after string, limit int) ([]*Discount, error) {
 	var ds []*Discount
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
 		where, args := "tenant_id = ?", []any{tx.TenantID()}
+		if q := strings.ToUpper(strings.TrimSpace(query)); q != "" {
+			where, args = where+" AND code LIKE ?", append(args, "%"+q+"%")
+		}
 		if after != "" {
 			where, args = where+" AND id > ?", append(args, after)
 		}

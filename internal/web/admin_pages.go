@@ -437,7 +437,7 @@ func (c *Console) adjustStock(v *staffVisit) error {
 // url encodes non-empty query parameters.
 func url(params map[string]string) string {
 	var parts []string
-	for _, k := range []string{"status", "q", "cursor"} { // a fixed order keeps URLs stable
+	for _, k := range []string{"status", "role", "q", "cursor"} { // a fixed order keeps URLs stable
 		if v := params[k]; v != "" {
 			parts = append(parts, k+"="+queryEscape(v))
 		}
@@ -447,6 +447,8 @@ func url(params map[string]string) string {
 
 type collectionsPage struct {
 	adminBase
+	Query       string
+	Next        string
 	Collections []catalog.CollectionView
 	Products    []catalog.ProductView
 	Selected    map[string]bool
@@ -459,7 +461,11 @@ func (c *Console) collections(v *staffVisit) error {
 }
 
 func (c *Console) renderCollections(v *staffVisit, status int, editing *catalog.CollectionView, form, fields map[string]string) error {
-	cs, err := c.Catalog.FindCollections(v.ctx(), v.store.ID, "", 200)
+	q := v.r.URL.Query()
+	query := strings.TrimSpace(q.Get("q"))
+	cs, err := httpx.List(httpx.PageParams{Limit: 50, Cursor: q.Get("cursor")}, func(after string, n int) ([]*catalog.Collection, error) {
+		return c.Catalog.FindCollectionsMatching(v.ctx(), v.store.ID, query, after, n)
+	}, catalog.ViewCollection, func(x catalog.CollectionView) string { return x.ID })
 	if err != nil {
 		return err
 	}
@@ -468,16 +474,16 @@ func (c *Console) renderCollections(v *staffVisit, status int, editing *catalog.
 		return err
 	}
 	p := collectionsPage{adminBase: c.base(v, "collections", c.messages.translate(v.lang, "admin.nav.collections")), Editing: editing,
-		Selected: map[string]bool{}, Form: form}
+		Selected: map[string]bool{}, Form: form, Query: query, Collections: cs.Data}
+	if cs.HasMore {
+		p.Next = "/admin/collections?" + url(map[string]string{"q": query, "cursor": cs.NextCursor})
+	}
 	if p.Form == nil {
 		p.Form = map[string]string{}
 	}
 	p.Fields = fields
 	if len(fields) > 0 {
 		p.Error = c.messages.translate(v.lang, "error.fix")
-	}
-	for _, col := range cs {
-		p.Collections = append(p.Collections, catalog.ViewCollection(col))
 	}
 	for _, pr := range ps {
 		p.Products = append(p.Products, catalog.ViewProduct(pr, v.store.Currency))

@@ -124,6 +124,7 @@ type discountsPage struct {
 	Discounts []pricing.DiscountView
 	Form      map[string]string
 	Next      string
+	Query     string
 }
 
 func (c *Console) discounts(v *staffVisit) error {
@@ -132,20 +133,20 @@ func (c *Console) discounts(v *staffVisit) error {
 
 func (c *Console) renderDiscounts(v *staffVisit, status int, form, fields map[string]string) error {
 	q := v.r.URL.Query()
-	p := discountsPage{adminBase: c.base(v, "discounts", c.messages.translate(v.lang, "admin.nav.discounts")), Form: form}
+	p := discountsPage{adminBase: c.base(v, "discounts", c.messages.translate(v.lang, "admin.nav.discounts")), Form: form, Query: strings.TrimSpace(q.Get("q"))}
 	p.Fields = fields
 	if len(fields) > 0 {
 		p.Error = c.messages.translate(v.lang, "error.fix")
 	}
 	list, err := httpx.List(httpx.PageParams{Limit: 50, Cursor: q.Get("cursor")}, func(after string, n int) ([]*pricing.Discount, error) {
-		return c.Pricing.FindDiscounts(v.ctx(), v.store.ID, after, n)
+		return c.Pricing.FindDiscountsMatching(v.ctx(), v.store.ID, p.Query, after, n)
 	}, pricing.ViewDiscount, func(d pricing.DiscountView) string { return d.ID })
 	if err != nil {
 		return err
 	}
 	p.Discounts = list.Data
 	if list.HasMore {
-		p.Next = "/admin/discounts?" + url(map[string]string{"cursor": list.NextCursor})
+		p.Next = "/admin/discounts?" + url(map[string]string{"q": p.Query, "cursor": list.NextCursor})
 	}
 	return c.render(v, status, "discounts", &p)
 }
@@ -362,6 +363,9 @@ func (c *Console) deleteTax(v *staffVisit) error {
 
 type staffPage struct {
 	adminBase
+	Role   string
+	Status string
+	Next   string
 	Staff  []identity.UserView
 	Keys   []identity.APIKeyView
 	NewKey string
@@ -374,7 +378,19 @@ func (c *Console) staffPage(v *staffVisit) error {
 }
 
 func (c *Console) renderStaff(v *staffVisit, status int, newKey string, form, fields map[string]string) error {
-	users, err := c.Identity.FindStaff(v.ctx(), v.store.ID, identity.UserFilter{Limit: 200})
+	q := v.r.URL.Query()
+	roleFilter, statusFilter := q.Get("role"), q.Get("status")
+	users, err := httpx.List(httpx.PageParams{Limit: 50, Cursor: q.Get("cursor")}, func(after string, n int) ([]*identity.User, error) {
+		f := identity.UserFilter{After: after, Limit: n}
+		if roleFilter != "" {
+			r := nimbus.Role(roleFilter)
+			f.Role = &r
+		}
+		if statusFilter != "" {
+			f.Status = &statusFilter
+		}
+		return c.Identity.FindStaff(v.ctx(), v.store.ID, f)
+	}, identity.ViewUser, func(u identity.UserView) string { return u.ID })
 	if err != nil {
 		return err
 	}
@@ -382,13 +398,14 @@ func (c *Console) renderStaff(v *staffVisit, status int, newKey string, form, fi
 	if err != nil {
 		return err
 	}
-	p := staffPage{adminBase: c.base(v, "staff", c.messages.translate(v.lang, "admin.nav.staff")), NewKey: newKey, Form: form, Me: v.principal.UserID}
+	p := staffPage{adminBase: c.base(v, "staff", c.messages.translate(v.lang, "admin.nav.staff")), NewKey: newKey, Form: form, Me: v.principal.UserID,
+		Role: roleFilter, Status: statusFilter, Staff: users.Data}
+	if users.HasMore {
+		p.Next = "/admin/staff?" + url(map[string]string{"status": statusFilter, "role": roleFilter, "cursor": users.NextCursor})
+	}
 	p.Fields = fields
 	if len(fields) > 0 {
 		p.Error = c.messages.translate(v.lang, "error.fix")
-	}
-	for _, u := range users {
-		p.Staff = append(p.Staff, identity.ViewUser(u))
 	}
 	for _, k := range keys {
 		p.Keys = append(p.Keys, identity.ViewAPIKey(k))
