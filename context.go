@@ -54,6 +54,8 @@ type Principal struct {
 	Session bool
 	// CSRFToken is the token unsafe session requests must echo.
 	CSRFToken string
+	// Language is the signed-in member's chosen language, or empty.
+	Language string
 }
 
 // NewContextWithPrincipal returns a copy of ctx carrying p.

@@ -119,6 +119,10 @@ func TestShopperBuysInBrowser(t *testing.T) {
 		product := chromedp.CSS(`a[href="/s/demo/products/longjing-green-tea"]`)
 		do(t, ctx, "search",
 			chromedp.SendKeys(chromedp.ID("q"), "longjing\n"),
+			// The home page links the product too: wait for the results page,
+			// which keeps the words in its search box, or the click may land
+			// on a page that is going away.
+			chromedp.WaitVisible(chromedp.CSS(`#q[value="longjing"]`)),
 			chromedp.WaitVisible(product),
 			chromedp.Click(product),
 			chromedp.WaitVisible(chromedp.ID("add-to-cart")))

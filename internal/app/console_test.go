@@ -218,3 +218,43 @@ func TestConsolePages(t *testing.T) {
 		}
 	})
 }
+
+// TestConsoleLanguageFollowsTheMember: a member's choice of language is kept
+// with their account, so a new sign-in from another browser shows the console
+// in it whatever that browser asks for; a language we do not have is refused.
+func TestConsoleLanguageFollowsTheMember(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		c, csrf := consoleSignIn(t, s, sh.merchant)
+		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		r := postForm(c, "/admin/language", url.Values{"csrf": {csrf}, "language": {"fr"}, "back": {"/admin/orders"}})
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("unknown language: %d", r.Status)
+		}
+		if r := postForm(c, "/admin/language", url.Values{"language": {"zh-CN"}}); r.Status != http.StatusForbidden {
+			t.Fatalf("language without CSRF token: %d", r.Status)
+		}
+		elsewhere, _ := consoleSignIn(t, s, sh.merchant)
+		if got := elsewhere.do("GET", "/admin/orders", nil, "Accept-Language", "en").Header.Get("Content-Language"); got != "en" {
+			t.Fatalf("before choosing, the console is in %q", got)
+		}
+		r = postForm(c, "/admin/language", url.Values{"csrf": {csrf}, "language": {"zh-CN"}, "back": {"/admin/orders"}})
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/admin/orders" {
+			t.Fatalf("choose language: %d %s", r.Status, r.Header.Get("Location"))
+		}
+		elsewhere, _ = consoleSignIn(t, s, sh.merchant)
+		if got := elsewhere.do("GET", "/admin/orders", nil, "Accept-Language", "en").Header.Get("Content-Language"); got != "zh-CN" {
+			t.Fatalf("after choosing Chinese, another browser's console is in %q", got)
+		}
+		var me struct {
+			Data []struct {
+				Email    string `json:"email"`
+				Language string `json:"language"`
+			} `json:"data"`
+		}
+		sh.Owner.do("GET", "/api/v1/staff", nil).must(t, 200, &me)
+		if len(me.Data) != 1 || me.Data[0].Language != "zh-CN" {
+			t.Fatalf("staff list = %+v", me.Data)
+		}
+	})
+}

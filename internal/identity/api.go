@@ -19,6 +19,7 @@ type UserView struct {
 	Name      string      `json:"name"`
 	Role      nimbus.Role `json:"role" enum:"owner,admin,staff"`
 	Status    string      `json:"status" enum:"active,disabled"`
+	Language  string      `json:"language,omitempty" enum:"en,zh-CN" doc:"The console language the member chose; absent to follow the browser."`
 	CreatedAt time.Time   `json:"created_at"`
 	UpdatedAt time.Time   `json:"updated_at"`
 }
@@ -27,7 +28,7 @@ type UserView struct {
 func ViewUser(u *User) UserView { return viewUser(u) }
 
 func viewUser(u *User) UserView {
-	return UserView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Status: u.Status, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	return UserView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Status: u.Status, Language: u.Language, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 // APIKeyView is an API key on the wire, without its secret.

@@ -20,12 +20,15 @@ const (
 
 // User is a staff account of one tenant.
 type User struct {
-	ID        string
-	TenantID  string
-	Email     string // lower-cased
-	Name      string
-	Role      nimbus.Role
-	Status    string
+	ID       string
+	TenantID string
+	Email    string // lower-cased
+	Name     string
+	Role     nimbus.Role
+	Status   string
+	// Language is the console language the member chose ("en", "zh-CN"),
+	// or empty to follow the browser.
+	Language  string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 

@@ -216,7 +216,7 @@ func (s *Service) AuthenticateSession(ctx context.Context, token string) (*nimbu
 			return err
 		}
 		p = &nimbus.Principal{TenantID: tenantID, UserID: u.ID, Role: u.Role, CredentialID: sess.ID,
-			Session: true, CSRFToken: csrfToken(secret)}
+			Session: true, CSRFToken: csrfToken(secret), Language: u.Language}
 		return nil
 	})
 	return p, err

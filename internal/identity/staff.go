@@ -166,3 +166,22 @@ func (s *Service) UpdateStaff(ctx context.Context, actor *nimbus.Principal, id s
 	}
 	return u, nil
 }
+
+// Languages are the console languages a member can choose.
+var Languages = []string{"en", "zh-CN"}
+
+// SetLanguage records the language the signed-in member wants the console
+// in; "" goes back to following the browser. Errors: EINVALID.
+func (s *Service) SetLanguage(ctx context.Context, actor *nimbus.Principal, language string) error {
+	if language != "" && !slices.Contains(Languages, language) {
+		return nimbus.Invalid(nimbus.FieldError{Field: "language", Message: "must be one of en, zh-CN"})
+	}
+	return s.DB.TenantUpdate(ctx, actor.TenantID, func(tx *db.TenantTx) error {
+		u, err := findUserByID(ctx, tx, actor.UserID)
+		if err != nil {
+			return err
+		}
+		u.Language = language
+		return updateUser(ctx, tx, u)
+	})
+}

@@ -14,13 +14,13 @@ import (
 // Every query here takes a *db.TenantTx and filters on its tenant: a row of
 // another tenant is "not found", exactly like a row that does not exist.
 
-const userColumns = `id, tenant_id, email, name, role, status, password_hash, created_at, updated_at`
+const userColumns = `id, tenant_id, email, name, role, status, language, password_hash, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
 func scanUser(row scanner) (*User, error) {
 	var u User
-	err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &u.Role, &u.Status, &u.passwordHash, &u.CreatedAt, &u.UpdatedAt)
+	err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &u.Role, &u.Status, &u.Language, &u.passwordHash, &u.CreatedAt, &u.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nimbus.Errorf(nimbus.ENOTFOUND, "staff member not found")
 	}
@@ -34,8 +34,8 @@ func insertUser(ctx context.Context, tx *db.TenantTx, u *User) error {
 	u.ID = nimbus.NewID(nimbus.PrefixUser)
 	u.TenantID = tx.TenantID()
 	u.CreatedAt, u.UpdatedAt = tx.Now, tx.Now
-	_, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.TenantID, u.Email, u.Name, u.Role, u.Status, u.passwordHash, u.CreatedAt, u.UpdatedAt)
+	_, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.TenantID, u.Email, u.Name, u.Role, u.Status, u.Language, u.passwordHash, u.CreatedAt, u.UpdatedAt)
 	if db.IsUniqueViolation(err) {
 		return nimbus.Invalid(nimbus.FieldError{Field: "email", Message: "is already used by another staff member of this store"})
 	}
@@ -91,8 +91,8 @@ func findUsers(ctx context.Context, tx *db.TenantTx, f UserFilter) ([]*User, err
 
 func updateUser(ctx context.Context, tx *db.TenantTx, u *User) error {
 	u.UpdatedAt = tx.Now
-	_, err := tx.Exec(ctx, `UPDATE users SET name = ?, role = ?, status = ?, password_hash = ?, updated_at = ?
-		WHERE tenant_id = ? AND id = ?`, u.Name, u.Role, u.Status, u.passwordHash, u.UpdatedAt, tx.TenantID(), u.ID)
+	_, err := tx.Exec(ctx, `UPDATE users SET name = ?, role = ?, status = ?, language = ?, password_hash = ?, updated_at = ?
+		WHERE tenant_id = ? AND id = ?`, u.Name, u.Role, u.Status, u.Language, u.passwordHash, u.UpdatedAt, tx.TenantID(), u.ID)
 	if err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}
@@ -137,13 +137,13 @@ func insertSession(ctx context.Context, tx *db.TenantTx, s *Session, secret stri
 func findSessionUser(ctx context.Context, tx *db.TenantTx, secret string) (*Session, *User, error) {
 	var s Session
 	row := tx.QueryRow(ctx, `SELECT s.id, s.tenant_id, s.user_id, s.created_at, s.expires_at,
-			u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.password_hash, u.created_at, u.updated_at
+			u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.language, u.password_hash, u.created_at, u.updated_at
 		FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
 		WHERE s.tenant_id = ? AND s.token_hash = ? AND s.expires_at > ? AND u.status = 'active'`,
 		tx.TenantID(), hashSecret(secret), tx.Now)
 	var u User
 	err := row.Scan(&s.ID, &s.TenantID, &s.UserID, &s.CreatedAt, &s.ExpiresAt,
-		&u.ID, &u.TenantID, &u.Email, &u.Name, &u.Role, &u.Status, &u.passwordHash, &u.CreatedAt, &u.UpdatedAt)
+		&u.ID, &u.TenantID, &u.Email, &u.Name, &u.Role, &u.Status, &u.Language, &u.passwordHash, &u.CreatedAt, &u.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, errBadCredentials
 	}
@@ -243,7 +243,7 @@ func findAPIKeys(ctx context.Context, tx *db.TenantTx, f APIKeyFilter) ([]*APIKe
 // findAPIKeyUser returns the live key with the secret and its active user.
 func findAPIKeyUser(ctx context.Context, tx *db.TenantTx, secret string) (*APIKey, *User, error) {
 	row := tx.QueryRow(ctx, `SELECT k.id, k.tenant_id, k.user_id, k.name, k.role, k.hint, k.created_at, k.last_used_at, k.revoked_at,
-			u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.password_hash, u.created_at, u.updated_at
+			u.id, u.tenant_id, u.email, u.name, u.role, u.status, u.language, u.password_hash, u.created_at, u.updated_at
 		FROM api_keys k JOIN users u ON u.tenant_id = k.tenant_id AND u.id = k.user_id
 		WHERE k.tenant_id = ? AND k.key_hash = ? AND k.revoked_at IS NULL AND u.status = 'active'`,
 		tx.TenantID(), hashSecret(secret))
@@ -251,7 +251,7 @@ func findAPIKeyUser(ctx context.Context, tx *db.TenantTx, secret string) (*APIKe
 	var u User
 	var lastUsed, revoked sql.Null[time.Time]
 	err := row.Scan(&k.ID, &k.TenantID, &k.UserID, &k.Name, &k.Role, &k.Hint, &k.CreatedAt, &lastUsed, &revoked,
-		&u.ID, &u.TenantID, &u.Email, &u.Name, &u.Role, &u.Status, &u.passwordHash, &u.CreatedAt, &u.UpdatedAt)
+		&u.ID, &u.TenantID, &u.Email, &u.Name, &u.Role, &u.Status, &u.Language, &u.passwordHash, &u.CreatedAt, &u.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, errBadCredentials
 	}

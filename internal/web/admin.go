@@ -75,6 +75,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/login", c.public(c.loginPage))
 	mux.HandleFunc("POST /admin/login", c.public(c.login))
 	mux.HandleFunc("POST /admin/logout", c.staff(c.logout))
+	mux.HandleFunc("POST /admin/language", c.staff(c.chooseLanguage))
 	mux.HandleFunc("GET /admin/{$}", c.staff(c.dashboard))
 	mux.HandleFunc("GET /admin/orders", c.staff(c.orders))
 	mux.HandleFunc("GET /admin/orders/{id}", c.staff(c.orderDetail))
@@ -123,6 +124,9 @@ func (c *Console) staff(h staffHandler) http.HandlerFunc {
 				c.fail(v, nimbus.Errorf(nimbus.EFORBIDDEN, "this form has expired; please go back, reload the page and try again"))
 				return
 			}
+		}
+		if v.principal.Language != "" { // the member's own choice follows them to every browser
+			v.lang = v.principal.Language
 		}
 		var err error
 		if v.store, err = c.Tenants.Cached(r.Context(), v.principal.TenantID); err != nil {
@@ -325,6 +329,20 @@ func (c *Console) logout(v *staffVisit) error {
 	http.SetCookie(v.w, &http.Cookie{Name: identity.CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: c.SecureCookies,
 		SameSite: http.SameSiteLaxMode})
 	http.Redirect(v.w, v.r, "/admin/login", http.StatusSeeOther)
+	return nil
+}
+
+// chooseLanguage keeps the member's language with their account, and in the
+// browser's cookie so that the storefront and sign-in page follow it too.
+func (c *Console) chooseLanguage(v *staffVisit) error {
+	lang := v.r.PostFormValue("language")
+	if err := c.Identity.SetLanguage(v.ctx(), v.principal, lang); err != nil {
+		return err
+	}
+	if lang != "" {
+		rememberLanguage(v.w, lang)
+	}
+	http.Redirect(v.w, v.r, safeNext(v.r.PostFormValue("back")), http.StatusSeeOther)
 	return nil
 }
 

@@ -84,13 +84,18 @@ func pickLanguage(r *http.Request) string {
 	return langCode(languages[i])
 }
 
+// rememberLanguage keeps a visitor's choice of language in their browser.
+func rememberLanguage(w http.ResponseWriter, lang string) {
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true})
+}
+
 // setLanguage stores the visitor's choice and sends them back where they were.
 func setLanguage(w http.ResponseWriter, r *http.Request) {
 	lang := r.URL.Query().Get("to")
 	if lang != "en" && lang != "zh-CN" {
 		lang = "en"
 	}
-	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true})
+	rememberLanguage(w, lang)
 	back := r.URL.Query().Get("back")
 	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
 		back = "/"

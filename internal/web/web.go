@@ -158,6 +158,7 @@ type base struct {
 	Path      string
 	CartCount int64
 	SignedIn  bool
+	Search    string // the words searched for, kept in the search box
 	Title     string
 	Notice    string
 	Error     string
@@ -188,6 +189,9 @@ func (s *Storefront) base(v *visit, title string) base {
 		}
 	}
 	b.SignedIn = customerToken(v) != ""
+	if strings.HasSuffix(v.r.URL.Path, "/search") {
+		b.Search = strings.TrimSpace(v.r.URL.Query().Get("q"))
+	}
 	return b
 }
 
