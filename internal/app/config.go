@@ -22,6 +22,7 @@ type Config struct {
 	LogLevel        string
 	Demo            bool
 	SecureCookies   bool
+	ThemeDir        string
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
 }
@@ -40,6 +41,7 @@ func (c *Config) bindServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.BoolVar(&c.Demo, "demo", false, "seed a demo store (once) and print how to sign in")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark cookies Secure (set when clients reach Nimbus over HTTPS, for example behind a TLS load balancer)")
+	fs.StringVar(&c.ThemeDir, "theme-dir", "", "directory of storefront templates (templates/*.html) and static files (static/*) that replace the built-in ones")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted, in bytes")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let in-flight requests finish on shutdown")
 }

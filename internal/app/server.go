@@ -95,7 +95,7 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 	s.Checkout = &checkout.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders}
 	s.Customers = &customer.Service{DB: d, Passwords: s.Identity}
 	s.storefront = &web.Storefront{Tenants: s.Tenants, Catalog: s.Catalog, Inventory: s.Inventory, Checkout: s.Checkout,
-		Orders: s.Orders, Customers: s.Customers, SecureCookies: cfg.SecureCookies, Logger: logger}
+		Orders: s.Orders, Customers: s.Customers, SecureCookies: cfg.SecureCookies, ThemeDir: cfg.ThemeDir, Logger: logger}
 	s.console = &web.Console{Identity: s.Identity, Tenants: s.Tenants, Catalog: s.Catalog, Inventory: s.Inventory, Orders: s.Orders,
 		Customers: s.Customers, Pricing: s.Pricing,
 		SecureCookies: cfg.SecureCookies, Logger: logger}

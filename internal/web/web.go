@@ -44,8 +44,12 @@ type Storefront struct {
 	Customers *customer.Service
 	// SecureCookies marks cookies Secure (the site is served over HTTPS).
 	SecureCookies bool
-	Logger        *slog.Logger
+	// ThemeDir, when set, holds templates and static files that replace
+	// the built-in ones of the same name (see themeFS).
+	ThemeDir string
+	Logger   *slog.Logger
 
+	files    fs.FS
 	pages    map[string]*template.Template
 	messages messageCatalog
 	cache    *pageCache
@@ -58,8 +62,15 @@ func (s *Storefront) Init() error {
 	if s.messages, err = loadCatalog(); err != nil {
 		return err
 	}
+	if s.files, err = themeFS(s.ThemeDir); err != nil {
+		return err
+	}
 	s.pages = map[string]*template.Template{}
 	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	partials, err := fs.Glob(templateFS, "templates/_*.html")
 	if err != nil {
 		return err
 	}
@@ -68,7 +79,10 @@ func (s *Storefront) Init() error {
 		if base == "layout" || strings.HasPrefix(base, "_") {
 			continue // the frame and the partials (_name.html) every page shares
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html", name)
+		// Names are listed from the built-in theme and read through the
+		// overlay, so a theme's file replaces its namesake.
+		files := append([]string{"templates/layout.html"}, partials...)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(s.files, append(files, name)...)
 		if err != nil {
 			return fmt.Errorf("parse %s: %w", name, err)
 		}
@@ -84,7 +98,7 @@ var funcs = template.FuncMap{
 
 // Routes adds the storefront's routes to mux.
 func (s *Storefront) Routes(mux *http.ServeMux) {
-	static, _ := fs.Sub(staticFS, "static")
+	static, _ := fs.Sub(s.files, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheForever(http.FileServerFS(static))))
 	mux.HandleFunc("GET /lang", setLanguage)
 	mux.HandleFunc("GET /s/{store}/{$}", s.store(s.home))
@@ -325,7 +339,7 @@ func formatMoney(amount int64, currency, lang string) string {
 
 // theme serves a store's colours as CSS, so pages keep a strict
 // Content-Security-Policy (no inline styles). A developer replaces the look
-// further by replacing the templates and static/store.css.
+// further with a theme directory (--theme-dir, see themeFS).
 func (s *Storefront) theme(w http.ResponseWriter, r *http.Request) {
 	t, err := s.Tenants.Resolve(r.Context(), r.PathValue("store"))
 	if err != nil {

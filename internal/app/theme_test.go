@@ -1,0 +1,52 @@
+package app_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nimbuscommerce/nimbus/internal/app"
+)
+
+// TestThemeDirectory: a developer re-themes the storefront by giving a
+// directory of templates and static files that replace the built-in ones of
+// the same name; the rest stay as they were, and a file that replaces
+// nothing stops the start with the reason. Themes are files, not data: one
+// backend proves them.
+func TestThemeDirectory(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("templates/products.html", `{{define "content"}}<h1 id="themed">{{.Heading}}</h1>{{end}}`)
+	write("static/store.css", "body{font-family:serif}")
+
+	s := startServer(t, app.Config{DataDir: t.TempDir(), ThemeDir: dir})
+	sh := openShop(t, s, "acme")
+	shopper := s.client(t)
+	home := shopper.do("GET", "/s/"+sh.Handle+"/", nil)
+	if home.Status != 200 || !strings.Contains(string(home.Body), `<h1 id="themed">`) {
+		t.Fatalf("themed home page: %d", home.Status)
+	}
+	if css := shopper.do("GET", "/static/store.css", nil); string(css.Body) != "body{font-family:serif}" {
+		t.Fatalf("themed store.css = %q", css.Body)
+	}
+	if cart := shopper.do("GET", "/s/"+sh.Handle+"/cart", nil); cart.Status != 200 || strings.Contains(string(cart.Body), "themed") {
+		t.Fatalf("a page the theme leaves alone: %d", cart.Status)
+	}
+
+	write("templates/prodcuts.html", "typo")
+	_, err := app.NewServer(context.Background(), app.Config{DataDir: t.TempDir(), ThemeDir: dir}, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "prodcuts.html replaces nothing") {
+		t.Fatalf("a theme file that replaces nothing: %v", err)
+	}
+}
