@@ -17,6 +17,7 @@ const benchUsage = `Usage: nimbus bench <program> [flags]
 
 Programs:
   checkout   complete guest checkouts over HTTP against a demo store
+  commits    the machine's ceiling: durable single-row SQLite commits per second
 `
 
 // benchConfig is the command line of "nimbus bench".
@@ -32,9 +33,12 @@ type benchConfig struct {
 }
 
 func runBench(ctx context.Context, args []string, env Env) error {
+	if len(args) > 0 && args[0] == "commits" {
+		return runBenchCommits(ctx, args[1:], env)
+	}
 	if len(args) == 0 || args[0] != "checkout" {
 		fmt.Fprint(env.Stderr, benchUsage)
-		return errors.New("which benchmark? (checkout)")
+		return errors.New("which benchmark? (checkout, commits)")
 	}
 	var bc benchConfig
 	fs := flag.NewFlagSet("bench checkout", flag.ContinueOnError)
@@ -114,5 +118,30 @@ func runBench(ctx context.Context, args []string, env Env) error {
 	if res.Lost > 0 || !res.StockConsistent || !res.LedgerBalanced {
 		return errors.New("audit failed: acknowledged orders lost or stock inconsistent")
 	}
+	return nil
+}
+
+// runBenchCommits measures the SQLite commit ceiling in a scratch directory
+// (never the store's own: the benchmark adds a table).
+func runBenchCommits(ctx context.Context, args []string, env Env) error {
+	fs := flag.NewFlagSet("bench commits", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	duration := fs.Duration("duration", 10*time.Second, "how long to commit")
+	if err := parse(fs, args, env.Getenv); err != nil {
+		return err
+	}
+	if *duration <= 0 {
+		return errors.New("--duration must be positive")
+	}
+	dir, err := os.MkdirTemp("", "nimbus-commits-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	res, err := bench.Commits(ctx, dir, *duration)
+	if err != nil {
+		return err
+	}
+	res.Print(env.Stdout)
 	return nil
 }
