@@ -23,6 +23,7 @@ type Config struct {
 	Demo            bool
 	SecureCookies   bool
 	ThemeDir        string
+	MaxWrites       int
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
 }
@@ -42,6 +43,7 @@ func (c *Config) bindServe(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Demo, "demo", false, "seed a demo store (once) and print how to sign in")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark cookies Secure (set when clients reach Nimbus over HTTPS, for example behind a TLS load balancer)")
 	fs.StringVar(&c.ThemeDir, "theme-dir", "", "directory of storefront templates (templates/*.html) and static files (static/*) that replace the built-in ones")
+	fs.IntVar(&c.MaxWrites, "max-writes-in-flight", 256, "writes (POST, PATCH, DELETE) served at once; past it a write gets 503 with Retry-After at once (0: no bound)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted, in bytes")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let in-flight requests finish on shutdown")
 }

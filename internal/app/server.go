@@ -181,6 +181,7 @@ func (s *Server) routes() http.Handler {
 		httpx.SecureHeaders,
 		httpx.NoStore,
 		httpx.LimitBody(s.cfg.MaxBodyBytes),
+		httpx.NewAdmission(s.cfg.MaxWrites).Middleware, // before authentication, which reads the database
 		s.Identity.Authenticate,
 		s.idempotency.Middleware,
 	)

@@ -1,0 +1,47 @@
+package httpx
+
+import (
+	"net/http"
+
+	"github.com/nimbuscommerce/nimbus"
+)
+
+// Admission bounds the writes (unsafe requests) one node works on at once.
+// Past the bound a write is answered at once with 503 and Retry-After
+// instead of joining a queue that only grows: under a burst, clients get a
+// quick "try again" while the requests already admitted finish in time,
+// and reads (browsing the store) are never held back by it.
+type Admission struct {
+	slots chan struct{}
+}
+
+// NewAdmission admits up to limit writes at once; limit < 1 admits all.
+func NewAdmission(limit int) *Admission {
+	if limit < 1 {
+		return &Admission{}
+	}
+	return &Admission{slots: make(chan struct{}, limit)}
+}
+
+// errBusy is the answer to a write over the bound.
+var errBusy = nimbus.Errorf(nimbus.EUNAVAILABLE, "the server is busy; please retry in a moment")
+
+// Middleware admits writes while a slot is free and refuses the rest.
+func (a *Admission) Middleware(next http.Handler) http.Handler {
+	if a.slots == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if safeMethod(r.Method) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		select {
+		case a.slots <- struct{}{}:
+			defer func() { <-a.slots }()
+			next.ServeHTTP(w, r)
+		default:
+			WriteProblem(w, r, errBusy)
+		}
+	})
+}

@@ -1,0 +1,81 @@
+package httpx_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
+)
+
+// TestAdmissionRefusesWritesPastTheBound: with every slot taken by a write
+// that is still running, the next write is refused at once with 503 and
+// Retry-After, a read still goes through, and a freed slot admits again.
+func TestAdmissionRefusesWritesPastTheBound(t *testing.T) {
+	const limit = 3
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	h := httpx.NewAdmission(limit).Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			entered <- struct{}{}
+			<-release
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	serve := func(method, path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		return rec
+	}
+
+	var held sync.WaitGroup
+	for range limit {
+		held.Add(1)
+		go func() {
+			defer held.Done()
+			if rec := serve("POST", "/hold"); rec.Code != http.StatusNoContent {
+				t.Errorf("admitted write: %d", rec.Code)
+			}
+		}()
+		<-entered
+	}
+
+	rec := serve("POST", "/orders")
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("write past the bound: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	var p struct{ Code string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Code != nimbus.EUNAVAILABLE {
+		t.Fatalf("refusal body %s: %v", rec.Body, err)
+	}
+	if rec := serve("GET", "/products"); rec.Code != http.StatusNoContent {
+		t.Fatalf("read while writes are full: %d", rec.Code)
+	}
+
+	release <- struct{}{} // one held write finishes and frees its slot
+	admitted := false
+	for !admitted { // the slot is freed when that handler returns, just after
+		rec := serve("POST", "/orders")
+		admitted = rec.Code == http.StatusNoContent
+		if !admitted && rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("write after a slot freed: %d", rec.Code)
+		}
+	}
+	close(release)
+	held.Wait()
+}
+
+// TestAdmissionWithoutBound: a limit below one admits everything.
+func TestAdmissionWithoutBound(t *testing.T) {
+	h := httpx.NewAdmission(0).Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/orders", nil))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("unbounded write: %d", rec.Code)
+	}
+}
