@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/nimbuscommerce/nimbus"
 )
@@ -41,7 +42,13 @@ func (a *Admission) Middleware(next http.Handler) http.Handler {
 			defer func() { <-a.slots }()
 			next.ServeHTTP(w, r)
 		default:
-			WriteProblem(w, r, errBusy)
+			if strings.HasPrefix(r.URL.Path, APIPrefix+"/") {
+				WriteProblem(w, r, errBusy)
+				return
+			}
+			// A shopper's form post: a page a browser shows, not JSON.
+			w.Header().Set("Retry-After", retryAfterSeconds)
+			http.Error(w, "The store is very busy right now. Please go back and try again in a moment.", http.StatusServiceUnavailable)
 		}
 	})
 }

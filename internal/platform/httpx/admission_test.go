@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -43,13 +44,17 @@ func TestAdmissionRefusesWritesPastTheBound(t *testing.T) {
 		<-entered
 	}
 
-	rec := serve("POST", "/orders")
+	rec := serve("POST", "/api/v1/orders")
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("write past the bound: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
 	}
 	var p struct{ Code string }
 	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Code != nimbus.EUNAVAILABLE {
 		t.Fatalf("refusal body %s: %v", rec.Body, err)
+	}
+	if rec := serve("POST", "/s/acme/cart/add"); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" ||
+		!strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
+		t.Fatalf("form post past the bound: %d %q", rec.Code, rec.Header().Get("Content-Type"))
 	}
 	if rec := serve("GET", "/products"); rec.Code != http.StatusNoContent {
 		t.Fatalf("read while writes are full: %d", rec.Code)
