@@ -33,6 +33,7 @@ const (
 	PrefixOrderLine   = "oli"
 	PrefixOrderEvent  = "oev"
 	PrefixFulfillment = "ful"
+	PrefixFlashSale   = "fls"
 	PrefixPayment     = "pay"
 	PrefixEvent       = "evt"
 )

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tenantResource is one kind of tenant-owned resource, with how to make one
@@ -144,6 +145,23 @@ var tenantResources = []tenantResource{
 		routes: []isolationRoute{
 			{"GET", "/api/v1/discounts/{id}", nil},
 			{"PATCH", "/api/v1/discounts/{id}", map[string]any{"active": false}},
+		},
+	},
+	{
+		name: "flash sale",
+		list: "/api/v1/flash-sales",
+		read: "/api/v1/flash-sales/{id}",
+		create: func(t *testing.T, s *testServer, m *merchant) string {
+			v := createProduct(t, m, "VICTIM-FS").Variants[0]
+			var fs struct{ ID string }
+			m.Owner.do("POST", "/api/v1/flash-sales", map[string]any{"title": "Victim sale",
+				"starts_at": time.Now().Add(time.Hour), "ends_at": time.Now().Add(2 * time.Hour),
+				"items": []map[string]any{{"variant_id": v.ID, "sale_price": 500, "allocation": 3}}}).must(t, http.StatusCreated, &fs)
+			return fs.ID
+		},
+		routes: []isolationRoute{
+			{"GET", "/api/v1/flash-sales/{id}", nil},
+			{"POST", "/api/v1/flash-sales/{id}/end", nil},
 		},
 	},
 	{

@@ -17,6 +17,7 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/catalog"
 	"github.com/nimbuscommerce/nimbus/internal/checkout"
 	"github.com/nimbuscommerce/nimbus/internal/customer"
+	"github.com/nimbuscommerce/nimbus/internal/flashsale"
 	"github.com/nimbuscommerce/nimbus/internal/identity"
 	"github.com/nimbuscommerce/nimbus/internal/inventory"
 	"github.com/nimbuscommerce/nimbus/internal/order"
@@ -31,15 +32,16 @@ import (
 
 // Server is a running Nimbus node: its database, services and HTTP server.
 type Server struct {
-	DB        *db.DB
-	Identity  *identity.Service
-	Tenants   *tenant.Service
-	Catalog   *catalog.Service
-	Inventory *inventory.Service
-	Pricing   *pricing.Service
-	Orders    *order.Service
-	Checkout  *checkout.Service
-	Customers *customer.Service
+	DB         *db.DB
+	Identity   *identity.Service
+	Tenants    *tenant.Service
+	Catalog    *catalog.Service
+	Inventory  *inventory.Service
+	Pricing    *pricing.Service
+	Orders     *order.Service
+	Checkout   *checkout.Service
+	Customers  *customer.Service
+	FlashSales *flashsale.Service
 
 	// Jobs is the background job queue (River).
 	Jobs *jobs.Queue
@@ -88,6 +90,7 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 	s.Catalog = &catalog.Service{DB: d}
 	s.Inventory = &inventory.Service{DB: d}
 	s.Pricing = &pricing.Service{DB: d}
+	s.FlashSales = &flashsale.Service{DB: d}
 	s.Orders = &order.Service{DB: d, Providers: payment.Providers{
 		"test":   payment.TestProvider{},
 		"manual": payment.ManualProvider{},
@@ -148,6 +151,7 @@ func (s *Server) routes() http.Handler {
 	catalog.RegisterStorefrontAPI(api, s.Catalog, s.Tenants, s.Inventory, s.Tenants)
 	inventory.RegisterAPI(api, s.Inventory)
 	pricing.RegisterAPI(api, s.Pricing)
+	flashsale.RegisterAPI(api, s.FlashSales)
 	order.RegisterAPI(api, s.Orders)
 	order.RegisterStorefrontAPI(api, s.Orders, s.Tenants)
 	checkout.RegisterStorefrontAPI(api, s.Checkout, s.Tenants, s.Customers)

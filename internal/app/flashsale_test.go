@@ -1,0 +1,86 @@
+package app_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+type flashSaleJSON struct {
+	ID               string    `json:"id"`
+	Status           string    `json:"status"`
+	StartsAt         time.Time `json:"starts_at"`
+	EndsAt           time.Time `json:"ends_at"`
+	PerCustomerLimit int64     `json:"per_customer_limit"`
+	Items            []struct {
+		VariantID  string `json:"variant_id"`
+		SalePrice  int64  `json:"sale_price"`
+		Allocation int64  `json:"allocation"`
+		Sold       int64  `json:"sold"`
+		Remaining  int64  `json:"remaining"`
+	} `json:"items"`
+}
+
+// TestFlashSaleSetup: a merchant sets up a sale of their own variants at
+// or below the regular price; it is scheduled until it starts, and ending it
+// early closes it. Bad sales are refused field by field and leave nothing.
+func TestFlashSaleSetup(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		other := openShop(t, s, "other")
+		start, end := time.Now().Add(time.Hour).UTC().Truncate(time.Second), time.Now().Add(3*time.Hour).UTC().Truncate(time.Second)
+		good := map[string]any{"title": "Singles' Day", "starts_at": start, "ends_at": end, "per_customer_limit": 2,
+			"items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": 1999, "allocation": 100}}}
+
+		for name, c := range map[string]struct {
+			change map[string]any
+			field  string
+		}{
+			"window backwards":   {map[string]any{"ends_at": start.Add(-time.Minute)}, "ends_at"},
+			"over regular price": {map[string]any{"items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": 4001, "allocation": 1}}}, "items[0].sale_price"},
+			"another store's":    {map[string]any{"items": []map[string]any{{"variant_id": other.Large.ID, "sale_price": 1, "allocation": 1}}}, "items[0].variant_id"},
+			"twice the variant":  {map[string]any{"items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": 1, "allocation": 1}, {"variant_id": sh.Large.ID, "sale_price": 1, "allocation": 1}}}, "items[1].variant_id"},
+			"no allocation":      {map[string]any{"items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": 1, "allocation": 0}}}, "items[0].allocation"},
+			"already over":       {map[string]any{"starts_at": time.Now().Add(-2 * time.Hour), "ends_at": time.Now().Add(-time.Hour)}, "ends_at"},
+			"no items":           {map[string]any{"items": []map[string]any{}}, "items"},
+		} {
+			body := map[string]any{}
+			for k, v := range good {
+				body[k] = v
+			}
+			for k, v := range c.change {
+				body[k] = v
+			}
+			p := sh.Owner.do("POST", "/api/v1/flash-sales", body).mustProblem(t, http.StatusUnprocessableEntity, "invalid")
+			if !p.hasField(c.field) {
+				t.Errorf("%s: problem %+v does not name %s", name, p.Errors, c.field)
+			}
+		}
+		var none struct{ Data []flashSaleJSON }
+		sh.Owner.do("GET", "/api/v1/flash-sales", nil).must(t, 200, &none)
+		if len(none.Data) != 0 {
+			t.Fatalf("refused sales left %d behind", len(none.Data))
+		}
+
+		var sale flashSaleJSON
+		sh.Owner.do("POST", "/api/v1/flash-sales", good).must(t, http.StatusCreated, &sale)
+		if sale.Status != "scheduled" || !sale.StartsAt.Equal(start) || sale.PerCustomerLimit != 2 || len(sale.Items) != 1 ||
+			sale.Items[0].Remaining != 100 || sale.Items[0].SalePrice != 1999 {
+			t.Fatalf("new sale = %+v", sale)
+		}
+		var got flashSaleJSON
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, 200, &got)
+		if got.ID != sale.ID || got.Items[0].VariantID != sh.Large.ID || got.Items[0].Allocation != 100 {
+			t.Fatalf("read back = %+v", got)
+		}
+		var ended flashSaleJSON
+		sh.Owner.do("POST", "/api/v1/flash-sales/"+sale.ID+"/end", nil).must(t, 200, &ended)
+		if ended.Status != "ended" || ended.EndsAt.After(time.Now()) {
+			t.Fatalf("ended sale = %+v", ended)
+		}
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, 200, &got)
+		if got.Status != "ended" {
+			t.Fatalf("after ending, the sale is %q", got.Status)
+		}
+	})
+}

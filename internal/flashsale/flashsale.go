@@ -1,0 +1,294 @@
+// Package flashsale runs flash sales: a window of time in which chosen
+// variants sell at a sale price, each from its own allocation, with a limit
+// per customer. This file holds the sales themselves (what a merchant sets
+// up); buying in a sale builds on it.
+package flashsale
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+)
+
+// Sale states, derived from the clock: a sale is never "switched on".
+const (
+	Scheduled = "scheduled"
+	Active    = "active"
+	Ended     = "ended"
+)
+
+// Sale is a flash sale and its items.
+type Sale struct {
+	ID               string
+	TenantID         string
+	Title            string
+	StartsAt         time.Time
+	EndsAt           time.Time
+	PerCustomerLimit int64
+	AccountsOnly     bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	Items            []*Item
+}
+
+// Status is the sale's state at now.
+func (s *Sale) Status(now time.Time) string {
+	switch {
+	case now.Before(s.StartsAt):
+		return Scheduled
+	case now.Before(s.EndsAt):
+		return Active
+	default:
+		return Ended
+	}
+}
+
+// Item is one variant of a sale.
+type Item struct {
+	VariantID  string
+	SalePrice  int64
+	Allocation int64
+	Sold       int64
+}
+
+// Remaining is how many units of the allocation are still for sale.
+func (i *Item) Remaining() int64 { return i.Allocation - i.Sold }
+
+// Service manages flash sales.
+type Service struct {
+	DB *db.DB
+}
+
+// NewSale is what a merchant sets up.
+type NewSale struct {
+	Title            string
+	StartsAt         time.Time
+	EndsAt           time.Time
+	PerCustomerLimit int64 // 0 means 1
+	AccountsOnly     bool
+	Items            []NewItem
+}
+
+// NewItem is one variant of a new sale.
+type NewItem struct {
+	VariantID  string
+	SalePrice  int64
+	Allocation int64
+}
+
+// Limits of a sale.
+const (
+	maxItems      = 50
+	maxAllocation = 10_000_000
+	maxTitle      = 200
+)
+
+// Create sets up a sale. Every variant must be the store's, at most once,
+// with a sale price not above its regular price. Errors: EINVALID.
+func (s *Service) Create(ctx context.Context, tenantID string, in NewSale) (*Sale, error) {
+	in.Title = strings.TrimSpace(in.Title)
+	if in.PerCustomerLimit == 0 {
+		in.PerCustomerLimit = 1
+	}
+	var fe []nimbus.FieldError
+	bad := func(f, m string) { fe = append(fe, nimbus.FieldError{Field: f, Message: m}) }
+	if in.Title == "" || utf8.RuneCountInString(in.Title) > maxTitle {
+		bad("title", fmt.Sprintf("must be 1 to %d characters", maxTitle))
+	}
+	if in.StartsAt.IsZero() {
+		bad("starts_at", "is required")
+	}
+	if in.EndsAt.IsZero() {
+		bad("ends_at", "is required")
+	} else if !in.StartsAt.IsZero() && !in.EndsAt.After(in.StartsAt) {
+		bad("ends_at", "must be after starts_at")
+	}
+	if in.PerCustomerLimit < 1 || in.PerCustomerLimit > maxAllocation {
+		bad("per_customer_limit", fmt.Sprintf("must be between 1 and %d", maxAllocation))
+	}
+	if len(in.Items) == 0 || len(in.Items) > maxItems {
+		bad("items", fmt.Sprintf("must list 1 to %d variants", maxItems))
+	}
+	seen := map[string]bool{}
+	for i, it := range in.Items {
+		field := fmt.Sprintf("items[%d]", i)
+		if seen[it.VariantID] {
+			bad(field+".variant_id", "is listed twice")
+		}
+		seen[it.VariantID] = true
+		if it.SalePrice < 0 {
+			bad(field+".sale_price", "must not be negative")
+		}
+		if it.Allocation < 1 || it.Allocation > maxAllocation {
+			bad(field+".allocation", fmt.Sprintf("must be between 1 and %d", maxAllocation))
+		}
+	}
+	if len(fe) > 0 {
+		return nil, nimbus.Invalid(fe...)
+	}
+
+	sale := &Sale{ID: nimbus.NewID(nimbus.PrefixFlashSale), TenantID: tenantID, Title: in.Title, StartsAt: in.StartsAt.UTC(),
+		EndsAt: in.EndsAt.UTC(), PerCustomerLimit: in.PerCustomerLimit, AccountsOnly: in.AccountsOnly}
+	err := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		if !sale.EndsAt.After(tx.Now) {
+			return nimbus.Invalid(nimbus.FieldError{Field: "ends_at", Message: "is already past"})
+		}
+		sale.CreatedAt, sale.UpdatedAt = tx.Now, tx.Now
+		var fe []nimbus.FieldError
+		for i, it := range in.Items {
+			var price int64
+			err := tx.QueryRow(ctx, `SELECT price FROM variants WHERE tenant_id = ? AND id = ?`, tx.TenantID(), it.VariantID).Scan(&price)
+			field := fmt.Sprintf("items[%d]", i)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				fe = append(fe, nimbus.FieldError{Field: field + ".variant_id", Message: "is not a variant of this store"})
+				continue
+			case err != nil:
+				return fmt.Errorf("find variant: %w", err)
+			case it.SalePrice > price:
+				fe = append(fe, nimbus.FieldError{Field: field + ".sale_price", Message: fmt.Sprintf("must not be above the regular price (%d)", price)})
+			}
+			sale.Items = append(sale.Items, &Item{VariantID: it.VariantID, SalePrice: it.SalePrice, Allocation: it.Allocation})
+		}
+		if len(fe) > 0 {
+			return nimbus.Invalid(fe...)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO flash_sales (id, tenant_id, title, starts_at, ends_at, per_customer_limit, accounts_only,
+			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, sale.ID, tx.TenantID(), sale.Title, sale.StartsAt, sale.EndsAt,
+			sale.PerCustomerLimit, sale.AccountsOnly, sale.CreatedAt, sale.UpdatedAt); err != nil {
+			return fmt.Errorf("insert flash sale: %w", err)
+		}
+		for i, it := range sale.Items {
+			if _, err := tx.Exec(ctx, `INSERT INTO flash_sale_items (tenant_id, sale_id, variant_id, position, sale_price, allocation, sold)
+				VALUES (?, ?, ?, ?, ?, ?, 0)`, tx.TenantID(), sale.ID, it.VariantID, i, it.SalePrice, it.Allocation); err != nil {
+				return fmt.Errorf("insert flash sale item: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sale, nil
+}
+
+// End closes a sale now (or leaves it as it is when it has already ended):
+// a scheduled sale then never opens. Errors: ENOTFOUND.
+func (s *Service) End(ctx context.Context, tenantID, id string) (*Sale, error) {
+	var sale *Sale
+	err := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		var err error
+		if sale, err = findSale(ctx, tx, id); err != nil {
+			return err
+		}
+		if sale.Status(tx.Now) == Ended {
+			return nil
+		}
+		sale.EndsAt, sale.UpdatedAt = tx.Now, tx.Now
+		if sale.StartsAt.After(tx.Now) {
+			sale.StartsAt = tx.Now.Add(-time.Microsecond) // keeps ends_at > starts_at
+		}
+		_, err = tx.Exec(ctx, `UPDATE flash_sales SET starts_at = ?, ends_at = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+			sale.StartsAt, sale.EndsAt, sale.UpdatedAt, tx.TenantID(), sale.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sale, nil
+}
+
+// Find returns a sale with its items. Errors: ENOTFOUND.
+func (s *Service) Find(ctx context.Context, tenantID, id string) (*Sale, error) {
+	var sale *Sale
+	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
+		var err error
+		sale, err = findSale(ctx, tx, id)
+		return err
+	})
+	return sale, err
+}
+
+// FindAll lists sales in id order (newest last), up to limit+1, with items.
+func (s *Service) FindAll(ctx context.Context, tenantID, after string, limit int) ([]*Sale, error) {
+	var sales []*Sale
+	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
+		rows, err := tx.Query(ctx, `SELECT `+saleColumns+` FROM flash_sales WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`,
+			tx.TenantID(), after, limit+1)
+		if err != nil {
+			return err
+		}
+		sales = []*Sale{}
+		for rows.Next() {
+			sale, err := scanSale(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			sales = append(sales, sale)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, sale := range sales {
+			if sale.Items, err = findItems(ctx, tx, sale.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return sales, err
+}
+
+const saleColumns = `id, tenant_id, title, starts_at, ends_at, per_customer_limit, accounts_only, created_at, updated_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scanSale(row scanner) (*Sale, error) {
+	var s Sale
+	err := row.Scan(&s.ID, &s.TenantID, &s.Title, &s.StartsAt, &s.EndsAt, &s.PerCustomerLimit, &s.AccountsOnly, &s.CreatedAt, &s.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nimbus.Errorf(nimbus.ENOTFOUND, "flash sale not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scan flash sale: %w", err)
+	}
+	return &s, nil
+}
+
+func findSale(ctx context.Context, tx *db.TenantTx, id string) (*Sale, error) {
+	sale, err := scanSale(tx.QueryRow(ctx, `SELECT `+saleColumns+` FROM flash_sales WHERE tenant_id = ? AND id = ?`, tx.TenantID(), id))
+	if err != nil {
+		return nil, err
+	}
+	if sale.Items, err = findItems(ctx, tx, sale.ID); err != nil {
+		return nil, err
+	}
+	return sale, nil
+}
+
+func findItems(ctx context.Context, tx *db.TenantTx, saleID string) ([]*Item, error) {
+	rows, err := tx.Query(ctx, `SELECT variant_id, sale_price, allocation, sold FROM flash_sale_items
+		WHERE tenant_id = ? AND sale_id = ? ORDER BY position`, tx.TenantID(), saleID)
+	if err != nil {
+		return nil, fmt.Errorf("find flash sale items: %w", err)
+	}
+	defer rows.Close()
+	items := []*Item{}
+	for rows.Next() {
+		var it Item
+		if err := rows.Scan(&it.VariantID, &it.SalePrice, &it.Allocation, &it.Sold); err != nil {
+			return nil, err
+		}
+		items = append(items, &it)
+	}
+	return items, rows.Err()
+}
