@@ -96,7 +96,7 @@ func TestConsolePages(t *testing.T) {
 		c, csrf := consoleSignIn(t, s, sh.merchant)
 		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		for _, path := range []string{"/admin/", "/admin/orders", "/admin/products", "/admin/products/new", "/admin/products/" + sh.Product.ID,
-			"/admin/customers", "/admin/discounts", "/admin/settings", "/admin/staff", "/admin/collections"} {
+			"/admin/customers", "/admin/discounts", "/admin/settings", "/admin/staff", "/admin/collections", "/admin/flash-sales"} {
 			for _, lang := range []string{"en", "zh-CN"} {
 				r := c.do("GET", path, nil, "Accept-Language", lang)
 				if r.Status != 200 || r.Header.Get("Content-Language") != lang {

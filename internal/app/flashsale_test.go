@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -79,6 +81,74 @@ func TestFlashSaleSetup(t *testing.T) {
 			t.Fatalf("ended sale = %+v", ended)
 		}
 		sh.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, 200, &got)
+		if got.Status != "ended" {
+			t.Fatalf("after ending, the sale is %q", got.Status)
+		}
+	})
+}
+
+// TestConsoleFlashSales: a merchant sets up a sale in the console by SKU, in
+// the store's time zone (the test stores are in Asia/Shanghai); mistakes
+// show next to their field; ending it asks first.
+func TestConsoleFlashSales(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		c, csrf := consoleSignIn(t, s, sh.merchant)
+		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		shanghai, err := time.LoadLocation("Asia/Shanghai")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now().Add(24 * time.Hour).In(shanghai)
+		form := url.Values{"csrf": {csrf}, "title": {"Midnight madness"}, "per_customer_limit": {"2"},
+			"starts_at": {start.Format("2006-01-02T15:04")}, "ends_at": {start.Add(time.Hour).Format("2006-01-02T15:04")},
+			"sku_0": {"acme-LJ-250"}, "price_0": {"45.00"}, "allocation_0": {"20"}}
+
+		r := postForm(c, "/admin/flash-sales", form)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "regular price") {
+			t.Fatalf("sale above the regular price: %d", r.Status)
+		}
+		form.Set("price_0", "29.90")
+		form.Set("sku_1", "NO-SUCH-SKU")
+		form.Set("price_1", "1")
+		form.Set("allocation_1", "1")
+		if r := postForm(c, "/admin/flash-sales", form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "not a SKU") {
+			t.Fatalf("unknown SKU: %d", r.Status)
+		}
+		var list struct{ Data []flashSaleJSON }
+		sh.Owner.do("GET", "/api/v1/flash-sales", nil).must(t, 200, &list)
+		if len(list.Data) != 0 {
+			t.Fatalf("refused forms made %d sales", len(list.Data))
+		}
+
+		form.Del("sku_1")
+		if r := postForm(c, "/admin/flash-sales", form); r.Status != http.StatusSeeOther {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
+		sh.Owner.do("GET", "/api/v1/flash-sales", nil).must(t, 200, &list)
+		if len(list.Data) != 1 || list.Data[0].Items[0].VariantID != sh.Large.ID || list.Data[0].Items[0].SalePrice != 2990 ||
+			list.Data[0].PerCustomerLimit != 2 || !list.Data[0].StartsAt.Equal(start.Truncate(time.Minute)) {
+			t.Fatalf("sale from the console = %+v (typed %s in Shanghai)", list.Data, start)
+		}
+		page := string(c.do("GET", "/admin/flash-sales", nil).Body)
+		if !strings.Contains(page, "Midnight madness") || !strings.Contains(page, "20 of 20 left") {
+			t.Fatal("the list does not show the sale and what is left")
+		}
+
+		id := list.Data[0].ID
+		r = postForm(c, "/admin/flash-sales/"+id+"/end", url.Values{"csrf": {csrf}})
+		if r.Status != 200 || !strings.Contains(string(r.Body), `name="confirmed" value="yes"`) {
+			t.Fatalf("end without confirmation: %d", r.Status)
+		}
+		var got flashSaleJSON
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+id, nil).must(t, 200, &got)
+		if got.Status != "scheduled" {
+			t.Fatalf("before confirmation the sale is %q", got.Status)
+		}
+		if r := postForm(c, "/admin/flash-sales/"+id+"/end", url.Values{"csrf": {csrf}, "confirmed": {"yes"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("end: %d", r.Status)
+		}
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+id, nil).must(t, 200, &got)
 		if got.Status != "ended" {
 			t.Fatalf("after ending, the sale is %q", got.Status)
 		}

@@ -312,6 +312,16 @@ func (s *Service) FindVariantByID(ctx context.Context, tenantID, id string) (*Va
 	return v, err
 }
 
+// FindVariantBySKU returns the variant with a SKU. Errors: ENOTFOUND.
+func (s *Service) FindVariantBySKU(ctx context.Context, tenantID, sku string) (*Variant, error) {
+	var v *Variant
+	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) (err error) {
+		v, err = findVariantBySKU(ctx, tx, strings.TrimSpace(sku))
+		return err
+	})
+	return v, err
+}
+
 // LookupVariants returns, inside the caller's transaction, the variants with
 // the given ids and their products. Ids of other tenants are simply absent.
 func LookupVariants(ctx context.Context, tx *db.TenantTx, ids []string) (map[string]*Variant, map[string]*Product, error) {

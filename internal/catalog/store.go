@@ -187,6 +187,10 @@ func findVariantByID(ctx context.Context, tx *db.TenantTx, id string) (*Variant,
 	return scanVariant(tx.QueryRow(ctx, `SELECT `+variantColumns+` FROM variants WHERE tenant_id = ? AND id = ?`, tx.TenantID(), id))
 }
 
+func findVariantBySKU(ctx context.Context, tx *db.TenantTx, sku string) (*Variant, error) {
+	return scanVariant(tx.QueryRow(ctx, `SELECT `+variantColumns+` FROM variants WHERE tenant_id = ? AND sku = ?`, tx.TenantID(), sku))
+}
+
 // attachVariants loads the variants of products in one query.
 func attachVariants(ctx context.Context, tx *db.TenantTx, products []*Product) error {
 	if len(products) == 0 {

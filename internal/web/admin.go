@@ -18,6 +18,7 @@ import (
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/catalog"
 	"github.com/nimbuscommerce/nimbus/internal/customer"
+	"github.com/nimbuscommerce/nimbus/internal/flashsale"
 	"github.com/nimbuscommerce/nimbus/internal/identity"
 	"github.com/nimbuscommerce/nimbus/internal/inventory"
 	"github.com/nimbuscommerce/nimbus/internal/order"
@@ -30,13 +31,14 @@ import (
 // with their store, email and password; the session cookie is the API's, and
 // every form carries the session's CSRF token.
 type Console struct {
-	Identity  *identity.Service
-	Tenants   *tenant.Service
-	Catalog   *catalog.Service
-	Inventory *inventory.Service
-	Orders    *order.Service
-	Customers *customer.Service
-	Pricing   *pricing.Service
+	Identity   *identity.Service
+	Tenants    *tenant.Service
+	Catalog    *catalog.Service
+	Inventory  *inventory.Service
+	Orders     *order.Service
+	Customers  *customer.Service
+	Pricing    *pricing.Service
+	FlashSales *flashsale.Service
 	// SecureCookies marks cookies Secure (the site is served over HTTPS).
 	SecureCookies bool
 	Logger        *slog.Logger
@@ -94,6 +96,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/collections/{id}", c.staff(c.saveCollection))
 	mux.HandleFunc("POST /admin/collections/{id}/delete", c.staff(c.confirm("admin.confirm.delete_collection", "/admin/collections", c.deleteCollection)))
 	c.settingsRoutes(mux)
+	c.flashSaleRoutes(mux)
 }
 
 // staffVisit is a request of a signed-in staff member.

@@ -41,7 +41,7 @@ func TestCatalogsAreComplete(t *testing.T) {
 			}
 		}
 	}
-	for _, key := range []string{"admin.confirm.delete_zone", "admin.confirm.delete_tax", "admin.confirm.disable_staff", "admin.confirm.revoke_key", "admin.confirm.delete_collection"} {
+	for _, key := range []string{"admin.confirm.delete_zone", "admin.confirm.delete_tax", "admin.confirm.disable_staff", "admin.confirm.revoke_key", "admin.confirm.delete_collection", "admin.confirm.end_sale"} {
 		if _, ok := c["en"][key]; !ok {
 			t.Errorf("no message %q", key)
 		}
@@ -49,6 +49,11 @@ func TestCatalogsAreComplete(t *testing.T) {
 	for _, k := range []string{"received", "sold", "returned", "adjusted", "reserved", "released"} {
 		if _, ok := c["en"]["admin.movement."+k]; !ok {
 			t.Errorf("no message for movement %s", k)
+		}
+	}
+	for _, st := range []string{"scheduled", "active", "ended"} {
+		if _, ok := c["en"]["admin.flash_sales."+st]; !ok {
+			t.Errorf("no message for flash sale status %s", st)
 		}
 	}
 	for _, st := range []string{"pending_payment", "paid", "partially_fulfilled", "fulfilled", "completed", "canceled", "refunded"} {

@@ -1,0 +1,181 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/flashsale"
+	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
+)
+
+// The console's flash sale pages: the sales with what is left of them, a
+// form to set one up, and ending one early (after confirmation).
+
+func (c *Console) flashSaleRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin/flash-sales", c.staff(c.flashSales))
+	mux.HandleFunc("POST /admin/flash-sales", c.staff(c.admin(c.createFlashSale)))
+	mux.HandleFunc("POST /admin/flash-sales/{id}/end", c.staff(c.admin(c.confirm("admin.confirm.end_sale", "/admin/flash-sales", c.endFlashSale))))
+}
+
+// saleRows is how many variants the form offers; a sale of more is set up
+// through the API.
+const saleRows = 3
+
+type flashSaleRow struct {
+	flashsale.SaleView
+	SKUs  map[string]string // variant id -> SKU
+	Start string
+	End   string
+}
+
+type flashSalesPage struct {
+	adminBase
+	Sales []flashSaleRow
+	Rows  []int
+	Form  map[string]string
+	Next  string
+}
+
+func (c *Console) flashSales(v *staffVisit) error {
+	return c.renderFlashSales(v, http.StatusOK, map[string]string{"per_customer_limit": "1"}, nil)
+}
+
+func (c *Console) renderFlashSales(v *staffVisit, status int, form, fields map[string]string) error {
+	p := flashSalesPage{adminBase: c.base(v, "flash-sales", c.messages.translate(v.lang, "admin.nav.flash_sales")), Form: form}
+	for i := range saleRows {
+		p.Rows = append(p.Rows, i)
+	}
+	p.Fields = fields
+	if len(fields) > 0 {
+		p.Error = c.messages.translate(v.lang, "error.fix")
+	}
+	now := time.Now()
+	list, err := httpx.List(httpx.PageParams{Limit: 50, Cursor: v.r.URL.Query().Get("cursor")}, func(after string, n int) ([]*flashsale.Sale, error) {
+		return c.FlashSales.FindAll(v.ctx(), v.store.ID, after, n)
+	}, func(s *flashsale.Sale) flashsale.SaleView { return flashsale.ViewSale(s, now) }, func(s flashsale.SaleView) string { return s.ID })
+	if err != nil {
+		return err
+	}
+	loc := c.storeLocation(v)
+	for _, s := range list.Data {
+		row := flashSaleRow{SaleView: s, SKUs: map[string]string{}, Start: s.StartsAt.In(loc).Format("2006-01-02 15:04"),
+			End: s.EndsAt.In(loc).Format("2006-01-02 15:04")}
+		for _, it := range s.Items {
+			if vr, err := c.Catalog.FindVariantByID(v.ctx(), v.store.ID, it.VariantID); err == nil {
+				row.SKUs[it.VariantID] = vr.SKU
+			}
+		}
+		p.Sales = append(p.Sales, row)
+	}
+	if list.HasMore {
+		p.Next = "/admin/flash-sales?" + url(map[string]string{"cursor": list.NextCursor})
+	}
+	return c.render(v, status, "flash_sales", &p)
+}
+
+// storeLocation is the store's time zone, in which its staff read and type times.
+func (c *Console) storeLocation(v *staffVisit) *time.Location {
+	if loc, err := time.LoadLocation(v.store.TimeZone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+func (c *Console) createFlashSale(v *staffVisit) error {
+	f := v.r.PostForm
+	form := map[string]string{}
+	for _, k := range []string{"title", "starts_at", "ends_at", "per_customer_limit", "accounts_only"} {
+		form[k] = f.Get(k)
+	}
+	fields := map[string]string{}
+	loc := c.storeLocation(v)
+	at := func(name string) time.Time {
+		t, err := time.ParseInLocation("2006-01-02T15:04", strings.TrimSpace(form[name]), loc)
+		if err != nil {
+			fields[name] = c.messages.translate(v.lang, "admin.flash_sales.bad_time")
+		}
+		return t
+	}
+	in := flashsale.NewSale{Title: form["title"], StartsAt: at("starts_at"), EndsAt: at("ends_at"), AccountsOnly: form["accounts_only"] == "on"}
+	if n, err := strconv.ParseInt(strings.TrimSpace(form["per_customer_limit"]), 10, 64); err == nil {
+		in.PerCustomerLimit = n
+	} else {
+		fields["per_customer_limit"] = c.messages.translate(v.lang, "admin.whole_number")
+	}
+	var rowOf []int // the form row of each item, to put the service's errors next to it
+	for i := range saleRows {
+		sku, price, alloc := fmt.Sprint("sku_", i), fmt.Sprint("price_", i), fmt.Sprint("allocation_", i)
+		form[sku], form[price], form[alloc] = f.Get(sku), f.Get(price), f.Get(alloc)
+		if strings.TrimSpace(form[sku]) == "" {
+			continue
+		}
+		item := flashsale.NewItem{}
+		if vr, err := c.Catalog.FindVariantBySKU(v.ctx(), v.store.ID, form[sku]); err == nil {
+			item.VariantID = vr.ID
+		} else if nimbus.ErrorCode(err) == nimbus.ENOTFOUND {
+			fields[sku] = c.messages.translate(v.lang, "admin.flash_sales.no_sku")
+		} else {
+			return err
+		}
+		var err error
+		if item.SalePrice, err = parseMoney(form[price], v.store.Currency); err != nil {
+			fields[price] = err.Error()
+		}
+		if item.Allocation, err = strconv.ParseInt(strings.TrimSpace(form[alloc]), 10, 64); err != nil {
+			fields[alloc] = c.messages.translate(v.lang, "admin.whole_number")
+		}
+		in.Items = append(in.Items, item)
+		rowOf = append(rowOf, i)
+	}
+	if len(in.Items) == 0 {
+		fields["sku_0"] = c.messages.translate(v.lang, "admin.flash_sales.no_items")
+	}
+	if len(fields) == 0 {
+		if _, err := c.FlashSales.Create(v.ctx(), v.store.ID, in); err != nil {
+			if nimbus.ErrorCode(err) != nimbus.EINVALID {
+				return err
+			}
+			for name, msg := range fieldErrors(err) {
+				fields[saleFormField(name, rowOf)] = msg
+			}
+		}
+	}
+	if len(fields) > 0 {
+		return c.renderFlashSales(v, http.StatusUnprocessableEntity, form, fields)
+	}
+	back(v, "/admin/flash-sales", "saved")
+	return nil
+}
+
+// saleFormField names the form field of a service error: items[1].sale_price
+// is price_<row of item 1>.
+func saleFormField(name string, rowOf []int) string {
+	var i int
+	var rest string
+	if n, _ := fmt.Sscanf(name, "items[%d].%s", &i, &rest); n == 2 && i >= 0 && i < len(rowOf) {
+		switch rest {
+		case "variant_id":
+			return fmt.Sprint("sku_", rowOf[i])
+		case "sale_price":
+			return fmt.Sprint("price_", rowOf[i])
+		case "allocation":
+			return fmt.Sprint("allocation_", rowOf[i])
+		}
+	}
+	if name == "items" {
+		return "sku_0"
+	}
+	return name
+}
+
+func (c *Console) endFlashSale(v *staffVisit) error {
+	if _, err := c.FlashSales.End(v.ctx(), v.store.ID, v.r.PathValue("id")); err != nil {
+		return err
+	}
+	back(v, "/admin/flash-sales", "saved")
+	return nil
+}
