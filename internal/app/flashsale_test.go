@@ -84,6 +84,17 @@ func TestFlashSaleSetup(t *testing.T) {
 		if got.Status != "ended" {
 			t.Fatalf("after ending, the sale is %q", got.Status)
 		}
+
+		// The list carries each sale's own items.
+		second := map[string]any{"title": "Tea time", "starts_at": start, "ends_at": end,
+			"items": []map[string]any{{"variant_id": sh.Small.ID, "sale_price": 1000, "allocation": 7}, {"variant_id": sh.Large.ID, "sale_price": 2000, "allocation": 8}}}
+		sh.Owner.do("POST", "/api/v1/flash-sales", second).must(t, http.StatusCreated, nil)
+		var all struct{ Data []flashSaleJSON }
+		sh.Owner.do("GET", "/api/v1/flash-sales", nil).must(t, 200, &all)
+		if len(all.Data) != 2 || len(all.Data[0].Items) != 1 || len(all.Data[1].Items) != 2 ||
+			all.Data[1].Items[0].VariantID != sh.Small.ID || all.Data[1].Items[1].Allocation != 8 {
+			t.Fatalf("sales listed = %+v", all.Data)
+		}
 	})
 }
 

@@ -238,14 +238,38 @@ func (s *Service) FindAll(ctx context.Context, tenantID, after string, limit int
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, sale := range sales {
-			if sale.Items, err = findItems(ctx, tx, sale.ID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return attachItems(ctx, tx, sales)
 	})
 	return sales, err
+}
+
+// attachItems loads the items of sales in one query.
+func attachItems(ctx context.Context, tx *db.TenantTx, sales []*Sale) error {
+	if len(sales) == 0 {
+		return nil
+	}
+	byID := map[string]*Sale{}
+	args := []any{tx.TenantID()}
+	for _, s := range sales {
+		byID[s.ID] = s
+		s.Items = []*Item{}
+		args = append(args, s.ID)
+	}
+	rows, err := tx.Query(ctx, `SELECT sale_id, variant_id, sale_price, allocation, sold FROM flash_sale_items
+		WHERE tenant_id = ? AND sale_id IN (`+db.Placeholders(len(sales))+`) ORDER BY sale_id, position`, args...)
+	if err != nil {
+		return fmt.Errorf("find flash sale items: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var saleID string
+		var it Item
+		if err := rows.Scan(&saleID, &it.VariantID, &it.SalePrice, &it.Allocation, &it.Sold); err != nil {
+			return err
+		}
+		byID[saleID].Items = append(byID[saleID].Items, &it)
+	}
+	return rows.Err()
 }
 
 const saleColumns = `id, tenant_id, title, starts_at, ends_at, per_customer_limit, accounts_only, created_at, updated_at`
@@ -269,26 +293,8 @@ func findSale(ctx context.Context, tx *db.TenantTx, id string) (*Sale, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sale.Items, err = findItems(ctx, tx, sale.ID); err != nil {
+	if err := attachItems(ctx, tx, []*Sale{sale}); err != nil {
 		return nil, err
 	}
 	return sale, nil
-}
-
-func findItems(ctx context.Context, tx *db.TenantTx, saleID string) ([]*Item, error) {
-	rows, err := tx.Query(ctx, `SELECT variant_id, sale_price, allocation, sold FROM flash_sale_items
-		WHERE tenant_id = ? AND sale_id = ? ORDER BY position`, tx.TenantID(), saleID)
-	if err != nil {
-		return nil, fmt.Errorf("find flash sale items: %w", err)
-	}
-	defer rows.Close()
-	items := []*Item{}
-	for rows.Next() {
-		var it Item
-		if err := rows.Scan(&it.VariantID, &it.SalePrice, &it.Allocation, &it.Sold); err != nil {
-			return nil, err
-		}
-		items = append(items, &it)
-	}
-	return items, rows.Err()
 }
