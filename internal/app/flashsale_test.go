@@ -142,7 +142,7 @@ func TestConsoleFlashSales(t *testing.T) {
 			t.Fatalf("sale from the console = %+v (typed %s in Shanghai)", list.Data, start)
 		}
 		page := string(c.do("GET", "/admin/flash-sales", nil).Body)
-		if !strings.Contains(page, "Midnight madness") || !strings.Contains(page, "20 of 20 left") {
+		if !strings.Contains(page, "Midnight madness") || !strings.Contains(page, "acme-LJ-250") || !strings.Contains(page, "20 of 20 left") {
 			t.Fatal("the list does not show the sale and what is left")
 		}
 

@@ -328,6 +328,17 @@ func LookupVariants(ctx context.Context, tx *db.TenantTx, ids []string) (map[str
 	return findVariantsWithProducts(ctx, tx, ids)
 }
 
+// FindVariants returns the store's variants with the given ids, in one
+// query; ids of other stores or of nothing are simply absent.
+func (s *Service) FindVariants(ctx context.Context, tenantID string, ids []string) (map[string]*Variant, error) {
+	var vs map[string]*Variant
+	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) (err error) {
+		vs, _, err = findVariantsWithProducts(ctx, tx, ids)
+		return err
+	})
+	return vs, err
+}
+
 // FindActiveProductByHandle returns an active product for the storefront.
 // Drafts and archived products are "not found". Errors: ENOTFOUND.
 func (s *Service) FindActiveProductByHandle(ctx context.Context, tenantID, handle string) (*Product, error) {

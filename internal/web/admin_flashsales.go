@@ -60,12 +60,22 @@ func (c *Console) renderFlashSales(v *staffVisit, status int, form, fields map[s
 	if err != nil {
 		return err
 	}
+	var ids []string
+	for _, s := range list.Data {
+		for _, it := range s.Items {
+			ids = append(ids, it.VariantID)
+		}
+	}
+	variants, err := c.Catalog.FindVariants(v.ctx(), v.store.ID, ids)
+	if err != nil {
+		return err
+	}
 	loc := c.storeLocation(v)
 	for _, s := range list.Data {
 		row := flashSaleRow{SaleView: s, SKUs: map[string]string{}, Start: s.StartsAt.In(loc).Format("2006-01-02 15:04"),
 			End: s.EndsAt.In(loc).Format("2006-01-02 15:04")}
 		for _, it := range s.Items {
-			if vr, err := c.Catalog.FindVariantByID(v.ctx(), v.store.ID, it.VariantID); err == nil {
+			if vr := variants[it.VariantID]; vr != nil {
 				row.SKUs[it.VariantID] = vr.SKU
 			}
 		}
