@@ -44,6 +44,9 @@ func startServer(t *testing.T, cfg app.Config) *testServer {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 5e9
 	}
+	if cfg.MaxWrites == 0 {
+		cfg.MaxWrites = 256 // as served: every test goes through write admission
+	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := app.NewServer(ctx, cfg, logger)

@@ -29,6 +29,8 @@ func TestThemeDirectory(t *testing.T) {
 	}
 	write("templates/products.html", `{{define "content"}}<h1 id="themed">{{.Heading}}</h1>{{end}}`)
 	write("static/store.css", "body{font-family:serif}")
+	write(".git/HEAD", "ref: refs/heads/main") // a theme kept in git
+	write(".DS_Store", "")
 
 	s := startServer(t, app.Config{DataDir: t.TempDir(), ThemeDir: dir})
 	sh := openShop(t, s, "acme")

@@ -94,6 +94,8 @@ const (
 // with a sale price not above its regular price. Errors: EINVALID.
 func (s *Service) Create(ctx context.Context, tenantID string, in NewSale) (*Sale, error) {
 	in.Title = strings.TrimSpace(in.Title)
+	// PostgreSQL keeps microseconds: compare what will be stored.
+	in.StartsAt, in.EndsAt = in.StartsAt.Truncate(time.Microsecond), in.EndsAt.Truncate(time.Microsecond)
 	if in.PerCustomerLimit == 0 {
 		in.PerCustomerLimit = 1
 	}
@@ -191,9 +193,10 @@ func (s *Service) End(ctx context.Context, tenantID, id string) (*Sale, error) {
 		if sale.Status(tx.Now) == Ended {
 			return nil
 		}
-		sale.EndsAt, sale.UpdatedAt = tx.Now, tx.Now
-		if sale.StartsAt.After(tx.Now) {
-			sale.StartsAt = tx.Now.Add(-time.Microsecond) // keeps ends_at > starts_at
+		now := tx.Now.Truncate(time.Microsecond) // what PostgreSQL stores
+		sale.EndsAt, sale.UpdatedAt = now, tx.Now
+		if !sale.StartsAt.Before(now) {
+			sale.StartsAt = now.Add(-time.Microsecond) // keeps ends_at > starts_at
 		}
 		_, err = tx.Exec(ctx, `UPDATE flash_sales SET starts_at = ?, ends_at = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
 			sale.StartsAt, sale.EndsAt, sale.UpdatedAt, tx.TenantID(), sale.ID)

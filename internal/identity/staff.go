@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -177,11 +178,16 @@ func (s *Service) SetLanguage(ctx context.Context, actor *nimbus.Principal, lang
 		return nimbus.Invalid(nimbus.FieldError{Field: "language", Message: "must be one of en, zh-CN"})
 	}
 	return s.DB.TenantUpdate(ctx, actor.TenantID, func(tx *db.TenantTx) error {
-		u, err := findUserByID(ctx, tx, actor.UserID)
+		// Only the language column: writing the whole row back could undo a
+		// role change or a disabling that committed in between.
+		res, err := tx.Exec(ctx, `UPDATE users SET language = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+			language, tx.Now, tx.TenantID(), actor.UserID)
 		if err != nil {
-			return err
+			return fmt.Errorf("set language: %w", err)
 		}
-		u.Language = language
-		return updateUser(ctx, tx, u)
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return nimbus.Errorf(nimbus.ENOTFOUND, "staff member not found")
+		}
+		return nil
 	})
 }

@@ -344,6 +344,8 @@ func (c *Console) chooseLanguage(v *staffVisit) error {
 	}
 	if lang != "" {
 		rememberLanguage(v.w, lang)
+	} else { // back to the browser's own: forget an earlier choice here too
+		http.SetCookie(v.w, &http.Cookie{Name: langCookie, Value: "", Path: "/", MaxAge: -1, SameSite: http.SameSiteLaxMode, HttpOnly: true})
 	}
 	http.Redirect(v.w, v.r, safeNext(v.r.PostFormValue("back")), http.StatusSeeOther)
 	return nil

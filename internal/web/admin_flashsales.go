@@ -53,7 +53,7 @@ func (c *Console) renderFlashSales(v *staffVisit, status int, form, fields map[s
 	if len(fields) > 0 {
 		p.Error = c.messages.translate(v.lang, "error.fix")
 	}
-	now := time.Now()
+	now := c.FlashSales.DB.Now()
 	list, err := httpx.List(httpx.PageParams{Limit: 50, Cursor: v.r.URL.Query().Get("cursor")}, func(after string, n int) ([]*flashsale.Sale, error) {
 		return c.FlashSales.FindAll(v.ctx(), v.store.ID, after, n)
 	}, func(s *flashsale.Sale) flashsale.SaleView { return flashsale.ViewSale(s, now) }, func(s flashsale.SaleView) string { return s.ID })

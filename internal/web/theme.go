@@ -40,11 +40,15 @@ func themeFS(dir string) (fs.FS, error) {
 		if err != nil {
 			return err
 		}
+		hidden := name != "." && path.Base(name)[0] == '.' // .git/, .DS_Store, editor swap files
 		if d.IsDir() {
+			if hidden {
+				return fs.SkipDir
+			}
 			return nil
 		}
-		if path.Base(name)[0] == '.' {
-			return nil // editor and system droppings (.DS_Store, .swp)
+		if hidden {
+			return nil
 		}
 		if _, err := fs.Stat(embedded, name); err != nil {
 			return fmt.Errorf("theme file %s replaces nothing: a theme holds templates/<page>.html and static/<file> of the built-in theme", name)

@@ -1,6 +1,8 @@
 package httpx
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"strings"
 
@@ -37,6 +39,13 @@ func (a *Admission) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		// The body is read before a slot is taken: a client trickling its
+		// upload must not hold a slot that finished requests could use. The
+		// body limit (an outer middleware) bounds what is read here, and a
+		// read error is left for the handler to answer as it would.
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
 		select {
 		case a.slots <- struct{}{}:
 			defer func() { <-a.slots }()
@@ -51,4 +60,14 @@ func (a *Admission) Middleware(next http.Handler) http.Handler {
 			http.Error(w, "The store is very busy right now. Please go back and try again in a moment.", http.StatusServiceUnavailable)
 		}
 	})
+}
+
+// errReader returns err, or io.EOF when err is nil.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	return 0, io.EOF
 }

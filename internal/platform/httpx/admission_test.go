@@ -2,6 +2,7 @@ package httpx_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -82,5 +83,35 @@ func TestAdmissionWithoutBound(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("POST", "/orders", nil))
 	if rec.Code != http.StatusNoContent {
 		t.Fatalf("unbounded write: %d", rec.Code)
+	}
+}
+
+// TestAdmissionSlowUploadHoldsNoSlot: a write whose body is still arriving
+// has not taken a slot yet, so with a bound of one another write still gets
+// through; the slow one is served, body intact, once its upload ends.
+func TestAdmissionSlowUploadHoldsNoSlot(t *testing.T) {
+	h := httpx.NewAdmission(1).Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusCreated)
+		w.Write(b)
+	}))
+	pr, pw := io.Pipe()
+	slow := make(chan *httptest.ResponseRecorder)
+	go func() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/orders", pr))
+		slow <- rec
+	}()
+	pw.Write([]byte("first half, ")) // the upload has begun and stalls here
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/orders", strings.NewReader("quick")))
+	if rec.Code != http.StatusCreated || rec.Body.String() != "quick" {
+		t.Fatalf("write beside a slow upload: %d %q", rec.Code, rec.Body)
+	}
+	pw.Write([]byte("second half"))
+	pw.Close()
+	if r := <-slow; r.Code != http.StatusCreated || r.Body.String() != "first half, second half" {
+		t.Fatalf("slow upload: %d %q", r.Code, r.Body)
 	}
 }
