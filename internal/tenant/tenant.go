@@ -100,6 +100,16 @@ func ValidateCurrency(field, code string) *nimbus.FieldError {
 	return nil
 }
 
+// Location is the store's time zone, in which its staff read and type
+// times. The zone was validated when it was saved; UTC stands in should the
+// machine's zone database lack it.
+func (t *Tenant) Location() *time.Location {
+	if loc, err := time.LoadLocation(t.TimeZone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
 // ValidateTimeZone checks an IANA time zone name.
 func ValidateTimeZone(field, tz string) *nimbus.FieldError {
 	if tz == "" || tz == "Local" {

@@ -184,9 +184,7 @@ func (b *adminBase) Field(name string) string { return b.Fields[name] }
 func (b *adminBase) Date(t time.Time) string {
 	loc := time.UTC
 	if b.Store != nil {
-		if l, err := time.LoadLocation(b.Store.TimeZone); err == nil {
-			loc = l
-		}
+		loc = b.Store.Location()
 	}
 	return t.In(loc).Format("2006-01-02 15:04")
 }
@@ -342,11 +340,7 @@ func (c *Console) chooseLanguage(v *staffVisit) error {
 	if err := c.Identity.SetLanguage(v.ctx(), v.principal, lang); err != nil {
 		return err
 	}
-	if lang != "" {
-		rememberLanguage(v.w, lang)
-	} else { // back to the browser's own: forget an earlier choice here too
-		http.SetCookie(v.w, &http.Cookie{Name: langCookie, Value: "", Path: "/", MaxAge: -1, SameSite: http.SameSiteLaxMode, HttpOnly: true})
-	}
+	rememberLanguage(v.w, lang)
 	http.Redirect(v.w, v.r, safeNext(v.r.PostFormValue("back")), http.StatusSeeOther)
 	return nil
 }

@@ -27,9 +27,7 @@ const saleRows = 3
 
 type flashSaleRow struct {
 	flashsale.SaleView
-	SKUs  map[string]string // variant id -> SKU
-	Start string
-	End   string
+	SKUs map[string]string // variant id -> SKU
 }
 
 type flashSalesPage struct {
@@ -70,10 +68,8 @@ func (c *Console) renderFlashSales(v *staffVisit, status int, form, fields map[s
 	if err != nil {
 		return err
 	}
-	loc := c.storeLocation(v)
 	for _, s := range list.Data {
-		row := flashSaleRow{SaleView: s, SKUs: map[string]string{}, Start: s.StartsAt.In(loc).Format("2006-01-02 15:04"),
-			End: s.EndsAt.In(loc).Format("2006-01-02 15:04")}
+		row := flashSaleRow{SaleView: s, SKUs: map[string]string{}}
 		for _, it := range s.Items {
 			if vr := variants[it.VariantID]; vr != nil {
 				row.SKUs[it.VariantID] = vr.SKU
@@ -87,14 +83,6 @@ func (c *Console) renderFlashSales(v *staffVisit, status int, form, fields map[s
 	return c.render(v, status, "flash_sales", &p)
 }
 
-// storeLocation is the store's time zone, in which its staff read and type times.
-func (c *Console) storeLocation(v *staffVisit) *time.Location {
-	if loc, err := time.LoadLocation(v.store.TimeZone); err == nil {
-		return loc
-	}
-	return time.UTC
-}
-
 func (c *Console) createFlashSale(v *staffVisit) error {
 	f := v.r.PostForm
 	form := map[string]string{}
@@ -102,7 +90,7 @@ func (c *Console) createFlashSale(v *staffVisit) error {
 		form[k] = f.Get(k)
 	}
 	fields := map[string]string{}
-	loc := c.storeLocation(v)
+	loc := v.store.Location()
 	at := func(name string) time.Time {
 		t, err := time.ParseInLocation("2006-01-02T15:04", strings.TrimSpace(form[name]), loc)
 		if err != nil {

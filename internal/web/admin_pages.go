@@ -34,11 +34,7 @@ type dashboardPage struct {
 }
 
 func (c *Console) dashboard(v *staffVisit) error {
-	loc, err := time.LoadLocation(v.store.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
-	r, err := c.Orders.SalesReport(v.ctx(), v.store.ID, loc, time.Now())
+	r, err := c.Orders.SalesReport(v.ctx(), v.store.ID, v.store.Location(), time.Now())
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"golang.org/x/text/language"
+
+	"github.com/nimbuscommerce/nimbus/internal/identity"
 )
 
-// Languages the web pages speak. Every user-visible string of the storefront
+// Languages the web pages speak, the ones staff can choose
+// (identity.Languages, by code; a test keeps the two in step). Every user-visible string of the storefront
 // and console is a key in messages/<lang>.json; a test keeps the catalogs in
 // step with each other and with the templates.
 var languages = []language.Tag{language.English, language.SimplifiedChinese}
@@ -69,12 +73,8 @@ const langCookie = "nimbus_lang"
 // pickLanguage chooses the language of a request: the visitor's choice if
 // they made one, else the best match of Accept-Language.
 func pickLanguage(r *http.Request) string {
-	if c, err := r.Cookie(langCookie); err == nil {
-		for _, t := range languages {
-			if c.Value == langCode(t) {
-				return c.Value
-			}
-		}
+	if c, err := r.Cookie(langCookie); err == nil && slices.Contains(identity.Languages, c.Value) {
+		return c.Value
 	}
 	tags, _, _ := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
 	_, i, conf := matcher.Match(tags...)
@@ -84,15 +84,20 @@ func pickLanguage(r *http.Request) string {
 	return langCode(languages[i])
 }
 
-// rememberLanguage keeps a visitor's choice of language in their browser.
+// rememberLanguage keeps a visitor's choice of language in their browser;
+// "" forgets it, so that the browser's own languages count again.
 func rememberLanguage(w http.ResponseWriter, lang string) {
-	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true})
+	maxAge := 365 * 24 * 3600
+	if lang == "" {
+		maxAge = -1
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: maxAge, SameSite: http.SameSiteLaxMode, HttpOnly: true})
 }
 
 // setLanguage stores the visitor's choice and sends them back where they were.
 func setLanguage(w http.ResponseWriter, r *http.Request) {
 	lang := r.URL.Query().Get("to")
-	if lang != "en" && lang != "zh-CN" {
+	if !slices.Contains(identity.Languages, lang) {
 		lang = "en"
 	}
 	rememberLanguage(w, lang)

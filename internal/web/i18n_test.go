@@ -3,7 +3,10 @@ package web
 import (
 	"io/fs"
 	"regexp"
+	"slices"
 	"testing"
+
+	"github.com/nimbuscommerce/nimbus/internal/identity"
 )
 
 // TestCatalogsAreComplete: both languages have exactly the same keys, with
@@ -74,5 +77,17 @@ func TestFormatMoney(t *testing.T) {
 		if got := formatMoney(tc.amount, tc.currency, "en"); got != tc.want {
 			t.Errorf("formatMoney(%d, %s) = %q, want %q", tc.amount, tc.currency, got, tc.want)
 		}
+	}
+}
+
+// TestLanguagesStaffCanChooseAreTheOnesWeSpeak: a language staff may keep on
+// their account has a catalog, and a catalog is a language they may choose.
+func TestLanguagesStaffCanChooseAreTheOnesWeSpeak(t *testing.T) {
+	var spoken []string
+	for _, tag := range languages {
+		spoken = append(spoken, langCode(tag))
+	}
+	if !slices.Equal(spoken, identity.Languages) {
+		t.Fatalf("web speaks %v, staff choose from %v", spoken, identity.Languages)
 	}
 }
