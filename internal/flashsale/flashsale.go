@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/catalog"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 )
 
@@ -143,19 +144,24 @@ func (s *Service) Create(ctx context.Context, tenantID string, in NewSale) (*Sal
 			return nimbus.Invalid(nimbus.FieldError{Field: "ends_at", Message: "is already past"})
 		}
 		sale.CreatedAt, sale.UpdatedAt = tx.Now, tx.Now
+		ids := make([]string, len(in.Items))
+		for i, it := range in.Items {
+			ids[i] = it.VariantID
+		}
+		variants, _, err := catalog.LookupVariants(ctx, tx, ids) // another store's are absent
+		if err != nil {
+			return err
+		}
 		var fe []nimbus.FieldError
 		for i, it := range in.Items {
-			var price int64
-			err := tx.QueryRow(ctx, `SELECT price FROM variants WHERE tenant_id = ? AND id = ?`, tx.TenantID(), it.VariantID).Scan(&price)
 			field := fmt.Sprintf("items[%d]", i)
+			v := variants[it.VariantID]
 			switch {
-			case errors.Is(err, sql.ErrNoRows):
+			case v == nil:
 				fe = append(fe, nimbus.FieldError{Field: field + ".variant_id", Message: "is not a variant of this store"})
 				continue
-			case err != nil:
-				return fmt.Errorf("find variant: %w", err)
-			case it.SalePrice > price:
-				fe = append(fe, nimbus.FieldError{Field: field + ".sale_price", Message: fmt.Sprintf("must not be above the regular price (%d)", price)})
+			case it.SalePrice > v.Price:
+				fe = append(fe, nimbus.FieldError{Field: field + ".sale_price", Message: fmt.Sprintf("must not be above the regular price (%d)", v.Price)})
 			}
 			sale.Items = append(sale.Items, &Item{VariantID: it.VariantID, SalePrice: it.SalePrice, Allocation: it.Allocation})
 		}
@@ -193,10 +199,9 @@ func (s *Service) End(ctx context.Context, tenantID, id string) (*Sale, error) {
 		if sale.Status(tx.Now) == Ended {
 			return nil
 		}
-		now := tx.Now.Truncate(time.Microsecond) // what PostgreSQL stores
-		sale.EndsAt, sale.UpdatedAt = now, tx.Now
-		if !sale.StartsAt.Before(now) {
-			sale.StartsAt = now.Add(-time.Microsecond) // keeps ends_at > starts_at
+		sale.EndsAt, sale.UpdatedAt = tx.Now, tx.Now // tx.Now is already to the microsecond
+		if !sale.StartsAt.Before(tx.Now) {
+			sale.StartsAt = tx.Now.Add(-time.Microsecond) // keeps ends_at > starts_at
 		}
 		_, err = tx.Exec(ctx, `UPDATE flash_sales SET starts_at = ?, ends_at = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
 			sale.StartsAt, sale.EndsAt, sale.UpdatedAt, tx.TenantID(), sale.ID)
