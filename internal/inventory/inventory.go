@@ -156,22 +156,33 @@ func (s *Service) Adjust(ctx context.Context, tenantID, variantID, actor string,
 }
 
 func mustTrackedVariant(ctx context.Context, tx *db.TenantTx, variantID string) error {
-	if !nimbus.ValidID(nimbus.PrefixVariant, variantID) {
-		return nimbus.Errorf(nimbus.ENOTFOUND, "variant not found")
-	}
-	vs, _, err := catalog.LookupVariants(ctx, tx, []string{variantID})
+	v, err := findVariant(ctx, tx, variantID)
 	if err != nil {
 		return err
-	}
-	v, ok := vs[variantID]
-	if !ok {
-		return nimbus.Errorf(nimbus.ENOTFOUND, "variant not found")
 	}
 	if !v.TrackInventory {
 		return nimbus.Invalid(nimbus.FieldError{Field: "variant", Message: "this variant does not track inventory; turn tracking on first"})
 	}
 	return nil
 }
+
+// findVariant returns the store's variant. Errors: ENOTFOUND.
+func findVariant(ctx context.Context, tx *db.TenantTx, variantID string) (*catalog.Variant, error) {
+	if !nimbus.ValidID(nimbus.PrefixVariant, variantID) {
+		return nil, errVariantNotFound
+	}
+	vs, _, err := catalog.LookupVariants(ctx, tx, []string{variantID})
+	if err != nil {
+		return nil, err
+	}
+	v, ok := vs[variantID]
+	if !ok {
+		return nil, errVariantNotFound
+	}
+	return v, nil
+}
+
+var errVariantNotFound = nimbus.Errorf(nimbus.ENOTFOUND, "variant not found")
 
 func findLevel(ctx context.Context, tx *db.TenantTx, variantID string) (*Level, error) {
 	l := Level{VariantID: variantID}
@@ -190,16 +201,10 @@ func findLevel(ctx context.Context, tx *db.TenantTx, variantID string) (*Level, 
 func (s *Service) FindLevel(ctx context.Context, tenantID, variantID string) (*Level, error) {
 	var l *Level
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
-		if !nimbus.ValidID(nimbus.PrefixVariant, variantID) {
-			return nimbus.Errorf(nimbus.ENOTFOUND, "variant not found")
-		}
-		vs, _, err := catalog.LookupVariants(ctx, tx, []string{variantID})
-		if err != nil {
+		if _, err := findVariant(ctx, tx, variantID); err != nil {
 			return err
 		}
-		if _, ok := vs[variantID]; !ok {
-			return nimbus.Errorf(nimbus.ENOTFOUND, "variant not found")
-		}
+		var err error
 		l, err = findLevel(ctx, tx, variantID)
 		return err
 	})
@@ -241,16 +246,10 @@ func (s *Service) Available(ctx context.Context, tenantID string, variantIDs []s
 func (s *Service) FindMovements(ctx context.Context, tenantID, variantID, after string, limit int) ([]*Movement, error) {
 	var ms []*Movement
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
-		if !nimbus.ValidID(nimbus.PrefixVariant, variantID) {
-			return nimbus.Errorf(nimbus.ENOTFOUND, "variant not found")
-		}
-		vs, _, err := catalog.LookupVariants(ctx, tx, []string{variantID})
-		if err != nil {
+		if _, err := findVariant(ctx, tx, variantID); err != nil {
 			return err
 		}
-		if _, ok := vs[variantID]; !ok {
-			return nimbus.Errorf(nimbus.ENOTFOUND, "variant not found")
-		}
+		var err error
 		ms, err = findMovements(ctx, tx, "variant_id", variantID, after, limit+1)
 		return err
 	})
