@@ -22,6 +22,7 @@ const (
 	EUNAVAILABLE     = "unavailable"            // a dependency is down or the server is busy; retry later
 	ECANCELED        = "canceled"               // the client went away before the answer was ready
 	ESTOCK           = "insufficient_stock"     // fewer units available than asked for
+	ESOLDOUT         = "sold_out"               // nothing is left of a flash sale's allocation
 	ETRANSITION      = "invalid_transition"     // the order's state does not allow this action
 	EPAYMENT         = "payment_declined"       // the payment provider refused the payment
 	EIDEMPOTENCY     = "idempotency_key_reused" // same key, different request

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/nimbuscommerce/nimbus/internal/flashsale"
 )
 
 // Config is everything a Nimbus process is told at start-up. Every field
@@ -24,6 +26,7 @@ type Config struct {
 	SecureCookies   bool
 	ThemeDir        string
 	MaxWrites       int
+	FlashSale       flashsale.Burst
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
 }
@@ -44,6 +47,9 @@ func (c *Config) bindServe(fs *flag.FlagSet) {
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark cookies Secure (set when clients reach Nimbus over HTTPS, for example behind a TLS load balancer)")
 	fs.StringVar(&c.ThemeDir, "theme-dir", "", "directory of storefront templates (templates/*.html) and static files (static/*) that replace the built-in ones")
 	fs.IntVar(&c.MaxWrites, "max-writes-in-flight", 256, "writes (POST, PATCH, DELETE) served at once; past it a write gets 503 with Retry-After at once (0: no bound)")
+	fs.IntVar(&c.FlashSale.InFlightPerSale, "flash-sale-in-flight", 256, "buys of one flash sale served at once by this node; past it a buy gets 429 with Retry-After at once")
+	fs.Float64Var(&c.FlashSale.PerIP, "flash-sale-ip-rate", 20, "flash sale buys per second allowed from one client address, with bursts of twice as many (0: no limit)")
+	fs.Float64Var(&c.FlashSale.PerCustomer, "flash-sale-customer-rate", 5, "flash sale buys per second allowed for one customer, with bursts of twice as many (0: no limit)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted, in bytes")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let in-flight requests finish on shutdown")
 }

@@ -28,9 +28,17 @@ type testServer struct {
 // when NIMBUS_TEST_POSTGRES_URL is set.
 func forEachBackend(t *testing.T, f func(t *testing.T, s *testServer)) {
 	t.Helper()
+	forEachBackendWith(t, app.Config{}, f)
+}
+
+// forEachBackendWith is forEachBackend with a server configured as cfg
+// (its database settings are the backend's).
+func forEachBackendWith(t *testing.T, cfg app.Config, f func(t *testing.T, s *testServer)) {
+	t.Helper()
 	for _, b := range dbtest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			f(t, startServer(t, app.Config{DataDir: b.Config.DataDir, DatabaseURL: b.Config.URL}))
+			cfg.DataDir, cfg.DatabaseURL = b.Config.DataDir, b.Config.URL
+			f(t, startServer(t, cfg))
 		})
 	}
 }
@@ -93,7 +101,12 @@ type client struct {
 
 func (s *testServer) client(t *testing.T) *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{t: t, base: s.URL, http: &http.Client{Jar: jar}}
+	// Its own connections, closed before the server shuts down: a
+	// connection dialed for a burst but never used would otherwise hold
+	// the shutdown for the 5 s net/http gives a new connection.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	return &client{t: t, base: s.URL, http: &http.Client{Jar: jar, Transport: tr}}
 }
 
 type response struct {

@@ -348,6 +348,8 @@ var storefrontRoutes = []string{
 	"GET /api/v1/storefront/{store}/customers/me/orders",
 	"POST /api/v1/storefront/{store}/customers/me/addresses",
 	"DELETE /api/v1/storefront/{store}/customers/me/addresses/{id}",
+	"GET /api/v1/storefront/{store}/flash-sales/{id}",
+	"POST /api/v1/storefront/{store}/flash-sales/{id}/orders",
 }
 
 // TestStorefrontIsolation uses store A's product handle, cart token, cart
@@ -415,6 +417,21 @@ func TestStorefrontIsolation(t *testing.T) {
 		shopper.do("POST", bStore+"/customers/logout", nil, "X-Customer-Token", acct.Token).must(t, http.StatusNoContent, nil)
 		shopper.do("GET", "/api/v1/storefront/alpha/customers/me", nil, "X-Customer-Token", acct.Token).must(t, http.StatusOK, nil) // B's logout did not end A's session
 		shopper.do("POST", bStore+"/customers", map[string]any{"email": "ada@example.com", "password": "bravo password"}).must(t, http.StatusCreated, nil)
+
+		// A's flash sale is not B's: not seen, not bought, not sold.
+		var sale flashSaleJSON
+		a.Owner.do("POST", "/api/v1/flash-sales", map[string]any{"title": "A only", "starts_at": time.Now().Add(-time.Minute),
+			"ends_at": time.Now().Add(time.Hour), "items": []map[string]any{{"variant_id": p.Variants[0].ID, "sale_price": 1, "allocation": 5}}}).
+			must(t, http.StatusCreated, &sale)
+		shopper.do("GET", "/api/v1/storefront/alpha/flash-sales/"+sale.ID, nil).must(t, http.StatusOK, nil)
+		shopper.do("GET", bStore+"/flash-sales/"+sale.ID, nil).mustProblem(t, http.StatusNotFound, "not_found")
+		shopper.do("POST", bStore+"/flash-sales/"+sale.ID+"/orders", map[string]any{"variant_id": p.Variants[0].ID, "quantity": 1,
+			"email": "ada@example.com", "shipping_address": usAddress, "shipping_rate_id": "shr_x", "payment_provider": "test"}).
+			mustProblem(t, http.StatusNotFound, "not_found")
+		a.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, http.StatusOK, &sale)
+		if sale.Items[0].Sold != 0 {
+			t.Fatalf("a buy in B sold %d of A's sale", sale.Items[0].Sold)
+		}
 
 		// A's variant in B's cart is not for sale there.
 		var bCart cartJSON

@@ -90,11 +90,12 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 	s.Catalog = &catalog.Service{DB: d}
 	s.Inventory = &inventory.Service{DB: d}
 	s.Pricing = &pricing.Service{DB: d}
-	s.FlashSales = &flashsale.Service{DB: d}
 	s.Orders = &order.Service{DB: d, Providers: payment.Providers{
 		"test":   payment.TestProvider{},
 		"manual": payment.ManualProvider{},
 	}}
+	s.FlashSales = &flashsale.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders, Burst: cfg.FlashSale}
+	s.Orders.OnCancel = append(s.Orders.OnCancel, s.FlashSales.GiveBack)
 	s.Checkout = &checkout.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders}
 	s.Customers = &customer.Service{DB: d, Passwords: s.Identity}
 	s.storefront = &web.Storefront{Tenants: s.Tenants, Catalog: s.Catalog, Inventory: s.Inventory, Checkout: s.Checkout,
@@ -152,6 +153,7 @@ func (s *Server) routes() http.Handler {
 	inventory.RegisterAPI(api, s.Inventory)
 	pricing.RegisterAPI(api, s.Pricing)
 	flashsale.RegisterAPI(api, s.FlashSales)
+	flashsale.RegisterStorefrontAPI(api, s.FlashSales, s.Tenants, s.Customers)
 	order.RegisterAPI(api, s.Orders)
 	order.RegisterStorefrontAPI(api, s.Orders, s.Tenants)
 	checkout.RegisterStorefrontAPI(api, s.Checkout, s.Tenants, s.Customers)
@@ -174,6 +176,7 @@ func (s *Server) routes() http.Handler {
 		_, pattern := mux.Handler(r)
 		return pattern
 	}
+	s.idempotency.Skip = func(r *http.Request) bool { return routeOf(r) == flashsale.BuyPattern }
 	return httpx.Chain(mux,
 		s.storefront.Domains, // first: a store's own host name becomes its /s/{handle}/ path
 		s.inFlight.Middleware,

@@ -10,8 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/mail"
-	"strings"
 	"time"
 
 	"github.com/nimbuscommerce/nimbus"
@@ -133,13 +131,4 @@ func updateCartRow(ctx context.Context, tx *db.TenantTx, c *Cart) error {
 		note = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`, c.Email, nullable(c.CustomerID), addr, nullable(c.ShippingRateID),
 		c.DiscountCode, c.Note, c.UpdatedAt, tx.TenantID(), c.ID)
 	return err
-}
-
-func normalizeEmail(email string) (string, error) {
-	email = strings.TrimSpace(email)
-	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Address != email || len(email) > 254 || !strings.Contains(email[strings.LastIndex(email, "@"):], ".") {
-		return "", nimbus.Invalid(nimbus.FieldError{Field: "email", Message: "must be an email address such as name@example.com"})
-	}
-	return strings.ToLower(email), nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/catalog"
 	"github.com/nimbuscommerce/nimbus/internal/customer"
+	"github.com/nimbuscommerce/nimbus/internal/identity"
 	"github.com/nimbuscommerce/nimbus/internal/order"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
@@ -420,9 +421,9 @@ type CartUpdate struct {
 func (s *Service) UpdateCart(ctx context.Context, tenantID, token string, u CartUpdate) (*Priced, error) {
 	var fe []nimbus.FieldError
 	if u.Email != nil {
-		e, err := normalizeEmail(*u.Email)
-		if err != nil {
-			return nil, err
+		e, bad := identity.NormalizeEmail("email", *u.Email)
+		if bad != nil {
+			return nil, nimbus.Invalid(*bad)
 		}
 		u.Email = &e
 	}

@@ -2,12 +2,17 @@ package flashsale
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/order"
 	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
 )
 
@@ -124,5 +129,147 @@ func RegisterAPI(api huma.API, s *Service) {
 			return nil, err
 		}
 		return &saleOut{Body: view(sale)}, nil
+	})
+}
+
+// Stores finds a storefront's tenant by its handle.
+type Stores interface {
+	StoreID(ctx context.Context, handle string) (string, error)
+}
+
+// Shoppers tells which customer a storefront session token belongs to.
+type Shoppers interface {
+	Shopper(ctx context.Context, tenantID, token string) (customerID, email string, err error)
+}
+
+// BuyPattern is the route of a buy. The buy keeps its Idempotency-Key in
+// its own transaction, so the generic idempotency middleware leaves it be.
+const BuyPattern = "POST " + httpx.APIPrefix + "/storefront/{store}/flash-sales/{id}/orders"
+
+// buyRequest is a buy on the wire.
+type buyRequest struct {
+	Store          string `path:"store" maxLength:"40"`
+	ID             string `path:"id" maxLength:"64"`
+	CustomerToken  string `header:"X-Customer-Token" maxLength:"100" doc:"A signed-in customer's token: the order belongs to their account."`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes a retry safe: the same key and request return the same order."`
+	Body           struct {
+		VariantID       string         `json:"variant_id" maxLength:"64"`
+		Quantity        int64          `json:"quantity" minimum:"1" maximum:"10000"`
+		Email           string         `json:"email,omitempty" maxLength:"254" doc:"Required for guests; a signed-in customer's account email is used."`
+		ShippingAddress nimbus.Address `json:"shipping_address"`
+		ShippingRateID  string         `json:"shipping_rate_id" maxLength:"64"`
+		PaymentProvider string         `json:"payment_provider" enum:"test,manual"`
+	}
+
+	clientIP string
+}
+
+// Resolve takes the client's address from the connection (never from a
+// header a client can set).
+func (b *buyRequest) Resolve(ctx huma.Context) []error {
+	b.clientIP = ctx.RemoteAddr()
+	if host, _, err := net.SplitHostPort(b.clientIP); err == nil {
+		b.clientIP = host
+	}
+	return nil
+}
+
+// hash identifies the request for its idempotency key: the same store,
+// sale and body (as parsed, so spacing does not matter).
+func (b *buyRequest) hash() []byte {
+	body, _ := json.Marshal(b.Body)
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", b.Store, b.ID)
+	h.Write(body)
+	return h.Sum(nil)
+}
+
+// PublicSaleView is a sale as a shopper sees it.
+type PublicSaleView struct {
+	ID               string           `json:"id"`
+	Title            string           `json:"title"`
+	Status           string           `json:"status" enum:"scheduled,active,ended"`
+	StartsAt         time.Time        `json:"starts_at"`
+	EndsAt           time.Time        `json:"ends_at"`
+	PerCustomerLimit int64            `json:"per_customer_limit"`
+	AccountsOnly     bool             `json:"accounts_only"`
+	Items            []PublicItemView `json:"items"`
+}
+
+// PublicItemView is one variant of a sale as a shopper sees it.
+type PublicItemView struct {
+	VariantID string `json:"variant_id"`
+	SalePrice int64  `json:"sale_price"`
+	Remaining int64  `json:"remaining" doc:"Units left, as of at most a moment ago."`
+	SoldOut   bool   `json:"sold_out"`
+}
+
+// RegisterStorefrontAPI declares the routes shoppers use in a sale.
+func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Shoppers) {
+	tags := []string{"Storefront"}
+	prefix := httpx.APIPrefix + "/storefront/{store}/flash-sales/{id}"
+
+	type saleOut struct{ Body PublicSaleView }
+	huma.Register(api, huma.Operation{
+		OperationID: "storefront-get-flash-sale", Method: http.MethodGet, Path: prefix,
+		Summary: "See a flash sale: its prices and what is left", Tags: tags,
+	}, func(ctx context.Context, in *struct {
+		Store string `path:"store" maxLength:"40"`
+		ID    string `path:"id" maxLength:"64"`
+	}) (*saleOut, error) {
+		tenantID, err := stores.StoreID(ctx, in.Store)
+		if err != nil {
+			return nil, err
+		}
+		sale, err := s.Public(ctx, tenantID, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		v := PublicSaleView{ID: sale.ID, Title: sale.Title, Status: sale.Status(s.DB.Now()), StartsAt: sale.StartsAt.UTC(),
+			EndsAt: sale.EndsAt.UTC(), PerCustomerLimit: sale.PerCustomerLimit, AccountsOnly: sale.AccountsOnly, Items: []PublicItemView{}}
+		for _, it := range sale.Items {
+			v.Items = append(v.Items, PublicItemView{VariantID: it.VariantID, SalePrice: it.SalePrice, Remaining: it.Remaining(),
+				SoldOut: it.Remaining() <= 0})
+		}
+		return &saleOut{Body: v}, nil
+	})
+
+	type buyOut struct {
+		Replayed string `header:"Idempotent-Replayed"`
+		Body     struct {
+			Order      order.OrderView `json:"order"`
+			OrderToken string          `json:"order_token" doc:"Lets the shopper see and pay the order."`
+		}
+	}
+	huma.Register(api, huma.Operation{
+		OperationID: "storefront-buy-in-flash-sale", Method: http.MethodPost, Path: prefix + "/orders",
+		Summary: "Buy in a flash sale", Description: "Takes the units from the sale and holds the stock until the order is paid " +
+			"(the store's reservation time); an unpaid order gives them back when it expires. Answers 409 sold_out the moment " +
+			"nothing is left, and 429 with Retry-After when the sale or the client is over its limits. " +
+			"Send an Idempotency-Key to retry safely.",
+		Tags: tags, DefaultStatus: http.StatusCreated,
+	}, func(ctx context.Context, in *buyRequest) (*buyOut, error) {
+		tenantID, err := stores.StoreID(ctx, in.Store)
+		if err != nil {
+			return nil, err
+		}
+		b := BuyInput{SaleID: in.ID, VariantID: in.Body.VariantID, Quantity: in.Body.Quantity, Email: in.Body.Email,
+			ShippingAddress: in.Body.ShippingAddress, ShippingRateID: in.Body.ShippingRateID, PaymentProvider: in.Body.PaymentProvider,
+			IdempotencyKey: in.IdempotencyKey, RequestHash: in.hash(), ClientIP: in.clientIP}
+		if in.CustomerToken != "" {
+			if b.CustomerID, b.Email, err = shoppers.Shopper(ctx, tenantID, in.CustomerToken); err != nil {
+				return nil, err
+			}
+		}
+		bought, err := s.Buy(ctx, tenantID, b)
+		if err != nil {
+			return nil, err
+		}
+		out := &buyOut{}
+		if bought.Replayed {
+			out.Replayed = "true"
+		}
+		out.Body.Order, out.Body.OrderToken = order.ViewOrder(bought.Order), bought.Token
+		return out, nil
 	})
 }

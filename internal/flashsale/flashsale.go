@@ -15,7 +15,9 @@ import (
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/catalog"
+	"github.com/nimbuscommerce/nimbus/internal/order"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/tenant"
 )
 
 // Sale states, derived from the clock: a sale is never "switched on".
@@ -62,9 +64,19 @@ type Item struct {
 // Remaining is how many units of the allocation are still for sale.
 func (i *Item) Remaining() int64 { return i.Allocation - i.Sold }
 
-// Service manages flash sales.
+// Service manages flash sales and buying in them.
 type Service struct {
-	DB *db.DB
+	DB      *db.DB
+	Tenants Tenants
+	Orders  *order.Service
+	Burst   Burst
+
+	burst burstState
+}
+
+// Tenants gives a store's settings.
+type Tenants interface {
+	Cached(ctx context.Context, id string) (*tenant.Tenant, error)
 }
 
 // NewSale is what a merchant sets up.

@@ -23,6 +23,10 @@ import (
 type Service struct {
 	DB        *db.DB
 	Providers payment.Providers
+	// OnCancel runs in the transaction that cancels an order, so that
+	// what other domains set aside for it (a flash sale's units) is given
+	// back exactly when its stock is.
+	OnCancel []func(ctx context.Context, tx *db.TenantTx, orderID string) error
 }
 
 // Draft is an order as checkout assembled it, priced and ready to place.
@@ -724,6 +728,11 @@ func (s *Service) cancelUnpaid(ctx context.Context, tx *db.TenantTx, o *Order, a
 func (s *Service) finishCancel(ctx context.Context, tx *db.TenantTx, o *Order, actor, reason string) error {
 	if err := pricing.Unredeem(ctx, tx, o.ID); err != nil {
 		return err
+	}
+	for _, giveBack := range s.OnCancel {
+		if err := giveBack(ctx, tx, o.ID); err != nil {
+			return err
+		}
 	}
 	if err := updateOrderState(ctx, tx, o); err != nil {
 		return err

@@ -56,7 +56,7 @@ func (a *Admission) Middleware(next http.Handler) http.Handler {
 				return
 			}
 			// A shopper's form post: a page a browser shows, not JSON.
-			w.Header().Set("Retry-After", retryAfterSeconds)
+			w.Header().Set("Retry-After", retryAfter(nimbus.EUNAVAILABLE))
 			http.Error(w, "The store is very busy right now. Please go back and try again in a moment.", http.StatusServiceUnavailable)
 		}
 	})

@@ -3,10 +3,6 @@ package httpx
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
@@ -20,6 +16,7 @@ import (
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
 )
 
 // IdempotencyHeader is the request header naming an idempotency key.
@@ -51,6 +48,9 @@ const abandonAfter = 2 * time.Minute
 type Idempotency struct {
 	DB  *db.DB
 	TTL time.Duration
+	// Skip names the requests that keep their Idempotency-Key themselves,
+	// in the transaction that does the work.
+	Skip func(*http.Request) bool
 }
 
 // storedResponse is what a replay sends back.
@@ -68,7 +68,7 @@ var replayedHeaders = []string{"Content-Type", "Location", "Set-Cookie"}
 func (m *Idempotency) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get(IdempotencyHeader)
-		if r.Method != http.MethodPost || key == "" {
+		if r.Method != http.MethodPost || key == "" || (m.Skip != nil && m.Skip(r)) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -231,35 +231,19 @@ func (m *Idempotency) PurgeExpired(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// sealKey derives the AES-256 key that seals a stored response from the
-// client's idempotency key, which is never stored.
-func sealKey(key, scope string) []byte {
-	k, err := hkdf.Key(sha256.New, []byte(key), []byte(scope), "nimbus idempotent response v1", 32)
-	if err != nil {
-		panic(err) // only for impossible lengths
-	}
-	return k
-}
+// sealPurpose keeps stored responses' keys apart from other sealed data.
+const sealPurpose = "nimbus idempotent response v1"
 
 func seal(key, scope string, resp storedResponse) []byte {
 	plain, err := json.Marshal(resp)
 	if err != nil {
 		panic(err) // a struct of strings and bytes always marshals
 	}
-	block, _ := aes.NewCipher(sealKey(key, scope))
-	gcm, _ := cipher.NewGCM(block)
-	nonce := make([]byte, gcm.NonceSize())
-	rand.Read(nonce)
-	return gcm.Seal(nonce, nonce, plain, nil)
+	return secret.Seal(key, scope, sealPurpose, plain)
 }
 
 func unseal(key, scope string, sealed []byte) (*storedResponse, error) {
-	block, _ := aes.NewCipher(sealKey(key, scope))
-	gcm, _ := cipher.NewGCM(block)
-	if len(sealed) < gcm.NonceSize() {
-		return nil, errors.New("sealed response too short")
-	}
-	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], nil)
+	plain, err := secret.Open(key, scope, sealPurpose, sealed)
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,7 @@ var statusOf = map[string]int{
 	nimbus.ENOTFOUND:        http.StatusNotFound,
 	nimbus.ECONFLICT:        http.StatusConflict,
 	nimbus.ESTOCK:           http.StatusConflict,
+	nimbus.ESOLDOUT:         http.StatusConflict,
 	nimbus.ETRANSITION:      http.StatusConflict,
 	nimbus.EPAYMENT:         http.StatusPaymentRequired,
 	nimbus.EUNAUTHORIZED:    http.StatusUnauthorized,
@@ -64,8 +65,17 @@ var statusOf = map[string]int{
 // tell a disconnect from a fault of ours.
 const StatusClientClosedRequest = 499
 
-// retryAfterSeconds is the Retry-After sent with EUNAVAILABLE.
-const retryAfterSeconds = "2"
+// retryAfter is the Retry-After sent with a problem that asks the client
+// to come back: a busy server (EUNAVAILABLE) or a limit (ETOOMANY).
+func retryAfter(code string) string {
+	switch code {
+	case nimbus.EUNAVAILABLE:
+		return "2"
+	case nimbus.ETOOMANY:
+		return "1"
+	}
+	return ""
+}
 
 // codeOfStatus names the problems huma itself raises (before our handlers run).
 func codeOfStatus(status int) string {
@@ -150,8 +160,8 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 	p := NewProblem(r.Context(), err)
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
-	if p.Code == nimbus.EUNAVAILABLE {
-		w.Header().Set("Retry-After", retryAfterSeconds)
+	if ra := retryAfter(p.Code); ra != "" {
+		w.Header().Set("Retry-After", ra)
 	}
 	w.WriteHeader(p.Status)
 	json.NewEncoder(w).Encode(p)
@@ -175,8 +185,8 @@ func installErrors() {
 				ctx = hctx.Context()
 			}
 			withHeaders := func(p *Problem) *Problem {
-				if hctx != nil && p.Code == nimbus.EUNAVAILABLE {
-					hctx.SetHeader("Retry-After", retryAfterSeconds)
+				if ra := retryAfter(p.Code); hctx != nil && ra != "" {
+					hctx.SetHeader("Retry-After", ra)
 				}
 				return p
 			}

@@ -1,0 +1,298 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nimbuscommerce/nimbus/internal/app"
+	"github.com/nimbuscommerce/nimbus/internal/flashsale"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+)
+
+// activeSale opens a sale of variantID that started a minute ago.
+func activeSale(t *testing.T, sh *shop, variantID string, price, allocation, perCustomer int64, accountsOnly bool) flashSaleJSON {
+	t.Helper()
+	var sale flashSaleJSON
+	sh.Owner.do("POST", "/api/v1/flash-sales", map[string]any{"title": "Flash", "starts_at": time.Now().Add(-time.Minute),
+		"ends_at": time.Now().Add(time.Hour), "per_customer_limit": perCustomer, "accounts_only": accountsOnly,
+		"items": []map[string]any{{"variant_id": variantID, "sale_price": price, "allocation": allocation}}}).must(t, http.StatusCreated, &sale)
+	return sale
+}
+
+func buyBody(sh *shop, variantID, email string, qty int64) map[string]any {
+	return map[string]any{"variant_id": variantID, "quantity": qty, "email": email, "shipping_address": usAddress,
+		"shipping_rate_id": sh.RateID, "payment_provider": "test"}
+}
+
+type boughtJSON struct {
+	Order      orderJSON `json:"order"`
+	OrderToken string    `json:"order_token"`
+}
+
+// TestFlashSaleBuy: a shopper buys at the sale price and the order waits
+// for payment; a retry with the same key gets the same order; the limit per
+// customer, the window, accounts-only and the allocation are enforced; sold
+// out is answered the moment nothing is left, and a canceled order gives
+// its units back to the sale.
+func TestFlashSaleBuy(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		other := openShop(t, s, "other")
+		sale := activeSale(t, sh, sh.Large.ID, 1999, 3, 2, false)
+		c := s.client(t)
+		buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
+
+		var first boughtJSON
+		r := c.do("POST", buy, buyBody(sh, sh.Large.ID, "ada@example.com", 1), "Idempotency-Key", "ada-1").must(t, http.StatusCreated, &first)
+		o := first.Order
+		if o.Status != "pending_payment" || o.Subtotal != 1999 || len(o.Lines) != 1 || o.Lines[0].Quantity != 1 || first.OrderToken == "" {
+			t.Fatalf("order = %+v", o)
+		}
+		if r.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatal("a first buy says it was replayed")
+		}
+		var again boughtJSON
+		r = c.do("POST", buy, buyBody(sh, sh.Large.ID, "ada@example.com", 1), "Idempotency-Key", "ada-1").must(t, http.StatusCreated, &again)
+		if again.Order.ID != o.ID || again.OrderToken != first.OrderToken || r.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("retry = %s / %s, want the first order %s", again.Order.ID, r.Header.Get("Idempotent-Replayed"), o.ID)
+		}
+		// The key lives with the order, not in the generic idempotency store,
+		// whose record could outlive a crash between the order and its own write.
+		var generic int
+		if err := s.DB.View(t.Context(), func(tx *db.Tx) error {
+			return tx.QueryRow(t.Context(), `SELECT COUNT(*) FROM idempotency_keys`).Scan(&generic)
+		}); err != nil || generic != 0 {
+			t.Fatalf("generic idempotency records: %d, %v", generic, err)
+		}
+		// The order token works: the shopper sees the order.
+		c.do("GET", "/api/v1/storefront/acme/orders/"+o.ID, nil, "X-Order-Token", first.OrderToken).must(t, http.StatusOK, nil)
+
+		// Bad requests change nothing.
+		bad := buyBody(sh, sh.Large.ID, "not an email", 1)
+		if p := c.do("POST", buy, bad).mustProblem(t, 422, "invalid"); !p.hasField("email") {
+			t.Fatalf("bad email: %+v", p)
+		}
+		if p := c.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 3)).mustProblem(t, 422, "invalid"); !p.hasField("quantity") {
+			t.Fatalf("over the per-customer limit in one buy: %+v", p)
+		}
+		c.do("POST", buy, buyBody(sh, sh.Small.ID, "bo@example.com", 1)).mustProblem(t, 404, "not_found")
+		c.do("POST", "/api/v1/storefront/other/flash-sales/"+sale.ID+"/orders", buyBody(other, sh.Large.ID, "bo@example.com", 1)).
+			mustProblem(t, 404, "not_found")
+		// Ada has 1 of her 2.
+		c.do("POST", buy, buyBody(sh, sh.Large.ID, "ADA@example.com", 2)).mustProblem(t, 409, "conflict")
+
+		var got flashSaleJSON
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, 200, &got)
+		if got.Items[0].Sold != 1 {
+			t.Fatalf("after refusals sold = %d, want 1", got.Items[0].Sold)
+		}
+
+		// Bo takes the last 2; then the sale is sold out, for Cy too.
+		c.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 2)).must(t, http.StatusCreated, nil)
+		c.do("POST", buy, buyBody(sh, sh.Large.ID, "cy@example.com", 1)).mustProblem(t, 409, "sold_out")
+		c.do("POST", buy, buyBody(sh, sh.Large.ID, "cy@example.com", 1)).mustProblem(t, 409, "sold_out")
+		var public struct {
+			Items []struct {
+				Remaining int64 `json:"remaining"`
+				SoldOut   bool  `json:"sold_out"`
+				SalePrice int64 `json:"sale_price"`
+			} `json:"items"`
+		}
+		c.do("GET", "/api/v1/storefront/acme/flash-sales/"+sale.ID, nil).must(t, 200, &public)
+		if len(public.Items) != 1 || public.Items[0].Remaining != 0 || !public.Items[0].SoldOut || public.Items[0].SalePrice != 1999 {
+			t.Fatalf("shoppers see %+v", public)
+		}
+		if l := sh.level(t, sh.Large.ID); l.Reserved != 3 {
+			t.Fatalf("reserved = %d, want the sale's 3", l.Reserved)
+		}
+
+		// Ada's order is canceled: her unit goes back to the sale (and to
+		// her limit), and Cy gets it at once.
+		sh.Owner.do("POST", "/api/v1/orders/"+o.ID+"/cancel", map[string]any{}).must(t, http.StatusOK, nil)
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, 200, &got)
+		if got.Items[0].Sold != 2 {
+			t.Fatalf("after the cancel sold = %d, want 2", got.Items[0].Sold)
+		}
+		c.do("POST", buy, buyBody(sh, sh.Large.ID, "cy@example.com", 1)).must(t, http.StatusCreated, nil)
+		if l := sh.level(t, sh.Large.ID); l.Reserved != 3 {
+			t.Fatalf("reserved = %d, want 3", l.Reserved)
+		}
+		// Canceling twice gives back once.
+		sh.Owner.do("POST", "/api/v1/orders/"+o.ID+"/cancel", map[string]any{}).mustProblem(t, 409, "invalid_transition")
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, 200, &got)
+		if got.Items[0].Sold != 3 {
+			t.Fatalf("sold = %d, want 3", got.Items[0].Sold)
+		}
+	})
+}
+
+// TestFlashSaleWindowAndAccounts: a sale sells only while it runs, and an
+// accounts-only sale only to signed-in customers.
+func TestFlashSaleWindowAndAccounts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		c := s.client(t)
+		var later flashSaleJSON
+		sh.Owner.do("POST", "/api/v1/flash-sales", map[string]any{"title": "Later", "starts_at": time.Now().Add(time.Hour),
+			"ends_at": time.Now().Add(2 * time.Hour), "items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": 1000, "allocation": 5}}}).
+			must(t, http.StatusCreated, &later)
+		c.do("POST", "/api/v1/storefront/acme/flash-sales/"+later.ID+"/orders", buyBody(sh, sh.Large.ID, "ada@example.com", 1)).
+			mustProblem(t, 409, "conflict")
+
+		members := activeSale(t, sh, sh.Small.ID, 1000, 5, 1, true)
+		buy := "/api/v1/storefront/acme/flash-sales/" + members.ID + "/orders"
+		c.do("POST", buy, buyBody(sh, sh.Small.ID, "ada@example.com", 1)).mustProblem(t, 401, "unauthorized")
+		var reg customerSession
+		c.do("POST", "/api/v1/storefront/acme/customers", map[string]any{"email": "ada@example.com", "password": "analytical engine"}).
+			must(t, http.StatusCreated, &reg)
+		body := buyBody(sh, sh.Small.ID, "", 1)
+		var b boughtJSON
+		c.do("POST", buy, body, "X-Customer-Token", reg.Token, "Idempotency-Key", "k").must(t, http.StatusCreated, &b)
+		if b.Order.Subtotal != 1000 {
+			t.Fatalf("member order = %+v", b.Order)
+		}
+		// The same key for another request of the same customer is refused.
+		body["quantity"] = 2
+		c.do("POST", buy, body, "X-Customer-Token", reg.Token, "Idempotency-Key", "k").mustProblem(t, 422, "idempotency_key_reused")
+
+		sh.Owner.do("POST", "/api/v1/flash-sales/"+members.ID+"/end", nil).must(t, 200, nil)
+		body["quantity"] = 1
+		c.do("POST", buy, body, "X-Customer-Token", reg.Token).mustProblem(t, 409, "conflict")
+	})
+}
+
+// TestFlashSaleBurst: 200 shoppers buy one unit each of a sale of 50 at the
+// same moment. Exactly 50 get an order, the rest hear sold out; every
+// acknowledged order is in the database with its stock hold, none twice,
+// and retries with the same keys change nothing.
+func TestFlashSaleBurst(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		sh.Owner.do("POST", "/api/v1/variants/"+sh.Large.ID+"/inventory/adjustments", map[string]any{"kind": "received", "quantity": 100}).
+			must(t, http.StatusCreated, nil)
+		const buyers, allocation = 200, 50
+		sale := activeSale(t, sh, sh.Large.ID, 1999, allocation, 1, false)
+		buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
+		c := s.client(t)
+
+		type answer struct {
+			status  int
+			code    string
+			orderID string
+		}
+		answers := make([]answer, buyers)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range buyers {
+			wg.Go(func() {
+				<-start
+				r, _ := c.send("POST", buy, buyBody(sh, sh.Large.ID, fmt.Sprintf("buyer%d@example.com", i), 1),
+					"Idempotency-Key", fmt.Sprintf("key-%d", i))
+				a := answer{status: r.Status}
+				var v struct {
+					Code  string    `json:"code"`
+					Order orderJSON `json:"order"`
+				}
+				json.Unmarshal(r.Body, &v) // a transport error leaves status 0, reported below
+				a.code, a.orderID = v.Code, v.Order.ID
+				answers[i] = a
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		orders := map[string]int{}
+		soldOut := 0
+		for i, a := range answers {
+			switch {
+			case a.status == http.StatusCreated && a.orderID != "":
+				orders[a.orderID] = i
+			case a.status == http.StatusConflict && a.code == "sold_out":
+				soldOut++
+			default:
+				t.Errorf("buyer %d: %d %s", i, a.status, a.code)
+			}
+		}
+		if len(orders) != allocation || soldOut != buyers-allocation {
+			t.Fatalf("%d orders and %d sold out, want %d and %d", len(orders), soldOut, allocation, buyers-allocation)
+		}
+		for id := range orders {
+			var o orderJSON
+			sh.Owner.do("GET", "/api/v1/orders/"+id, nil).must(t, 200, &o)
+			if o.Status != "pending_payment" || o.Subtotal != 1999 {
+				t.Fatalf("acknowledged order %s is %+v", id, o)
+			}
+		}
+		if l := sh.level(t, sh.Large.ID); l.Reserved != allocation || l.OnHand != 105 {
+			t.Fatalf("stock = %+v, want %d reserved of 105", l, allocation)
+		}
+		// Retried with the same keys, every buyer gets the same answer's order.
+		for id, i := range orders {
+			var b boughtJSON
+			c.do("POST", buy, buyBody(sh, sh.Large.ID, fmt.Sprintf("buyer%d@example.com", i), 1), "Idempotency-Key", fmt.Sprintf("key-%d", i)).
+				must(t, http.StatusCreated, &b)
+			if b.Order.ID != id {
+				t.Fatalf("buyer %d's retry got order %s, want %s", i, b.Order.ID, id)
+			}
+		}
+		var got flashSaleJSON
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, 200, &got)
+		if got.Items[0].Sold != allocation {
+			t.Fatalf("sold = %d, want %d", got.Items[0].Sold, allocation)
+		}
+		if l := sh.level(t, sh.Large.ID); l.Reserved != allocation {
+			t.Fatalf("after retries reserved = %d", l.Reserved)
+		}
+	})
+}
+
+// TestFlashSaleRateLimits: one customer (or one address) hammering a sale
+// is told to slow down, with Retry-After, and that costs it nothing it
+// already has; other customers are not held back.
+func TestFlashSaleRateLimits(t *testing.T) {
+	cfg := app.Config{FlashSale: flashsale.Burst{PerCustomer: 1, PerIP: 4}}
+	forEachBackendWith(t, cfg, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		sale := activeSale(t, sh, sh.Small.ID, 1000, 10, 5, false)
+		buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
+		c := s.client(t)
+		created, limited := 0, 0
+		for range 5 { // a burst of 3 for one customer, then the rate
+			r := c.do("POST", buy, buyBody(sh, sh.Small.ID, "ada@example.com", 1))
+			switch r.Status {
+			case http.StatusCreated:
+				created++
+			case http.StatusTooManyRequests:
+				limited++
+				if r.Header.Get("Retry-After") == "" {
+					t.Fatal("429 without Retry-After")
+				}
+				r.mustProblem(t, http.StatusTooManyRequests, "too_many")
+			default:
+				t.Fatalf("buy: %d %s", r.Status, r.Body)
+			}
+		}
+		if created != 3 || limited != 2 {
+			t.Fatalf("%d created, %d limited; want 3 and 2", created, limited)
+		}
+		// Another customer from the same address still gets in, until the
+		// address's own limit (a burst of 9) is spent.
+		c.do("POST", buy, buyBody(sh, sh.Small.ID, "bo@example.com", 1)).must(t, http.StatusCreated, nil)
+		var got flashSaleJSON
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, 200, &got)
+		if got.Items[0].Sold != 4 {
+			t.Fatalf("sold = %d, want 4", got.Items[0].Sold)
+		}
+		statuses := map[int]int{}
+		for i := range 10 {
+			statuses[c.do("POST", buy, buyBody(sh, sh.Small.ID, fmt.Sprintf("c%d@example.com", i), 1)).Status]++
+		}
+		if statuses[http.StatusTooManyRequests] == 0 {
+			t.Fatalf("one address bought without limit: %v", statuses)
+		}
+	})
+}

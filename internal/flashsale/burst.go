@@ -1,0 +1,258 @@
+package flashsale
+
+// What keeps a node standing in a burst: "sold out" answered from memory,
+// a bound on the buys of one sale in flight, and rate limits per client
+// address and per customer. None of them decides a sale; the database
+// does, so they only ever refuse early.
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+)
+
+// hintTTL is how long a node trusts "sold out" before asking the database
+// again (a canceled order may have given units back, on any node).
+const hintTTL = 250 * time.Millisecond
+
+// Burst is how much one node lets a sale and its buyers ask of it.
+type Burst struct {
+	// InFlightPerSale bounds the buys of one sale a node works on at once;
+	// past it a buy is answered 429 at once. 0 means 256.
+	InFlightPerSale int
+	// PerIP and PerCustomer are token bucket rates, in buys per second with
+	// a burst of twice as many; 0 turns a limit off (the address limit is
+	// off for a benchmark whose buyers all come from one address).
+	PerIP       float64
+	PerCustomer float64
+}
+
+const defaultInFlightPerSale = 256
+
+type itemKey struct{ tenantID, saleID, variantID string }
+
+// hint is a node's memory of what is left of a sale item. Only "nothing"
+// is acted on: it turns buyers away without a query for hintTTL. So that a
+// retry of a buy that did get an order still finds it, a sold-out hint
+// carries the idempotency key hashes of the item's orders (at most the
+// allocation's worth, plus canceled ones), read when the item sold out.
+type hint struct {
+	remaining atomic.Int64
+	checked   atomic.Int64                          // unix nanoseconds of the database's answer
+	keys      atomic.Pointer[map[[32]byte]struct{}] // with remaining == 0
+}
+
+// burstState is the per-node state behind Burst; the zero value is ready.
+type burstState struct {
+	hints  sync.Map // itemKey -> *hint, only for items the database has answered for
+	public sync.Map // tenant/sale -> *publicEntry, only for sales that exist
+
+	mu       sync.Mutex
+	inFlight map[string]int // tenant/sale -> buys being worked on
+
+	limits keyedLimiter
+}
+
+// SoldOut reports whether this node knows, as of at most hintTTL ago, that
+// nothing is left of a sale item.
+func (s *Service) SoldOut(tenantID, saleID, variantID string) bool {
+	v, ok := s.burst.hints.Load(itemKey{tenantID, saleID, variantID})
+	if !ok {
+		return false
+	}
+	h := v.(*hint)
+	return h.remaining.Load() == 0 && time.Now().UnixNano()-h.checked.Load() < int64(hintTTL)
+}
+
+// soldOut decides whether a buy is refused from memory: the item is known
+// to be sold out and the buy is not a retry of one that got an order. When
+// the knowledge is stale exactly one caller is let through, to ask the
+// database; the others keep the answer meanwhile.
+func (s *Service) soldOut(tenantID, saleID, variantID string, keyHash []byte) bool {
+	v, ok := s.burst.hints.Load(itemKey{tenantID, saleID, variantID})
+	if !ok {
+		return false
+	}
+	h := v.(*hint)
+	keys := h.keys.Load()
+	if h.remaining.Load() != 0 || keys == nil {
+		return false
+	}
+	if _, retry := (*keys)[[32]byte(keyHash)]; retry {
+		return false
+	}
+	now := time.Now().UnixNano()
+	last := h.checked.Load()
+	if now-last < int64(hintTTL) {
+		return true
+	}
+	return !h.checked.CompareAndSwap(last, now)
+}
+
+// noteRemaining records what the database said is left of an item; a sold
+// out item goes through noteSoldOut.
+func (s *Service) noteRemaining(tenantID, saleID, variantID string, left int64) {
+	if left <= 0 {
+		return
+	}
+	v, _ := s.burst.hints.LoadOrStore(itemKey{tenantID, saleID, variantID}, &hint{})
+	h := v.(*hint)
+	h.remaining.Store(left)
+	h.keys.Store(nil)
+	h.checked.Store(time.Now().UnixNano())
+}
+
+// noteSoldOut records that nothing is left of an item, with the keys of
+// its orders. If they cannot be read, the node simply keeps asking the
+// database.
+func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID string) {
+	keys := map[[32]byte]struct{}{}
+	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
+		clear(keys)
+		rows, err := tx.Query(ctx, `SELECT key_hash FROM flash_sale_orders WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`,
+			tx.TenantID(), saleID, variantID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k []byte
+			if err := rows.Scan(&k); err != nil {
+				return err
+			}
+			if len(k) == 32 {
+				keys[[32]byte(k)] = struct{}{}
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return
+	}
+	v, _ := s.burst.hints.LoadOrStore(itemKey{tenantID, saleID, variantID}, &hint{})
+	h := v.(*hint)
+	h.keys.Store(&keys)
+	h.remaining.Store(0)
+	h.checked.Store(time.Now().UnixNano())
+}
+
+// forgetRemaining drops what this node knows of an item, so that the next
+// buy asks the database.
+func (s *Service) forgetRemaining(tenantID, saleID, variantID string) {
+	s.burst.hints.Delete(itemKey{tenantID, saleID, variantID})
+}
+
+var errSaleBusy = nimbus.Errorf(nimbus.ETOOMANY, "so many shoppers are buying in this sale right now that this one could not be let in; try again in a moment")
+
+// admit takes one of the sale's in-flight places, or refuses at once.
+func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
+	limit := s.Burst.InFlightPerSale
+	if limit <= 0 {
+		limit = defaultInFlightPerSale
+	}
+	key := tenantID + "/" + saleID
+	b := &s.burst
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.inFlight == nil {
+		b.inFlight = map[string]int{}
+	}
+	if b.inFlight[key] >= limit {
+		return nil, errSaleBusy
+	}
+	b.inFlight[key]++ // the map holds only sales with buys in flight
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.inFlight[key]--; b.inFlight[key] == 0 {
+			delete(b.inFlight, key)
+		}
+	}, nil
+}
+
+// allow applies the rate limits to one buy from a client address by a
+// customer (an account id or a guest's email). Errors: ETOOMANY.
+func (s *Service) allow(ip, tenantID, customer string) error {
+	perIP, perCustomer := rate.Limit(s.Burst.PerIP), rate.Limit(s.Burst.PerCustomer)
+	now := time.Now()
+	if perIP > 0 && ip != "" && !s.burst.limits.allow("ip/"+ip, perIP, now) {
+		return nimbus.Errorf(nimbus.ETOOMANY, "too many buys from your network; try again in a moment")
+	}
+	if perCustomer > 0 && !s.burst.limits.allow("customer/"+tenantID+"/"+customer, perCustomer, now) {
+		return nimbus.Errorf(nimbus.ETOOMANY, "too many buys for one customer; try again in a moment")
+	}
+	return nil
+}
+
+// keyedLimiter is a token bucket per key. Keys idle for a minute are
+// dropped, so memory follows the clients of the last minute.
+type keyedLimiter struct {
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	swept   time.Time
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+const limiterIdle = time.Minute
+
+func (k *keyedLimiter) allow(key string, r rate.Limit, now time.Time) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.buckets == nil {
+		k.buckets = map[string]*bucket{}
+	}
+	if now.Sub(k.swept) > limiterIdle {
+		for key, b := range k.buckets {
+			if now.Sub(b.seen) > limiterIdle {
+				delete(k.buckets, key)
+			}
+		}
+		k.swept = now
+	}
+	b := k.buckets[key]
+	if b == nil {
+		b = &bucket{lim: rate.NewLimiter(r, int(2*r)+1)}
+		k.buckets[key] = b
+	}
+	b.seen = now
+	return b.lim.AllowN(now, 1)
+}
+
+// publicTTL is how old a sale shown to shoppers may be.
+const publicTTL = 500 * time.Millisecond
+
+type publicEntry struct {
+	sale    *Sale
+	fetched time.Time
+}
+
+// Public returns a sale as shoppers see it, read from the database at most
+// publicTTL ago: a burst of shoppers watching a sale costs one query per
+// node per publicTTL. Errors: ENOTFOUND.
+func (s *Service) Public(ctx context.Context, tenantID, id string) (*Sale, error) {
+	key := tenantID + "/" + id
+	if v, ok := s.burst.public.Load(key); ok {
+		if e := v.(*publicEntry); time.Since(e.fetched) < publicTTL {
+			return e.sale, nil
+		}
+	}
+	sale, err := s.Find(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	s.burst.public.Store(key, &publicEntry{sale: sale, fetched: time.Now()})
+	for _, it := range sale.Items {
+		s.noteRemaining(tenantID, id, it.VariantID, it.Remaining()) // only ever "more are left"
+	}
+	return sale, nil
+}

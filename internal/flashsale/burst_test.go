@@ -1,0 +1,77 @@
+package flashsale
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nimbuscommerce/nimbus"
+)
+
+func TestAdmitBoundsEachSale(t *testing.T) {
+	s := &Service{Burst: Burst{InFlightPerSale: 2}}
+	leave1, err := s.admit("ten_a", "fls_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.admit("ten_a", "fls_1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.admit("ten_a", "fls_1"); nimbus.ErrorCode(err) != nimbus.ETOOMANY {
+		t.Fatalf("third buy in flight: %v, want too_many", err)
+	}
+	if _, err := s.admit("ten_a", "fls_2"); err != nil {
+		t.Fatalf("another sale is held back by the first: %v", err)
+	}
+	leave1()
+	if _, err := s.admit("ten_a", "fls_1"); err != nil {
+		t.Fatalf("a place freed is not taken: %v", err)
+	}
+}
+
+func TestLimiterPerKey(t *testing.T) {
+	var k keyedLimiter
+	now := time.Now()
+	allowed := 0
+	for range 10 {
+		if k.allow("a", 1, now) {
+			allowed++
+		}
+	}
+	if allowed != 3 { // a burst of twice the rate, plus one
+		t.Fatalf("allowed %d at once, want 3", allowed)
+	}
+	if !k.allow("b", 1, now) {
+		t.Fatal("one key's limit holds back another")
+	}
+	if !k.allow("a", 1, now.Add(1100*time.Millisecond)) {
+		t.Fatal("the bucket does not refill")
+	}
+	k.allow("c", 1, now.Add(2*limiterIdle))
+	if _, kept := k.buckets["a"]; kept {
+		t.Fatal("an idle key is kept forever")
+	}
+}
+
+func TestSoldOutHintLetsRetriesThrough(t *testing.T) {
+	s := &Service{}
+	key := [32]byte{1}
+	h := &hint{}
+	keys := map[[32]byte]struct{}{key: {}}
+	h.keys.Store(&keys)
+	h.checked.Store(time.Now().UnixNano())
+	s.burst.hints.Store(itemKey{"t", "s", "v"}, h)
+	if !s.soldOut("t", "s", "v", make([]byte, 32)) {
+		t.Fatal("a new buy of a sold-out item goes to the database")
+	}
+	if s.soldOut("t", "s", "v", key[:]) {
+		t.Fatal("a retry of a buy that got an order is told sold out")
+	}
+	if s.soldOut("t", "s", "other", make([]byte, 32)) {
+		t.Fatal("an unknown item is taken for sold out")
+	}
+	h.checked.Store(time.Now().Add(-time.Second).UnixNano())
+	first, second := s.soldOut("t", "s", "v", make([]byte, 32)), s.soldOut("t", "s", "v", make([]byte, 32))
+	if first || !second {
+		t.Fatalf("stale hint: first %v, second %v; want one buy let through to ask the database", first, second)
+	}
+}

@@ -1,0 +1,374 @@
+package flashsale
+
+// Buying in a sale: one request takes units from the sale's allocation,
+// holds the stock and creates the order (pending payment), all in one
+// transaction, or changes nothing.
+//
+// The allocation is one row per sale item, moved by a guarded UPDATE
+// (sold + q <= allocation), so the database decides every sale and two
+// nodes never oversell; CHECK (sold <= allocation) backs it up. On SQLite
+// every buy joins the writer's group commit; on PostgreSQL the sale's hot
+// rows are locked only from the guarded UPDATE to the commit.
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/catalog"
+	"github.com/nimbuscommerce/nimbus/internal/customer"
+	"github.com/nimbuscommerce/nimbus/internal/identity"
+	"github.com/nimbuscommerce/nimbus/internal/order"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
+	"github.com/nimbuscommerce/nimbus/internal/pricing"
+)
+
+// BuyInput is a shopper's order in a sale: one variant at the sale price.
+type BuyInput struct {
+	SaleID          string
+	VariantID       string
+	Quantity        int64
+	Email           string // a guest's; a signed-in customer's account email is used instead
+	CustomerID      string // the signed-in customer, if any
+	ShippingAddress nimbus.Address
+	ShippingRateID  string
+	PaymentProvider string
+	// IdempotencyKey makes a retry safe: the same key with the same request
+	// returns the order the first request created. Optional.
+	IdempotencyKey string
+	// RequestHash identifies the request, so that a key reused for another
+	// request is refused rather than answered with the wrong order.
+	RequestHash []byte
+	// ClientIP is the address the request came from, for its rate limit.
+	ClientIP string
+}
+
+// Bought is the result of a buy.
+type Bought struct {
+	Order    *order.Order
+	Token    string // the order's access token
+	Replayed bool   // a retry: an earlier request with the same key created the order
+}
+
+var errSoldOut = nimbus.Errorf(nimbus.ESOLDOUT, "sold out: nothing is left of this sale")
+
+// tokenPurpose keeps the keys that seal order tokens apart from other uses.
+const tokenPurpose = "nimbus flash sale order token v1"
+
+// validate checks what can be checked without the database.
+func (in *BuyInput) validate() error {
+	var fe []nimbus.FieldError
+	if in.Quantity < 1 || in.Quantity > maxAllocation {
+		fe = append(fe, nimbus.FieldError{Field: "quantity", Message: "must be at least 1"})
+	}
+	if in.VariantID == "" {
+		fe = append(fe, nimbus.FieldError{Field: "variant_id", Message: "is required"})
+	}
+	if in.CustomerID == "" {
+		email, bad := identity.NormalizeEmail("email", in.Email)
+		if bad != nil {
+			fe = append(fe, *bad)
+		}
+		in.Email = email
+	}
+	in.ShippingAddress.Country = strings.ToUpper(strings.TrimSpace(in.ShippingAddress.Country))
+	fe = append(fe, in.ShippingAddress.Validate("shipping_address")...)
+	if in.ShippingRateID == "" {
+		fe = append(fe, nimbus.FieldError{Field: "shipping_rate_id", Message: "is required"})
+	}
+	if len(fe) > 0 {
+		return nimbus.Invalid(fe...)
+	}
+	if in.IdempotencyKey == "" {
+		in.IdempotencyKey = secret.New() // no retry can meet it
+	}
+	return nil
+}
+
+// scope is who a buy's idempotency key belongs to: a signed-in customer,
+// or for a guest the request itself, so that only an identical request can
+// meet a guest's stored key and no one can probe the keys of others.
+func (in *BuyInput) scope() string {
+	if in.CustomerID != "" {
+		return "customer/" + in.CustomerID
+	}
+	return "guest/" + hex.EncodeToString(in.RequestHash)
+}
+
+func (in *BuyInput) keyHash() []byte {
+	h := sha256.Sum256([]byte(in.SaleID + "\x00" + in.scope() + "\x00" + in.IdempotencyKey))
+	return h[:]
+}
+
+// Buy creates an order in an active sale: it takes the units from the
+// sale's allocation and from the buyer's limit, holds the stock and places
+// the order, pending payment, in one transaction. A retry with the same
+// Idempotency-Key returns the same order. Once the sale is known to be sold
+// out, the answer comes from memory.
+// Errors: EINVALID, ENOTFOUND, ECONFLICT (not active, over the customer's
+// limit), EUNAUTHORIZED (accounts only), ESOLDOUT, ESTOCK, ETOOMANY,
+// EIDEMPOTENCY, EIDEMPOTENCYBUSY.
+func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bought, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	keyHash := in.keyHash()
+	if s.soldOut(tenantID, in.SaleID, in.VariantID, keyHash) {
+		return nil, errSoldOut
+	}
+	who := in.Email
+	if in.CustomerID != "" {
+		who = in.CustomerID
+	}
+	if err := s.allow(in.ClientIP, tenantID, who); err != nil {
+		return nil, err
+	}
+	leave, err := s.admit(tenantID, in.SaleID)
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
+	t, err := s.Tenants.Cached(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		bought    Bought
+		replayOf  string
+		remaining int64
+	)
+	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		bought, replayOf, remaining = Bought{}, "", -1
+		var err error
+		if replayOf, bought.Token, err = findBuy(ctx, tx, &in, keyHash); err != nil || replayOf != "" {
+			return err
+		}
+		sale, item, err := findSaleItem(ctx, tx, in.SaleID, in.VariantID)
+		if err != nil {
+			return err
+		}
+		switch sale.Status(tx.Now) {
+		case Scheduled:
+			return nimbus.Errorf(nimbus.ECONFLICT, "the sale has not started yet")
+		case Ended:
+			return nimbus.Errorf(nimbus.ECONFLICT, "the sale has ended")
+		}
+		if sale.AccountsOnly && in.CustomerID == "" {
+			return nimbus.Errorf(nimbus.EUNAUTHORIZED, "this sale is for customers with an account: sign in to buy")
+		}
+		if in.Quantity > sale.PerCustomerLimit {
+			return nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: fmt.Sprintf("must be at most %d in this sale", sale.PerCustomerLimit)})
+		}
+		d, err := draft(ctx, tx, t.PricesIncludeTax, t.TaxShipping, &in, item)
+		if err != nil {
+			return err
+		}
+		d.Currency, d.ReservationMinutes = t.Currency, t.ReservationMinutes
+		if d.CustomerID == "" {
+			if d.CustomerID, err = customer.EnsureGuest(ctx, tx, in.Email, in.ShippingAddress.Name); err != nil {
+				return err
+			}
+		}
+		if err := takeFromLimit(ctx, tx, sale, d.CustomerID, in.Quantity); err != nil {
+			return err
+		}
+		if remaining, err = takeUnits(ctx, tx, sale.ID, in.VariantID, in.Quantity); err != nil {
+			return err
+		}
+		o, token, err := s.Orders.Place(ctx, tx, *d)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO flash_sale_orders (tenant_id, order_id, sale_id, variant_id, customer_id, quantity,
+			key_hash, request_hash, sealed_token, returned, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			tx.TenantID(), o.ID, sale.ID, in.VariantID, d.CustomerID, in.Quantity, keyHash, in.RequestHash,
+			secret.Seal(in.IdempotencyKey, in.scope(), tokenPurpose, []byte(token)), false, tx.Now)
+		if db.IsUniqueViolation(err) { // the same key, committed by another node meanwhile
+			return nimbus.Errorf(nimbus.EIDEMPOTENCYBUSY, "a request with this Idempotency-Key is still being processed; retry later")
+		}
+		if err != nil {
+			return fmt.Errorf("record flash sale order: %w", err)
+		}
+		bought = Bought{Order: o, Token: token}
+		return nil
+	})
+	switch {
+	case nimbus.ErrorCode(err) == nimbus.ESOLDOUT:
+		s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID)
+		return nil, err
+	case err != nil:
+		return nil, err
+	case replayOf != "":
+		o, err := s.Orders.FindOrderByID(ctx, tenantID, replayOf)
+		if err != nil {
+			return nil, err
+		}
+		return &Bought{Order: o, Token: bought.Token, Replayed: true}, nil
+	}
+	s.noteRemaining(tenantID, in.SaleID, in.VariantID, remaining)
+	return &bought, nil
+}
+
+// findBuy returns the order an earlier request with the same key created,
+// with its token, or "" when there is none.
+func findBuy(ctx context.Context, tx *db.TenantTx, in *BuyInput, keyHash []byte) (orderID, token string, err error) {
+	var reqHash, sealed []byte
+	err = tx.QueryRow(ctx, `SELECT order_id, request_hash, sealed_token FROM flash_sale_orders
+		WHERE tenant_id = ? AND sale_id = ? AND key_hash = ?`, tx.TenantID(), in.SaleID, keyHash).Scan(&orderID, &reqHash, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("find flash sale order: %w", err)
+	}
+	if !bytes.Equal(reqHash, in.RequestHash) {
+		return "", "", nimbus.Errorf(nimbus.EIDEMPOTENCY, "this Idempotency-Key was already used with a different request")
+	}
+	plain, err := secret.Open(in.IdempotencyKey, in.scope(), tokenPurpose, sealed)
+	if err != nil {
+		return "", "", fmt.Errorf("open flash sale order token: %w", err)
+	}
+	return orderID, string(plain), nil
+}
+
+// findSaleItem returns a sale and one of its items. Errors: ENOTFOUND.
+func findSaleItem(ctx context.Context, tx *db.TenantTx, saleID, variantID string) (*Sale, *Item, error) {
+	var s Sale
+	it := Item{VariantID: variantID}
+	err := tx.QueryRow(ctx, `SELECT s.starts_at, s.ends_at, s.per_customer_limit, s.accounts_only, i.sale_price, i.allocation, i.sold
+		FROM flash_sales s JOIN flash_sale_items i ON i.tenant_id = s.tenant_id AND i.sale_id = s.id
+		WHERE s.tenant_id = ? AND s.id = ? AND i.variant_id = ?`, tx.TenantID(), saleID, variantID).
+		Scan(&s.StartsAt, &s.EndsAt, &s.PerCustomerLimit, &s.AccountsOnly, &it.SalePrice, &it.Allocation, &it.Sold)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, nimbus.Errorf(nimbus.ENOTFOUND, "no such variant in this flash sale")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("find flash sale item: %w", err)
+	}
+	s.ID, s.TenantID = saleID, tx.TenantID()
+	return &s, &it, nil
+}
+
+// draft prices the order: the sale price, the shipping rate chosen and the
+// destination's tax. No discount code applies on top of a sale price.
+func draft(ctx context.Context, tx *db.TenantTx, pricesIncludeTax, taxShipping bool, in *BuyInput, it *Item) (*order.Draft, error) {
+	variants, products, err := catalog.LookupVariants(ctx, tx, []string{in.VariantID})
+	if err != nil {
+		return nil, err
+	}
+	v := variants[in.VariantID]
+	var p *catalog.Product
+	if v != nil {
+		p = products[v.ProductID]
+	}
+	if p == nil || p.Status != catalog.StatusActive {
+		return nil, nimbus.Errorf(nimbus.ECONFLICT, "this product is no longer for sale")
+	}
+	a := in.ShippingAddress
+	calc := pricing.Input{Lines: []pricing.Line{{UnitPrice: it.SalePrice, Quantity: in.Quantity}},
+		PricesIncludeTax: pricesIncludeTax, TaxShipping: taxShipping}
+	if calc.TaxRateBP, err = pricing.TaxRateFor(ctx, tx, a.Country, a.Region); err != nil {
+		return nil, err
+	}
+	rates, err := pricing.RatesFor(ctx, tx, a.Country)
+	if err != nil {
+		return nil, err
+	}
+	var rate *pricing.ShippingRate
+	for _, r := range rates {
+		if r.ID == in.ShippingRateID {
+			rate = r
+		}
+	}
+	if rate == nil {
+		return nil, nimbus.Invalid(nimbus.FieldError{Field: "shipping_rate_id", Message: "is not a shipping rate to this address"})
+	}
+	calc.Shipping = rate.PriceFor(it.SalePrice * in.Quantity)
+	totals, err := pricing.Compute(calc)
+	if errors.Is(err, pricing.ErrTooLarge) {
+		return nil, nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: "the order's total is too large"})
+	}
+	if err != nil {
+		return nil, err
+	}
+	lt := totals.Lines[0]
+	return &order.Draft{Email: in.Email, CustomerID: in.CustomerID, SignedIn: in.CustomerID != "", ShippingAddress: a,
+		ShippingMethod: rate.Name, PricesIncludeTax: pricesIncludeTax, Subtotal: totals.Subtotal, ShippingTotal: totals.Shipping,
+		TaxTotal: totals.Tax, Total: totals.Total, PaymentProvider: in.PaymentProvider,
+		Lines: []*order.Line{{VariantID: v.ID, ProductID: p.ID, Title: p.Title, VariantTitle: v.Title, SKU: v.SKU,
+			TrackInventory: v.TrackInventory, Quantity: in.Quantity, UnitPrice: it.SalePrice, Subtotal: lt.Subtotal, Tax: lt.Tax, Total: lt.Total}},
+	}, nil
+}
+
+// takeFromLimit counts q more units against the customer's limit in the
+// sale, in one guarded upsert. Errors: ECONFLICT past the limit.
+func takeFromLimit(ctx context.Context, tx *db.TenantTx, sale *Sale, customerID string, q int64) error {
+	res, err := tx.Exec(ctx, `INSERT INTO flash_sale_buyers (tenant_id, sale_id, customer_id, bought) VALUES (?, ?, ?, ?)
+		ON CONFLICT (tenant_id, sale_id, customer_id) DO UPDATE SET bought = flash_sale_buyers.bought + excluded.bought
+		WHERE flash_sale_buyers.bought + excluded.bought <= ?`, tx.TenantID(), sale.ID, customerID, q, sale.PerCustomerLimit)
+	if err != nil {
+		return fmt.Errorf("count flash sale buyer: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return nimbus.Errorf(nimbus.ECONFLICT, "each customer may buy at most %d in this sale", sale.PerCustomerLimit)
+	}
+	return nil
+}
+
+// takeUnits moves q units of the allocation to sold and returns what is
+// left. Errors: ESOLDOUT when nothing is left, ESTOCK when less than q is.
+func takeUnits(ctx context.Context, tx *db.TenantTx, saleID, variantID string, q int64) (int64, error) {
+	var left int64
+	err := tx.QueryRow(ctx, `UPDATE flash_sale_items SET sold = sold + ? WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?
+		AND sold + ? <= allocation RETURNING allocation - sold`, q, tx.TenantID(), saleID, variantID, q).Scan(&left)
+	if err == nil {
+		return left, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("take flash sale units: %w", err)
+	}
+	if err := tx.QueryRow(ctx, `SELECT allocation - sold FROM flash_sale_items WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`,
+		tx.TenantID(), saleID, variantID).Scan(&left); err != nil {
+		return 0, fmt.Errorf("read flash sale units: %w", err)
+	}
+	if left <= 0 {
+		return 0, errSoldOut
+	}
+	return 0, nimbus.Errorf(nimbus.ESTOCK, "only %d left in the sale", left)
+}
+
+// GiveBack returns to their sales the units an order took, once: it runs
+// in the transaction that cancels the order (order.Service.OnCancel).
+func (s *Service) GiveBack(ctx context.Context, tx *db.TenantTx, orderID string) error {
+	var saleID, variantID, customerID string
+	var q int64
+	err := tx.QueryRow(ctx, `UPDATE flash_sale_orders SET returned = ? WHERE tenant_id = ? AND order_id = ? AND returned = ?
+		RETURNING sale_id, variant_id, customer_id, quantity`, true, tx.TenantID(), orderID, false).Scan(&saleID, &variantID, &customerID, &q)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // not a sale's order, or given back already
+	}
+	if err != nil {
+		return fmt.Errorf("give back flash sale order: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE flash_sale_items SET sold = sold - ? WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`,
+		q, tx.TenantID(), saleID, variantID); err != nil {
+		return fmt.Errorf("give back flash sale units: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE flash_sale_buyers SET bought = bought - ? WHERE tenant_id = ? AND sale_id = ? AND customer_id = ?`,
+		q, tx.TenantID(), saleID, customerID); err != nil {
+		return fmt.Errorf("give back flash sale limit: %w", err)
+	}
+	// Forgetting is safe even if the cancel then rolls back: the next buy
+	// simply asks the database.
+	s.forgetRemaining(tx.TenantID(), saleID, variantID)
+	return nil
+}
