@@ -17,6 +17,7 @@ const benchUsage = `Usage: nimbus bench <program> [flags]
 
 Programs:
   checkout   complete guest checkouts over HTTP against a demo store
+  flashsale  a burst of buyers in a flash sale, with an audit of every order
   commits    the machine's ceiling: durable single-row SQLite commits per second
 `
 
@@ -36,9 +37,12 @@ func runBench(ctx context.Context, args []string, env Env) error {
 	if len(args) > 0 && args[0] == "commits" {
 		return runBenchCommits(ctx, args[1:], env)
 	}
+	if len(args) > 0 && args[0] == "flashsale" {
+		return runBenchFlashSale(ctx, args[1:], env)
+	}
 	if len(args) == 0 || args[0] != "checkout" {
 		fmt.Fprint(env.Stderr, benchUsage)
-		return errors.New("which benchmark? (checkout, commits)")
+		return errors.New("which benchmark? (checkout, flashsale, commits)")
 	}
 	var bc benchConfig
 	fs := flag.NewFlagSet("bench checkout", flag.ContinueOnError)
@@ -62,40 +66,12 @@ func runBench(ctx context.Context, args []string, env Env) error {
 
 	base := bc.Target
 	if base == "" {
-		cfg := bc.Config
-		if cfg.DatabaseURL == "" && cfg.DataDir == "" {
-			dir, err := os.MkdirTemp("", "nimbus-bench-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			cfg.DataDir = dir
-		}
-		cfg.Addr, cfg.MaxBodyBytes, cfg.ShutdownTimeout, cfg.LogLevel = "127.0.0.1:0", 1<<20, 10*time.Second, "warn"
-		if cfg.LogFormat == "" {
-			cfg.LogFormat = "auto"
-		}
-		srv, err := NewServer(ctx, cfg, newLogger(cfg, env.Stderr))
+		url, stop, err := startBenchServer(ctx, bc.Config, env, nil)
 		if err != nil {
 			return err
 		}
-		if err := srv.Listen(); err != nil {
-			srv.DB.Close()
-			return err
-		}
-		if err := seedDemo(ctx, srv, io.Discard); err != nil {
-			srv.DB.Close()
-			return err
-		}
-		srvCtx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve(srvCtx) }()
-		defer func() {
-			stop()
-			<-done
-		}()
-		base = "http://" + srv.Addr()
-		fmt.Fprintf(env.Stdout, "server: %s on %s\n", base, srv.DB.Dialect())
+		defer stop()
+		base = url
 	}
 	if bc.CPUProfile != "" {
 		f, err := os.Create(bc.CPUProfile)
@@ -143,5 +119,115 @@ func runBenchCommits(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	res.Print(env.Stdout)
+	return nil
+}
+
+// startBenchServer starts a server with the demo store for a benchmark, on
+// the database cfg names or in a new temporary SQLite directory, and
+// returns its URL and how to stop it. adjust, if given, changes the server's
+// configuration first.
+func startBenchServer(ctx context.Context, cfg Config, env Env, adjust func(*Config)) (string, func(), error) {
+	var cleanup []func()
+	stopAll := func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}
+	if cfg.DatabaseURL == "" && cfg.DataDir == "" {
+		dir, err := os.MkdirTemp("", "nimbus-bench-")
+		if err != nil {
+			return "", nil, err
+		}
+		cleanup = append(cleanup, func() { os.RemoveAll(dir) })
+		cfg.DataDir = dir
+	}
+	cfg.Addr, cfg.MaxBodyBytes, cfg.ShutdownTimeout, cfg.LogLevel = "127.0.0.1:0", 1<<20, 10*time.Second, "warn"
+	cfg.MaxWrites = 256
+	if cfg.LogFormat == "" {
+		cfg.LogFormat = "auto"
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	srv, err := NewServer(ctx, cfg, newLogger(cfg, env.Stderr))
+	if err != nil {
+		stopAll()
+		return "", nil, err
+	}
+	if err := srv.Listen(); err != nil {
+		srv.DB.Close()
+		stopAll()
+		return "", nil, err
+	}
+	if err := seedDemo(ctx, srv, io.Discard); err != nil {
+		srv.DB.Close()
+		stopAll()
+		return "", nil, err
+	}
+	srvCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(srvCtx) }()
+	cleanup = append(cleanup, func() {
+		stop()
+		<-done
+	})
+	base := "http://" + srv.Addr()
+	fmt.Fprintf(env.Stdout, "server: %s on %s\n", base, srv.DB.Dialect())
+	return base, stopAll, nil
+}
+
+// runBenchFlashSale runs "nimbus bench flashsale".
+func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
+	var cfg Config
+	fs := flag.NewFlagSet("bench flashsale", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	cfg.bindCommon(fs)
+	fs.Lookup("data-dir").DefValue, fs.Lookup("data-dir").Usage = "", "SQLite data directory for a fresh store the benchmark starts a server on (default: a new temporary one)"
+	cfg.DataDir = ""
+	target := fs.String("target", "", "URL of a running Nimbus to measure instead of starting one (its per-address limit must allow one address's buyers)")
+	buyers := fs.Int("buyers", 2000, "concurrent buyers, each a distinct customer")
+	stock := fs.Int64("stock", 10000, "units in the sale (the product's whole stock)")
+	perCustomer := fs.Int64("per-customer", 0, "the sale's limit per customer (default: enough to ask for twice the stock)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (server and load) to this file")
+	if err := parse(fs, args, env.Getenv); err != nil {
+		return err
+	}
+	if *buyers < 1 || *stock < 1 {
+		return errors.New("--buyers and --stock must be positive")
+	}
+	base, other := *target, demoHandle // the probe skips a store that does not exist
+	if base == "" {
+		// Every buyer comes from 127.0.0.1: the per-address limit, which
+		// guards a real sale against one client, would stop the benchmark's
+		// crowd. The per-customer limit stays on.
+		url, stop, err := startBenchServer(ctx, cfg, env, func(c *Config) {
+			c.FlashSale.InFlightPerSale, c.FlashSale.PerIP, c.FlashSale.PerCustomer = 256, 0, 20
+		})
+		if err != nil {
+			return err
+		}
+		defer stop()
+		base = url
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res, err := bench.FlashSale(ctx, bench.FlashSaleOptions{BaseURL: base, Buyers: *buyers, Stock: *stock, PerCustomer: *perCustomer,
+		OtherStore: other, Out: env.Stdout})
+	if err != nil {
+		return err
+	}
+	res.Print(env.Stdout)
+	if !res.Passed() {
+		return errors.New("audit failed: oversold, lost or duplicated orders, or the stock ledger is inconsistent")
+	}
 	return nil
 }

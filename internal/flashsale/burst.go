@@ -46,6 +46,8 @@ type hint struct {
 	remaining atomic.Int64
 	checked   atomic.Int64                          // unix nanoseconds of the database's answer
 	keys      atomic.Pointer[map[[32]byte]struct{}] // with remaining == 0
+	loaded    atomic.Int64                          // unix nanoseconds the keys were read
+	loading   atomic.Bool
 }
 
 // burstState is the per-node state behind Burst; the zero value is ready.
@@ -112,6 +114,15 @@ func (s *Service) noteRemaining(tenantID, saleID, variantID string, left int64) 
 // its orders. If they cannot be read, the node simply keeps asking the
 // database.
 func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID string) {
+	v, _ := s.burst.hints.LoadOrStore(itemKey{tenantID, saleID, variantID}, &hint{})
+	h := v.(*hint)
+	// The buys that were already past the hint when the item sold out all
+	// land here at once: one reads the keys, the rest rely on it.
+	if time.Now().UnixNano()-h.loaded.Load() < int64(hintTTL) || !h.loading.CompareAndSwap(false, true) {
+		return
+	}
+	defer h.loading.Store(false)
+	began := time.Now().UnixNano()
 	keys := map[[32]byte]struct{}{}
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
 		clear(keys)
@@ -135,9 +146,8 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 	if err != nil {
 		return
 	}
-	v, _ := s.burst.hints.LoadOrStore(itemKey{tenantID, saleID, variantID}, &hint{})
-	h := v.(*hint)
 	h.keys.Store(&keys)
+	h.loaded.Store(began)
 	h.remaining.Store(0)
 	h.checked.Store(time.Now().UnixNano())
 }

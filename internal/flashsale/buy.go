@@ -166,6 +166,12 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 		if in.Quantity > sale.PerCustomerLimit {
 			return nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: fmt.Sprintf("must be at most %d in this sale", sale.PerCustomerLimit)})
 		}
+		switch left := item.Remaining(); {
+		case left <= 0: // refused before any work: the burst's losers are many
+			return errSoldOut
+		case left < in.Quantity:
+			return nimbus.Errorf(nimbus.ESTOCK, "only %d left in the sale", left)
+		}
 		d, err := draft(ctx, tx, t.PricesIncludeTax, t.TaxShipping, &in, item)
 		if err != nil {
 			return err

@@ -64,6 +64,22 @@ var errStock = nimbus.Errorf(nimbus.ESTOCK, "not enough stock")
 // level only changes if the result keeps available and reserved at or above
 // zero; otherwise nothing is written and ESTOCK is returned.
 func apply(ctx context.Context, tx *db.TenantTx, variantID, kind string, onHand, reserved int64, ref, note string) error {
+	return applyMany(ctx, tx, variantID, kind, []move{{onHand: onHand, reserved: reserved, ref: ref, note: note}})
+}
+
+// move is one movement of a variant's stock, for applyMany.
+type move struct {
+	onHand, reserved int64
+	ref, note        string
+}
+
+// applyMany records movements of one variant and moves its level by their
+// sum in one guarded UPDATE: all of them happen, or none (ESTOCK).
+func applyMany(ctx context.Context, tx *db.TenantTx, variantID, kind string, moves []move) error {
+	var onHand, reserved int64
+	for _, m := range moves {
+		onHand, reserved = onHand+m.onHand, reserved+m.reserved
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO inventory_levels (tenant_id, variant_id, on_hand, reserved, updated_at)
 		VALUES (?, ?, 0, 0, ?) ON CONFLICT (variant_id) DO NOTHING`, tx.TenantID(), variantID, tx.Now); err != nil {
 		return fmt.Errorf("create inventory level: %w", err)
@@ -79,12 +95,32 @@ func apply(ctx context.Context, tx *db.TenantTx, variantID, kind string, onHand,
 	} else if n == 0 {
 		return errStock
 	}
+	args := make([]any, 0, 9*len(moves))
+	for _, m := range moves {
+		args = append(args, nimbus.NewID(nimbus.PrefixMovement), tx.TenantID(), variantID, kind, m.onHand, m.reserved, m.ref, m.note, tx.Now)
+	}
 	_, err = tx.Exec(ctx, `INSERT INTO inventory_movements (id, tenant_id, variant_id, kind, on_hand_delta, reserved_delta, reference, note, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, nimbus.NewID(nimbus.PrefixMovement), tx.TenantID(), variantID, kind, onHand, reserved, ref, note, tx.Now)
+		VALUES `+db.Rows(len(moves), 9), args...)
 	if err != nil {
 		return fmt.Errorf("record movement: %w", err)
 	}
 	return nil
+}
+
+// Hold is units held for one order, for ReserveMany.
+type Hold struct {
+	Quantity int64
+	Ref      string
+}
+
+// ReserveMany holds units of one variant for several orders in one guarded
+// update: all of them, or none (ESTOCK).
+func ReserveMany(ctx context.Context, tx *db.TenantTx, variantID string, holds []Hold) error {
+	moves := make([]move, len(holds))
+	for i, h := range holds {
+		moves[i] = move{reserved: h.Quantity, ref: h.Ref}
+	}
+	return applyMany(ctx, tx, variantID, Reserved, moves)
 }
 
 // Reserve holds qty units for an order inside the caller's transaction.

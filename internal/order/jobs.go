@@ -52,8 +52,20 @@ func (w *ExpireReservationsWorker) Work(ctx context.Context, _ *river.Job[Expire
 	return err
 }
 
-func scheduleExpiry(ctx context.Context, tx *db.TenantTx, orderID string, at time.Time) error {
-	_, err := tx.Exec(ctx, `INSERT INTO reservation_expiries (order_id, tenant_id, expires_at) VALUES (?, ?, ?)`, orderID, tx.TenantID(), at)
+// scheduleExpiries records when the stock holds of new orders run out.
+func scheduleExpiries(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
+	args := make([]any, 0, 3*len(orders))
+	n := 0
+	for _, o := range orders {
+		if o.ReservationExpiresAt != nil {
+			args = append(args, o.ID, tx.TenantID(), *o.ReservationExpiresAt)
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO reservation_expiries (order_id, tenant_id, expires_at) VALUES `+db.Rows(n, 3), args...)
 	return err
 }
 

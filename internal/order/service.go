@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"errors"
+	"maps"
 	"fmt"
 	"slices"
 	"strings"
@@ -57,69 +58,90 @@ type Draft struct {
 // the order.created event, and schedules the hold's expiry. It returns the
 // order and its access token, which lets the shopper see and pay it.
 func (s *Service) Place(ctx context.Context, tx *db.TenantTx, d Draft) (*Order, string, error) {
-	if _, err := s.Providers.Get(d.PaymentProvider); err != nil {
+	orders, tokens, err := s.PlaceMany(ctx, tx, []Draft{d})
+	if err != nil {
 		return nil, "", err
 	}
-	token := secret.New()
-	o := &Order{
-		ID: nimbus.NewID(nimbus.PrefixOrder), TenantID: tx.TenantID(), CartID: d.CartID, Status: StatusPendingPayment,
-		PaymentStatus: PaymentUnpaid, Currency: d.Currency, Email: d.Email, CustomerID: d.CustomerID, SignedIn: d.SignedIn,
-		ShippingAddress: d.ShippingAddress, ShippingMethod: d.ShippingMethod, DiscountCode: d.DiscountCode,
-		PricesIncludeTax: d.PricesIncludeTax, Subtotal: d.Subtotal, DiscountTotal: d.DiscountTotal, ShippingTotal: d.ShippingTotal,
-		TaxTotal: d.TaxTotal, Total: d.Total, PaymentProvider: d.PaymentProvider, Note: d.Note, Lines: d.Lines,
-		CreatedAt: tx.Now, UpdatedAt: tx.Now, tokenHash: secret.Hash(token),
-	}
-	hold := time.Duration(d.ReservationMinutes) * time.Minute
-	if d.PaymentProvider == (payment.ManualProvider{}).Name() {
-		// A bank transfer takes days: the stock stays held longer, until
-		// staff mark the order paid or cancel it, or the hold runs out.
-		o.PaymentStatus, hold = PaymentAwaiting, ManualHold
-	}
-	exp := tx.Now.Add(hold)
-	o.ReservationExpiresAt = &exp
-	for _, l := range o.Lines {
-		l.ID = nimbus.NewID(nimbus.PrefixOrderLine)
-	}
-	if err := insertOrder(ctx, tx, o); err != nil {
-		return nil, "", err
-	}
-	if o.ReservationExpiresAt != nil {
-		if err := scheduleExpiry(ctx, tx, o.ID, *o.ReservationExpiresAt); err != nil {
-			return nil, "", fmt.Errorf("schedule reservation expiry: %w", err)
+	return orders[0], tokens[0], nil
+}
+
+// PlaceMany is Place for several orders at once, in as many statements as
+// one order takes: a burst of buyers is committed in groups without paying
+// per order for every round trip. All the orders are placed, or none
+// (ESTOCK when the stock of a variant is short for them together).
+func (s *Service) PlaceMany(ctx context.Context, tx *db.TenantTx, drafts []Draft) ([]*Order, []string, error) {
+	orders, tokens := make([]*Order, len(drafts)), make([]string, len(drafts))
+	for i, d := range drafts {
+		if _, err := s.Providers.Get(d.PaymentProvider); err != nil {
+			return nil, nil, err
 		}
+		tokens[i] = secret.New()
+		o := &Order{
+			ID: nimbus.NewID(nimbus.PrefixOrder), TenantID: tx.TenantID(), CartID: d.CartID, Status: StatusPendingPayment,
+			PaymentStatus: PaymentUnpaid, Currency: d.Currency, Email: d.Email, CustomerID: d.CustomerID, SignedIn: d.SignedIn,
+			ShippingAddress: d.ShippingAddress, ShippingMethod: d.ShippingMethod, DiscountCode: d.DiscountCode,
+			PricesIncludeTax: d.PricesIncludeTax, Subtotal: d.Subtotal, DiscountTotal: d.DiscountTotal, ShippingTotal: d.ShippingTotal,
+			TaxTotal: d.TaxTotal, Total: d.Total, PaymentProvider: d.PaymentProvider, Note: d.Note, Lines: d.Lines,
+			CreatedAt: tx.Now, UpdatedAt: tx.Now, tokenHash: secret.Hash(tokens[i]),
+		}
+		hold := time.Duration(d.ReservationMinutes) * time.Minute
+		if d.PaymentProvider == (payment.ManualProvider{}).Name() {
+			// A bank transfer takes days: the stock stays held longer, until
+			// staff mark the order paid or cancel it, or the hold runs out.
+			o.PaymentStatus, hold = PaymentAwaiting, ManualHold
+		}
+		exp := tx.Now.Add(hold)
+		o.ReservationExpiresAt = &exp
+		for _, l := range o.Lines {
+			l.ID = nimbus.NewID(nimbus.PrefixOrderLine)
+		}
+		orders[i] = o
+	}
+	if err := insertOrders(ctx, tx, orders); err != nil {
+		return nil, nil, err
+	}
+	if err := scheduleExpiries(ctx, tx, orders); err != nil {
+		return nil, nil, fmt.Errorf("schedule reservation expiry: %w", err)
 	}
 	// Last, the rows every checkout of the store contends for: the stock of
 	// popular variants and the order counter. On PostgreSQL their row locks
 	// are held until commit, so taking them at the end keeps that time
-	// short. Lines are reserved in variant order, so two orders of the same
-	// variants always lock them in the same order and cannot deadlock.
-	lines := slices.Clone(o.Lines)
-	slices.SortFunc(lines, func(a, b *Line) int { return strings.Compare(a.VariantID, b.VariantID) })
-	for _, l := range lines {
-		if !l.TrackInventory {
-			continue
-		}
-		if err := inventory.Reserve(ctx, tx, l.VariantID, l.Quantity, o.ID); err != nil {
-			if nimbus.ErrorCode(err) == nimbus.ESTOCK {
-				return nil, "", nimbus.Errorf(nimbus.ESTOCK, "not enough stock of %s (%s) for %d", l.Title, l.SKU, l.Quantity)
+	// short. Variants are reserved in id order, so two transactions of the
+	// same variants always lock them in the same order and cannot deadlock.
+	holds := map[string][]inventory.Hold{}
+	lineOf := map[string]*Line{}
+	for _, o := range orders {
+		for _, l := range o.Lines {
+			if l.TrackInventory {
+				holds[l.VariantID] = append(holds[l.VariantID], inventory.Hold{Quantity: l.Quantity, Ref: o.ID})
+				lineOf[l.VariantID] = l
 			}
-			return nil, "", err
 		}
 	}
-	var err error
-	if o.Number, err = nextNumber(ctx, tx); err != nil {
-		return nil, "", err
+	for _, v := range slices.Sorted(maps.Keys(holds)) {
+		if err := inventory.ReserveMany(ctx, tx, v, holds[v]); err != nil {
+			if l := lineOf[v]; nimbus.ErrorCode(err) == nimbus.ESTOCK && len(orders) == 1 {
+				return nil, nil, nimbus.Errorf(nimbus.ESTOCK, "not enough stock of %s (%s) for %d", l.Title, l.SKU, l.Quantity)
+			}
+			return nil, nil, err
+		}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE orders SET number = ? WHERE tenant_id = ? AND id = ?`, o.Number, tx.TenantID(), o.ID); err != nil {
-		return nil, "", fmt.Errorf("number order: %w", err)
+	if err := numberOrders(ctx, tx, orders); err != nil {
+		return nil, nil, err
 	}
-	if err := insertEvent(ctx, tx, o.ID, "created", fmt.Sprintf("Order #%d placed by %s", o.Number, o.Email), "customer"); err != nil {
-		return nil, "", err
+	events := make([]event, len(orders))
+	msgs := make([]outbox.Message, len(orders))
+	for i, o := range orders {
+		events[i] = event{orderID: o.ID, kind: "created", message: fmt.Sprintf("Order #%d placed by %s", o.Number, o.Email), actor: "customer"}
+		msgs[i] = outbox.Message{Topic: "order.created", SubjectID: o.ID, Payload: eventPayload(o)}
 	}
-	if err := outbox.Write(ctx, tx, "order.created", o.ID, eventPayload(o)); err != nil {
-		return nil, "", err
+	if err := insertEvents(ctx, tx, events); err != nil {
+		return nil, nil, err
 	}
-	return o, token, nil
+	if err := outbox.WriteMany(ctx, tx, msgs); err != nil {
+		return nil, nil, err
+	}
+	return orders, tokens, nil
 }
 
 func eventPayload(o *Order) map[string]any {

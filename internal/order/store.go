@@ -54,42 +54,68 @@ func nullIfEmpty(s string) any {
 	return s
 }
 
-// nextNumber hands out the tenant's next order number (1001, 1002, ...).
-func nextNumber(ctx context.Context, tx *db.TenantTx) (int64, error) {
-	var n int64
-	err := tx.QueryRow(ctx, `INSERT INTO order_numbers (tenant_id, last_number) VALUES (?, 1001)
-		ON CONFLICT (tenant_id) DO UPDATE SET last_number = order_numbers.last_number + 1
-		RETURNING last_number`, tx.TenantID()).Scan(&n)
+// numberOrders gives orders the tenant's next order numbers (1001, 1002,
+// ...), in their order, with one update of the counter.
+func numberOrders(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
+	n := int64(len(orders))
+	var last int64
+	err := tx.QueryRow(ctx, `INSERT INTO order_numbers (tenant_id, last_number) VALUES (?, ?)
+		ON CONFLICT (tenant_id) DO UPDATE SET last_number = order_numbers.last_number + ?
+		RETURNING last_number`, tx.TenantID(), 1000+n, n).Scan(&last)
 	if err != nil {
-		return 0, fmt.Errorf("next order number: %w", err)
+		return fmt.Errorf("next order number: %w", err)
 	}
-	return n, nil
+	var cases strings.Builder
+	args := make([]any, 0, 3*n+1)
+	for i, o := range orders {
+		o.Number = last - n + 1 + int64(i)
+		cases.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
+		args = append(args, o.ID, o.Number)
+	}
+	args = append(args, tx.TenantID())
+	for _, o := range orders {
+		args = append(args, o.ID)
+	}
+	_, err = tx.Exec(ctx, `UPDATE orders SET number = CASE id`+cases.String()+` END WHERE tenant_id = ? AND id IN (`+db.Placeholders(len(orders))+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("number orders: %w", err)
+	}
+	return nil
 }
 
-func insertOrder(ctx context.Context, tx *db.TenantTx, o *Order) error {
-	addr, err := json.Marshal(o.ShippingAddress)
-	if err != nil {
-		return err
+// insertOrders writes new orders and their lines, a statement for each.
+func insertOrders(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
+	args := make([]any, 0, 26*len(orders))
+	var lineArgs []any
+	lines := 0
+	for _, o := range orders {
+		addr, err := json.Marshal(o.ShippingAddress)
+		if err != nil {
+			return err
+		}
+		args = append(args, o.ID, o.TenantID, nil, nullIfEmpty(o.CartID), o.tokenHash, o.Status, o.PaymentStatus, o.Currency, o.Email,
+			nullIfEmpty(o.CustomerID), o.SignedIn, string(addr), o.ShippingMethod, o.DiscountCode, o.PricesIncludeTax, o.Subtotal, o.DiscountTotal,
+			o.ShippingTotal, o.TaxTotal, o.Total, o.RefundedTotal, o.PaymentProvider, o.Note, o.ReservationExpiresAt, o.CreatedAt, o.UpdatedAt)
+		for i, l := range o.Lines {
+			lineArgs = append(lineArgs, l.ID, o.TenantID, o.ID, l.VariantID, l.ProductID, l.Title, l.VariantTitle, l.SKU, l.TrackInventory,
+				l.Quantity, l.UnitPrice, l.Subtotal, l.Discount, l.Tax, l.Total, 0, i+1)
+			lines++
+		}
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO orders (`+orderColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.ID, o.TenantID, nil, nullIfEmpty(o.CartID), o.tokenHash, o.Status, o.PaymentStatus, o.Currency, o.Email,
-		nullIfEmpty(o.CustomerID), o.SignedIn, string(addr), o.ShippingMethod, o.DiscountCode, o.PricesIncludeTax, o.Subtotal, o.DiscountTotal,
-		o.ShippingTotal, o.TaxTotal, o.Total, o.RefundedTotal, o.PaymentProvider, o.Note, o.ReservationExpiresAt, o.CreatedAt, o.UpdatedAt)
+	_, err := tx.Exec(ctx, `INSERT INTO orders (`+orderColumns+`) VALUES `+db.Rows(len(orders), 26), args...)
 	if db.IsUniqueViolation(err) {
 		return nimbus.Errorf(nimbus.ECONFLICT, "this cart has already been checked out")
 	}
 	if err != nil {
 		return fmt.Errorf("insert order: %w", err)
 	}
-	for i, l := range o.Lines {
-		_, err := tx.Exec(ctx, `INSERT INTO order_lines (id, tenant_id, order_id, variant_id, product_id, title, variant_title, sku,
-			track_inventory, quantity, unit_price, subtotal, discount, tax, total, fulfilled_quantity, position)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
-			l.ID, o.TenantID, o.ID, l.VariantID, l.ProductID, l.Title, l.VariantTitle, l.SKU, l.TrackInventory, l.Quantity,
-			l.UnitPrice, l.Subtotal, l.Discount, l.Tax, l.Total, i+1)
-		if err != nil {
-			return fmt.Errorf("insert order line: %w", err)
-		}
+	if lines == 0 {
+		return nil
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO order_lines (id, tenant_id, order_id, variant_id, product_id, title, variant_title, sku,
+		track_inventory, quantity, unit_price, subtotal, discount, tax, total, fulfilled_quantity, position) VALUES `+db.Rows(lines, 17), lineArgs...)
+	if err != nil {
+		return fmt.Errorf("insert order line: %w", err)
 	}
 	return nil
 }
@@ -244,8 +270,18 @@ func updatePayment(ctx context.Context, tx *db.TenantTx, p *Payment) error {
 }
 
 func insertEvent(ctx context.Context, tx *db.TenantTx, orderID, kind, message, actor string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO order_events (id, tenant_id, order_id, kind, message, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		nimbus.NewID(nimbus.PrefixOrderEvent), tx.TenantID(), orderID, kind, message, actor, tx.Now)
+	return insertEvents(ctx, tx, []event{{orderID: orderID, kind: kind, message: message, actor: actor}})
+}
+
+// event is an entry of an order's history to write.
+type event struct{ orderID, kind, message, actor string }
+
+func insertEvents(ctx context.Context, tx *db.TenantTx, events []event) error {
+	args := make([]any, 0, 7*len(events))
+	for _, e := range events {
+		args = append(args, nimbus.NewID(nimbus.PrefixOrderEvent), tx.TenantID(), e.orderID, e.kind, e.message, e.actor, tx.Now)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO order_events (id, tenant_id, order_id, kind, message, actor, created_at) VALUES `+db.Rows(len(events), 7), args...)
 	return err
 }
 

@@ -263,3 +263,14 @@ func Placeholders(n int) string {
 	}
 	return strings.Repeat("?, ", n-1) + "?"
 }
+
+// Rows returns the VALUES list of a multi-row INSERT: n rows of cols
+// placeholders each, "(?, ?), (?, ?)". Both engines take many rows in one
+// statement, which costs far less than a statement per row.
+func Rows(n, cols int) string {
+	if n <= 0 || cols <= 0 {
+		return ""
+	}
+	row := "(" + Placeholders(cols) + ")"
+	return strings.Repeat(row+", ", n-1) + row
+}

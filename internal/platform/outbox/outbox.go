@@ -22,12 +22,30 @@ type Event struct {
 
 // Write records an event about subjectID in the caller's transaction.
 func Write(ctx context.Context, tx *db.TenantTx, topic, subjectID string, payload any) error {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return fmt.Errorf("outbox payload: %w", err)
+	return WriteMany(ctx, tx, []Message{{Topic: topic, SubjectID: subjectID, Payload: payload}})
+}
+
+// Message is an event to write: its payload is marshaled to JSON.
+type Message struct {
+	Topic     string
+	SubjectID string
+	Payload   any
+}
+
+// WriteMany records events in the caller's transaction, in one statement.
+func WriteMany(ctx context.Context, tx *db.TenantTx, msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO outbox_events (id, tenant_id, topic, subject_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		nimbus.NewID(nimbus.PrefixEvent), tx.TenantID(), topic, subjectID, string(b), tx.Now)
+	args := make([]any, 0, 6*len(msgs))
+	for _, m := range msgs {
+		b, err := json.Marshal(m.Payload)
+		if err != nil {
+			return fmt.Errorf("outbox payload: %w", err)
+		}
+		args = append(args, nimbus.NewID(nimbus.PrefixEvent), tx.TenantID(), m.Topic, m.SubjectID, string(b), tx.Now)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO outbox_events (id, tenant_id, topic, subject_id, payload, created_at) VALUES `+db.Rows(len(msgs), 6), args...)
 	if err != nil {
 		return fmt.Errorf("write outbox event: %w", err)
 	}

@@ -1,0 +1,404 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// FlashSaleOptions configure the flash sale benchmark.
+type FlashSaleOptions struct {
+	BaseURL string // the server, http://host:port
+	Buyers  int    // concurrent buyers, each a distinct customer
+	Stock   int64  // the sale's allocation, and the product's whole stock
+	// PerCustomer is the sale's limit per customer; 0 picks one that asks
+	// for twice the stock in all, so the sale sells out with buyers to spare.
+	PerCustomer int64
+	// OtherStore is a store whose product page is fetched while the sale
+	// runs, to see that the rest of the platform stays responsive ("" skips).
+	OtherStore string
+	Out        io.Writer
+}
+
+// FlashSaleResult is what the benchmark measured and verified.
+type FlashSaleResult struct {
+	Buyers           int     `json:"buyers"`
+	Stock            int64   `json:"stock"`
+	Attempts         int64   `json:"attempts"`
+	Orders           int64   `json:"orders"`
+	SoldOut          int64   `json:"sold_out"`
+	Rejected         int64   `json:"rejected"`
+	Errors           int64   `json:"errors"`
+	SecondsToSellOut float64 `json:"seconds_to_sell_out"`
+	OrdersPerSecond  float64 `json:"orders_per_second"`
+	P50ms            float64 `json:"p50_ms"`
+	P95ms            float64 `json:"p95_ms"`
+	P99ms            float64 `json:"p99_ms"`
+	Maxms            float64 `json:"max_ms"`
+	SoldOutP50ms     float64 `json:"sold_out_p50_ms"`
+	SoldOutP99ms     float64 `json:"sold_out_p99_ms"`
+	RejectedP99ms    float64 `json:"rejected_p99_ms"`
+	OtherStoreP99ms  float64 `json:"other_store_p99_ms"`
+	OtherStorePages  int     `json:"other_store_pages"`
+	Oversold         int64   `json:"oversold"`
+	Lost             int64   `json:"lost"`
+	Duplicates       int64   `json:"duplicates"`
+	LedgerConsistent bool    `json:"ledger_consistent"`
+}
+
+// Passed reports whether the audit found nothing wrong.
+func (r *FlashSaleResult) Passed() bool {
+	return r.Oversold == 0 && r.Lost == 0 && r.Duplicates == 0 && r.LedgerConsistent
+}
+
+// buyOutcome is one buyer's answers.
+type buyOutcome struct {
+	orders   []string // acknowledged order ids, in order
+	lastBody map[string]any
+	lastKey  string
+	lastID   string
+	okLat    []time.Duration
+	soldLat  []time.Duration
+	rejLat   []time.Duration
+	lastOK   time.Time
+	attempts int64
+	rejected int64
+	errors   int64
+	soldOut  bool
+}
+
+// FlashSale sets up a new store with one product whose whole stock is in a
+// sale, then lets Buyers customers buy one unit at a time, all at once,
+// until each hears "sold out" or reaches its limit. A request that fails
+// without a clear answer, or is turned away for overload, is retried with
+// the same Idempotency-Key. Then it audits the store: no unit sold twice,
+// every acknowledged order stored, no order nobody was told of, and the
+// stock ledger consistent.
+func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error) {
+	if o.Buyers < 1 || o.Stock < 1 {
+		return nil, errors.New("buyers and stock must be positive")
+	}
+	if o.PerCustomer == 0 {
+		o.PerCustomer = max(1, (2*o.Stock+int64(o.Buyers)-1)/int64(o.Buyers))
+	}
+	run := randomHex(4)
+	handle := "flash-" + run
+	admin := newClient(o.BaseURL, 4)
+	email, password := "owner@"+handle+".example.com", "flash sale benchmark "+run
+	if err := admin.call(ctx, "POST", "/api/v1/signup", map[string]any{"store_name": "Flash " + run, "handle": handle, "currency": "USD",
+		"time_zone": "UTC", "owner": map[string]any{"email": email, "name": "Bench", "password": password}}, http.StatusCreated, nil); err != nil {
+		return nil, fmt.Errorf("sign up the benchmark store: %w", err)
+	}
+	if err := admin.signIn(ctx, handle, email, password); err != nil {
+		return nil, fmt.Errorf("sign in: %w", err)
+	}
+	var p struct {
+		Variants []struct {
+			ID string `json:"id"`
+		} `json:"variants"`
+	}
+	if err := admin.call(ctx, "POST", "/api/v1/products", map[string]any{"title": "Flash Tea", "status": "active",
+		"variants": []map[string]any{{"sku": "FLASH-" + run, "price": 9900}}}, http.StatusCreated, &p); err != nil {
+		return nil, fmt.Errorf("create product: %w", err)
+	}
+	variant := p.Variants[0].ID
+	if err := admin.call(ctx, "POST", "/api/v1/variants/"+variant+"/inventory/adjustments",
+		map[string]any{"kind": "received", "quantity": o.Stock}, http.StatusCreated, nil); err != nil {
+		return nil, fmt.Errorf("stock product: %w", err)
+	}
+	var zone struct {
+		Rates []struct {
+			ID string `json:"id"`
+		} `json:"rates"`
+	}
+	if err := admin.call(ctx, "POST", "/api/v1/shipping-zones", map[string]any{"name": "US", "countries": []string{"US"},
+		"rates": []map[string]any{{"name": "Standard", "price": 500}}}, http.StatusCreated, &zone); err != nil {
+		return nil, fmt.Errorf("create shipping zone: %w", err)
+	}
+	var sale struct {
+		ID string `json:"id"`
+	}
+	if err := admin.call(ctx, "POST", "/api/v1/flash-sales", map[string]any{"title": "Flash " + run,
+		"starts_at": time.Now().Add(-time.Minute), "ends_at": time.Now().Add(time.Hour), "per_customer_limit": o.PerCustomer,
+		"items": []map[string]any{{"variant_id": variant, "sale_price": 990, "allocation": o.Stock}}}, http.StatusCreated, &sale); err != nil {
+		return nil, fmt.Errorf("create sale: %w", err)
+	}
+	fmt.Fprintf(o.Out, "sale %s: %d units, %d per customer, %d buyers\n", sale.ID, o.Stock, o.PerCustomer, o.Buyers)
+
+	shop := newClient(o.BaseURL, o.Buyers)
+	path := "/api/v1/storefront/" + handle + "/flash-sales/" + sale.ID + "/orders"
+	outcomes := make([]*buyOutcome, o.Buyers)
+	probeCtx, stopProbe := context.WithCancel(ctx)
+	probe := make(chan []time.Duration, 1)
+	go func() { probe <- probeStore(probeCtx, o.BaseURL, o.OtherStore) }()
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range o.Buyers {
+		wg.Go(func() {
+			<-start
+			outcomes[i] = buyUntilDone(ctx, shop, path, map[string]any{"variant_id": variant, "quantity": 1,
+				"email": fmt.Sprintf("buyer%d-%s@example.com", i, run), "payment_provider": "test", "shipping_rate_id": zone.Rates[0].ID,
+				"shipping_address": map[string]any{"name": "Buyer " + strconv.Itoa(i), "line1": "1 Market St", "city": "San Francisco",
+					"region": "CA", "postal_code": "94105", "country": "US"}})
+		})
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	stopProbe()
+	other := <-probe
+
+	res := &FlashSaleResult{Buyers: o.Buyers, Stock: o.Stock, OtherStorePages: len(other)}
+	var okLat, soldLat, rejLat []time.Duration
+	acked := map[string]bool{}
+	var last time.Time
+	for _, b := range outcomes {
+		res.Attempts += b.attempts
+		res.Rejected += b.rejected
+		res.Errors += b.errors
+		if b.soldOut {
+			res.SoldOut++
+		}
+		for _, id := range b.orders {
+			if acked[id] {
+				res.Duplicates++ // two buys answered with one order
+			}
+			acked[id] = true
+		}
+		okLat, soldLat, rejLat = append(okLat, b.okLat...), append(soldLat, b.soldLat...), append(rejLat, b.rejLat...)
+		if b.lastOK.After(last) {
+			last = b.lastOK
+		}
+	}
+	res.Orders = int64(len(acked))
+	if res.Orders > 0 {
+		res.SecondsToSellOut = last.Sub(t0).Seconds()
+		res.OrdersPerSecond = float64(res.Orders) / res.SecondsToSellOut
+	}
+	for _, l := range [][]time.Duration{okLat, soldLat, rejLat, other} {
+		slices.Sort(l)
+	}
+	res.P50ms, res.P95ms, res.P99ms, res.Maxms = pct(okLat, 50), pct(okLat, 95), pct(okLat, 99), pct(okLat, 100)
+	res.SoldOutP50ms, res.SoldOutP99ms, res.RejectedP99ms = pct(soldLat, 50), pct(soldLat, 99), pct(rejLat, 99)
+	res.OtherStoreP99ms = pct(other, 99)
+
+	if err := auditFlashSale(context.WithoutCancel(ctx), admin, shop, path, sale.ID, variant, o.Stock, outcomes, acked, res); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	return res, nil
+}
+
+// buyUntilDone buys one unit at a time until the sale is sold out or the
+// buyer's limit is reached. Overload answers are retried after Retry-After,
+// unclear failures at once, both with the same key.
+func buyUntilDone(ctx context.Context, c *client, path string, body map[string]any) *buyOutcome {
+	b := &buyOutcome{lastBody: body}
+	key := randomHex(16)
+	failures := 0
+	for ctx.Err() == nil {
+		b.attempts++
+		t := time.Now()
+		status, retryAfter, code, id, err := buyOnce(ctx, c, path, body, key)
+		d := time.Since(t)
+		switch {
+		case err == nil && status == http.StatusCreated:
+			b.orders, b.okLat, b.lastOK, b.lastKey, b.lastID = append(b.orders, id), append(b.okLat, d), time.Now(), key, id
+			key, failures = randomHex(16), 0
+		case err == nil && status == http.StatusConflict && code == "sold_out":
+			b.soldLat, b.soldOut = append(b.soldLat, d), true
+			return b
+		case err == nil && status == http.StatusConflict && code == "conflict":
+			return b // the limit per customer is reached
+		case err == nil && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable):
+			b.rejected++
+			b.rejLat = append(b.rejLat, d)
+			wait := time.Duration(retryAfter) * time.Second
+			if wait <= 0 {
+				wait = time.Second
+			}
+			// Spread the retries over the window, as real clients would.
+			select {
+			case <-time.After(wait/2 + time.Duration(randomInt(int64(wait)))):
+			case <-ctx.Done():
+			}
+		default:
+			b.errors++
+			if failures++; failures > 20 {
+				return b
+			}
+		}
+	}
+	return b
+}
+
+func buyOnce(ctx context.Context, c *client, path string, body map[string]any, key string) (status, retryAfter int, code, orderID string, err error) {
+	req, err := newJSONRequest(ctx, c.base+path, body)
+	if err != nil {
+		return 0, 0, "", "", err
+	}
+	req.Header.Set("Idempotency-Key", key)
+	res, err := c.http.Do(req)
+	if err != nil {
+		return 0, 0, "", "", err
+	}
+	defer res.Body.Close()
+	var out struct {
+		Code  string `json:"code"`
+		Order struct {
+			ID string `json:"id"`
+		} `json:"order"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		return res.StatusCode, 0, "", "", err
+	}
+	retryAfter, _ = strconv.Atoi(res.Header.Get("Retry-After"))
+	return res.StatusCode, retryAfter, out.Code, out.Order.ID, nil
+}
+
+// probeStore fetches a product page of another store every 20 ms until ctx
+// ends and returns how long each took.
+func probeStore(ctx context.Context, base, store string) []time.Duration {
+	if store == "" {
+		return nil
+	}
+	c := newClient(base, 2)
+	var list struct {
+		Data []struct {
+			Handle string `json:"handle"`
+		} `json:"data"`
+	}
+	if err := c.call(ctx, "GET", "/api/v1/storefront/"+store+"/products?limit=1", nil, http.StatusOK, &list); err != nil || len(list.Data) == 0 {
+		return nil
+	}
+	page := base + "/s/" + store + "/products/" + list.Data[0].Handle
+	var out []time.Duration
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return out
+		case <-tick.C:
+		}
+		t := time.Now()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, page, nil)
+		res, err := c.http.Do(req)
+		if err != nil {
+			continue
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			out = append(out, time.Since(t))
+		}
+	}
+}
+
+// auditFlashSale checks the store after the sale: the allocation and the
+// stock were never exceeded; every acknowledged order is stored and no
+// other order exists; the stock held equals the units sold; the inventory
+// ledger balances; and a retry of each buyer's last order with its key
+// returns that order.
+func auditFlashSale(ctx context.Context, admin, shop *client, path, saleID, variant string, stock int64,
+	outcomes []*buyOutcome, acked map[string]bool, res *FlashSaleResult) error {
+	var sale struct {
+		Items []struct {
+			Sold       int64 `json:"sold"`
+			Allocation int64 `json:"allocation"`
+		} `json:"items"`
+	}
+	if err := admin.call(ctx, "GET", "/api/v1/flash-sales/"+saleID, nil, http.StatusOK, &sale); err != nil {
+		return err
+	}
+	sold := sale.Items[0].Sold
+	var level struct {
+		OnHand   int64 `json:"on_hand"`
+		Reserved int64 `json:"reserved"`
+	}
+	if err := admin.call(ctx, "GET", "/api/v1/variants/"+variant+"/inventory", nil, http.StatusOK, &level); err != nil {
+		return err
+	}
+	res.Oversold = max(0, sold-stock) + max(0, level.Reserved-level.OnHand)
+
+	// Every order of the store (it has no other) against what was acknowledged.
+	stored := map[string]bool{}
+	var units int64
+	cursor := ""
+	for {
+		var page struct {
+			Data []struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+				Lines  []struct {
+					Quantity int64 `json:"quantity"`
+				} `json:"lines"`
+			} `json:"data"`
+			HasMore    bool   `json:"has_more"`
+			NextCursor string `json:"next_cursor"`
+		}
+		if err := admin.call(ctx, "GET", "/api/v1/orders?limit=200&cursor="+cursor, nil, http.StatusOK, &page); err != nil {
+			return err
+		}
+		for _, o := range page.Data {
+			stored[o.ID] = true
+			if o.Status == "pending_payment" {
+				for _, l := range o.Lines {
+					units += l.Quantity
+				}
+			}
+		}
+		if !page.HasMore {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	for id := range acked {
+		if !stored[id] {
+			res.Lost++
+		}
+	}
+	for id := range stored {
+		if !acked[id] {
+			res.Duplicates++ // an order no buyer was told of: a retry made a second one
+		}
+	}
+	for _, b := range outcomes {
+		if b.lastKey == "" {
+			continue
+		}
+		status, _, _, id, err := buyOnce(ctx, shop, path, b.lastBody, b.lastKey)
+		if err != nil || status != http.StatusCreated || id != b.lastID {
+			res.Duplicates++
+		}
+	}
+	var check struct {
+		Balanced bool `json:"balanced"`
+	}
+	if err := admin.call(ctx, "GET", "/api/v1/inventory/check", nil, http.StatusOK, &check); err != nil {
+		return err
+	}
+	res.LedgerConsistent = check.Balanced && level.OnHand == stock && level.Reserved == sold && units == sold
+	return nil
+}
+
+// Print writes the result for people, then as one JSON line for programs.
+func (r *FlashSaleResult) Print(w io.Writer) {
+	fmt.Fprintf(w, "buyers %d, stock %d: %d attempts, %d orders, %d sold out, %d rejected (overload), %d errors\n",
+		r.Buyers, r.Stock, r.Attempts, r.Orders, r.SoldOut, r.Rejected, r.Errors)
+	fmt.Fprintf(w, "orders/second until sold out: %.0f (%.2fs)\n", r.OrdersPerSecond, r.SecondsToSellOut)
+	fmt.Fprintf(w, "buy latency: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms\n", r.P50ms, r.P95ms, r.P99ms, r.Maxms)
+	fmt.Fprintf(w, "sold out answers: p50 %.2f ms, p99 %.2f ms; overload answers p99 %.2f ms\n", r.SoldOutP50ms, r.SoldOutP99ms, r.RejectedP99ms)
+	if r.OtherStorePages > 0 {
+		fmt.Fprintf(w, "another store's product page during the sale: p99 %.1f ms (%d pages)\n", r.OtherStoreP99ms, r.OtherStorePages)
+	}
+	fmt.Fprintf(w, "audit: oversold %d, lost %d, duplicates %d, ledger consistent %v\n", r.Oversold, r.Lost, r.Duplicates, r.LedgerConsistent)
+	b, _ := json.Marshal(r)
+	fmt.Fprintln(w, string(b))
+}
