@@ -142,7 +142,7 @@ func startBenchServer(ctx context.Context, cfg Config, env Env, adjust func(*Con
 		cfg.DataDir = dir
 	}
 	cfg.Addr, cfg.MaxBodyBytes, cfg.ShutdownTimeout, cfg.LogLevel = "127.0.0.1:0", 1<<20, 10*time.Second, "warn"
-	cfg.MaxWrites = 256
+	cfg.MaxWrites, cfg.FlashSale.InFlightPerSale, cfg.FlashSale.PerIP, cfg.FlashSale.PerCustomer = 1024, 768, 20, 5 // as served by default
 	if cfg.LogFormat == "" {
 		cfg.LogFormat = "auto"
 	}
@@ -201,7 +201,7 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 		// guards a real sale against one client, would stop the benchmark's
 		// crowd. The per-customer limit stays on.
 		url, stop, err := startBenchServer(ctx, cfg, env, func(c *Config) {
-			c.FlashSale.InFlightPerSale, c.FlashSale.PerIP, c.FlashSale.PerCustomer = 256, 0, 20
+			c.FlashSale.PerIP = 0
 		})
 		if err != nil {
 			return err

@@ -63,17 +63,50 @@ var (
 // EnsureGuest returns the id of the customer with an email, creating a
 // guest customer (no password) the first time, in the caller's transaction.
 func EnsureGuest(ctx context.Context, tx *db.TenantTx, email, name string) (string, error) {
-	email = strings.ToLower(email)
+	ids, err := EnsureGuests(ctx, tx, map[string]string{email: name})
+	if err != nil {
+		return "", err
+	}
+	return ids[strings.ToLower(email)], nil
+}
+
+// EnsureGuests is EnsureGuest for many shoppers (email to name) in two
+// statements. It returns the customer id of each email, lower-cased.
+func EnsureGuests(ctx context.Context, tx *db.TenantTx, guests map[string]string) (map[string]string, error) {
+	byEmail := map[string]string{}
+	for email, name := range guests {
+		byEmail[strings.ToLower(email)] = name
+	}
+	args := make([]any, 0, 6*len(byEmail))
+	emails := make([]any, 0, len(byEmail)+1)
+	emails = append(emails, tx.TenantID())
+	for email, name := range byEmail {
+		args = append(args, nimbus.NewID(nimbus.PrefixCustomer), tx.TenantID(), email, name, tx.Now, tx.Now)
+		emails = append(emails, email)
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO customers (id, tenant_id, email, name, phone, password_hash, created_at, updated_at)
-		VALUES (?, ?, ?, ?, '', NULL, ?, ?) ON CONFLICT (tenant_id, email) DO NOTHING`,
-		nimbus.NewID(nimbus.PrefixCustomer), tx.TenantID(), email, name, tx.Now, tx.Now); err != nil {
-		return "", fmt.Errorf("create guest customer: %w", err)
+		VALUES `+guestRows(len(byEmail))+` ON CONFLICT (tenant_id, email) DO NOTHING`, args...); err != nil {
+		return nil, fmt.Errorf("create guest customers: %w", err)
 	}
-	var id string
-	if err := tx.QueryRow(ctx, `SELECT id FROM customers WHERE tenant_id = ? AND email = ?`, tx.TenantID(), email).Scan(&id); err != nil {
-		return "", fmt.Errorf("find customer: %w", err)
+	rows, err := tx.Query(ctx, `SELECT email, id FROM customers WHERE tenant_id = ? AND email IN (`+db.Placeholders(len(byEmail))+`)`, emails...)
+	if err != nil {
+		return nil, fmt.Errorf("find customers: %w", err)
 	}
-	return id, nil
+	defer rows.Close()
+	ids := make(map[string]string, len(byEmail))
+	for rows.Next() {
+		var email, id string
+		if err := rows.Scan(&email, &id); err != nil {
+			return nil, err
+		}
+		ids[email] = id
+	}
+	return ids, rows.Err()
+}
+
+// guestRows is the VALUES list of n guests: no phone, no password.
+func guestRows(n int) string {
+	return strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, '', NULL, ?, ?), ", n), ", ")
 }
 
 const customerColumns = `id, email, name, phone, password_hash, created_at, updated_at`

@@ -24,7 +24,7 @@ const hintTTL = 250 * time.Millisecond
 // Burst is how much one node lets a sale and its buyers ask of it.
 type Burst struct {
 	// InFlightPerSale bounds the buys of one sale a node works on at once;
-	// past it a buy is answered 429 at once. 0 means 256.
+	// past it a buy is answered 429 at once. 0 means 768.
 	InFlightPerSale int
 	// PerIP and PerCustomer are token bucket rates, in buys per second with
 	// a burst of twice as many; 0 turns a limit off (the address limit is
@@ -33,7 +33,7 @@ type Burst struct {
 	PerCustomer float64
 }
 
-const defaultInFlightPerSale = 256
+const defaultInFlightPerSale = 768
 
 type itemKey struct{ tenantID, saleID, variantID string }
 
@@ -57,6 +57,9 @@ type burstState struct {
 
 	mu       sync.Mutex
 	inFlight map[string]int // tenant/sale -> buys being worked on
+
+	qmu    sync.Mutex
+	queues map[itemKey]*queue // items with buys waiting or placed lately
 
 	limits keyedLimiter
 }

@@ -4,14 +4,12 @@ package flashsale
 // holds the stock and creates the order (pending payment), all in one
 // transaction, or changes nothing.
 //
-// The allocation is one row per sale item, moved by a guarded UPDATE
-// (sold + q <= allocation), so the database decides every sale and two
-// nodes never oversell; CHECK (sold <= allocation) backs it up. On SQLite
-// every buy joins the writer's group commit; on PostgreSQL the sale's hot
-// rows are locked only from the guarded UPDATE to the commit.
+// The allocation is one row per sale item, locked and moved once per batch
+// of buys (batch.go) by a guarded UPDATE (sold + q <= allocation), so the
+// database decides every sale and two nodes never oversell; CHECK (sold <=
+// allocation) backs it up.
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -22,12 +20,12 @@ import (
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/catalog"
-	"github.com/nimbuscommerce/nimbus/internal/customer"
 	"github.com/nimbuscommerce/nimbus/internal/identity"
 	"github.com/nimbuscommerce/nimbus/internal/order"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
 	"github.com/nimbuscommerce/nimbus/internal/pricing"
+	"github.com/nimbuscommerce/nimbus/internal/tenant"
 )
 
 // BuyInput is a shopper's order in a sale: one variant at the sale price.
@@ -109,7 +107,8 @@ func (in *BuyInput) keyHash() []byte {
 
 // Buy creates an order in an active sale: it takes the units from the
 // sale's allocation and from the buyer's limit, holds the stock and places
-// the order, pending payment, in one transaction. A retry with the same
+// the order, pending payment, in one transaction, shared with the other
+// buys of the item waiting at that moment. A retry with the same
 // Idempotency-Key returns the same order. Once the sale is known to be sold
 // out, the answer comes from memory.
 // Errors: EINVALID, ENOTFOUND, ECONFLICT (not active, over the customer's
@@ -135,113 +134,23 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 		return nil, err
 	}
 	defer leave()
-	t, err := s.Tenants.Cached(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	var (
-		bought    Bought
-		replayOf  string
-		remaining int64
-	)
-	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
-		bought, replayOf, remaining = Bought{}, "", -1
-		var err error
-		if replayOf, bought.Token, err = findBuy(ctx, tx, &in, keyHash); err != nil || replayOf != "" {
-			return err
-		}
-		sale, item, err := findSaleItem(ctx, tx, in.SaleID, in.VariantID)
-		if err != nil {
-			return err
-		}
-		switch sale.Status(tx.Now) {
-		case Scheduled:
-			return nimbus.Errorf(nimbus.ECONFLICT, "the sale has not started yet")
-		case Ended:
-			return nimbus.Errorf(nimbus.ECONFLICT, "the sale has ended")
-		}
-		if sale.AccountsOnly && in.CustomerID == "" {
-			return nimbus.Errorf(nimbus.EUNAUTHORIZED, "this sale is for customers with an account: sign in to buy")
-		}
-		if in.Quantity > sale.PerCustomerLimit {
-			return nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: fmt.Sprintf("must be at most %d in this sale", sale.PerCustomerLimit)})
-		}
-		switch left := item.Remaining(); {
-		case left <= 0: // refused before any work: the burst's losers are many
-			return errSoldOut
-		case left < in.Quantity:
-			return nimbus.Errorf(nimbus.ESTOCK, "only %d left in the sale", left)
-		}
-		d, err := draft(ctx, tx, t.PricesIncludeTax, t.TaxShipping, &in, item)
-		if err != nil {
-			return err
-		}
-		d.Currency, d.ReservationMinutes = t.Currency, t.ReservationMinutes
-		if d.CustomerID == "" {
-			if d.CustomerID, err = customer.EnsureGuest(ctx, tx, in.Email, in.ShippingAddress.Name); err != nil {
-				return err
-			}
-		}
-		if err := takeFromLimit(ctx, tx, sale, d.CustomerID, in.Quantity); err != nil {
-			return err
-		}
-		if remaining, err = takeUnits(ctx, tx, sale.ID, in.VariantID, in.Quantity); err != nil {
-			return err
-		}
-		o, token, err := s.Orders.Place(ctx, tx, *d)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO flash_sale_orders (tenant_id, order_id, sale_id, variant_id, customer_id, quantity,
-			key_hash, request_hash, sealed_token, returned, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			tx.TenantID(), o.ID, sale.ID, in.VariantID, d.CustomerID, in.Quantity, keyHash, in.RequestHash,
-			secret.Seal(in.IdempotencyKey, in.scope(), tokenPurpose, []byte(token)), false, tx.Now)
-		if db.IsUniqueViolation(err) { // the same key, committed by another node meanwhile
-			return nimbus.Errorf(nimbus.EIDEMPOTENCYBUSY, "a request with this Idempotency-Key is still being processed; retry later")
-		}
-		if err != nil {
-			return fmt.Errorf("record flash sale order: %w", err)
-		}
-		bought = Bought{Order: o, Token: token}
-		return nil
-	})
+	p := &pendingBuy{in: &in, keyHash: keyHash, done: make(chan struct{})}
+	s.enqueue(tenantID, p)
 	switch {
-	case nimbus.ErrorCode(err) == nimbus.ESOLDOUT:
+	case nimbus.ErrorCode(p.err) == nimbus.ESOLDOUT:
 		s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID)
-		return nil, err
-	case err != nil:
-		return nil, err
-	case replayOf != "":
-		o, err := s.Orders.FindOrderByID(ctx, tenantID, replayOf)
+		return nil, p.err
+	case p.err != nil:
+		return nil, p.err
+	case p.replayOf != "":
+		o, err := s.Orders.FindOrderByID(ctx, tenantID, p.replayOf)
 		if err != nil {
 			return nil, err
 		}
-		return &Bought{Order: o, Token: bought.Token, Replayed: true}, nil
+		return &Bought{Order: o, Token: p.bought.Token, Replayed: true}, nil
 	}
-	s.noteRemaining(tenantID, in.SaleID, in.VariantID, remaining)
-	return &bought, nil
-}
-
-// findBuy returns the order an earlier request with the same key created,
-// with its token, or "" when there is none.
-func findBuy(ctx context.Context, tx *db.TenantTx, in *BuyInput, keyHash []byte) (orderID, token string, err error) {
-	var reqHash, sealed []byte
-	err = tx.QueryRow(ctx, `SELECT order_id, request_hash, sealed_token FROM flash_sale_orders
-		WHERE tenant_id = ? AND sale_id = ? AND key_hash = ?`, tx.TenantID(), in.SaleID, keyHash).Scan(&orderID, &reqHash, &sealed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", nil
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("find flash sale order: %w", err)
-	}
-	if !bytes.Equal(reqHash, in.RequestHash) {
-		return "", "", nimbus.Errorf(nimbus.EIDEMPOTENCY, "this Idempotency-Key was already used with a different request")
-	}
-	plain, err := secret.Open(in.IdempotencyKey, in.scope(), tokenPurpose, sealed)
-	if err != nil {
-		return "", "", fmt.Errorf("open flash sale order token: %w", err)
-	}
-	return orderID, string(plain), nil
+	s.noteRemaining(tenantID, in.SaleID, in.VariantID, p.remaining)
+	return &p.bought, nil
 }
 
 // findSaleItem returns a sale and one of its items. Errors: ENOTFOUND.
@@ -262,14 +171,26 @@ func findSaleItem(ctx context.Context, tx *db.TenantTx, saleID, variantID string
 	return &s, &it, nil
 }
 
-// draft prices the order: the sale price, the shipping rate chosen and the
-// destination's tax. No discount code applies on top of a sale price.
-func draft(ctx context.Context, tx *db.TenantTx, pricesIncludeTax, taxShipping bool, in *BuyInput, it *Item) (*order.Draft, error) {
-	variants, products, err := catalog.LookupVariants(ctx, tx, []string{in.VariantID})
+// pricer prices the orders of one batch: the sale price, the shipping
+// rate chosen and the destination's tax, each destination's rules read
+// once. No discount code applies on top of a sale price.
+type pricer struct {
+	tenant  *tenant.Tenant
+	item    *Item
+	variant *catalog.Variant
+	product *catalog.Product
+	taxes   map[[2]string]int64
+	rates   map[string][]*pricing.ShippingRate
+}
+
+// newPricer reads the sale item's variant. Errors: ECONFLICT when its
+// product is no longer for sale.
+func newPricer(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, variantID string, it *Item) (*pricer, error) {
+	variants, products, err := catalog.LookupVariants(ctx, tx, []string{variantID})
 	if err != nil {
 		return nil, err
 	}
-	v := variants[in.VariantID]
+	v := variants[variantID]
 	var p *catalog.Product
 	if v != nil {
 		p = products[v.ProductID]
@@ -277,15 +198,31 @@ func draft(ctx context.Context, tx *db.TenantTx, pricesIncludeTax, taxShipping b
 	if p == nil || p.Status != catalog.StatusActive {
 		return nil, nimbus.Errorf(nimbus.ECONFLICT, "this product is no longer for sale")
 	}
+	return &pricer{tenant: t, item: it, variant: v, product: p, taxes: map[[2]string]int64{}, rates: map[string][]*pricing.ShippingRate{}}, nil
+}
+
+func (pr *pricer) draft(ctx context.Context, tx *db.TenantTx, in *BuyInput) (*order.Draft, error) {
 	a := in.ShippingAddress
+	t, it, v, p := pr.tenant, pr.item, pr.variant, pr.product
 	calc := pricing.Input{Lines: []pricing.Line{{UnitPrice: it.SalePrice, Quantity: in.Quantity}},
-		PricesIncludeTax: pricesIncludeTax, TaxShipping: taxShipping}
-	if calc.TaxRateBP, err = pricing.TaxRateFor(ctx, tx, a.Country, a.Region); err != nil {
-		return nil, err
+		PricesIncludeTax: t.PricesIncludeTax, TaxShipping: t.TaxShipping}
+	dest := [2]string{a.Country, strings.ToUpper(a.Region)}
+	tax, ok := pr.taxes[dest]
+	if !ok {
+		var err error
+		if tax, err = pricing.TaxRateFor(ctx, tx, a.Country, a.Region); err != nil {
+			return nil, err
+		}
+		pr.taxes[dest] = tax
 	}
-	rates, err := pricing.RatesFor(ctx, tx, a.Country)
-	if err != nil {
-		return nil, err
+	calc.TaxRateBP = tax
+	rates, ok := pr.rates[a.Country]
+	if !ok {
+		var err error
+		if rates, err = pricing.RatesFor(ctx, tx, a.Country); err != nil {
+			return nil, err
+		}
+		pr.rates[a.Country] = rates
 	}
 	var rate *pricing.ShippingRate
 	for _, r := range rates {
@@ -306,50 +243,12 @@ func draft(ctx context.Context, tx *db.TenantTx, pricesIncludeTax, taxShipping b
 	}
 	lt := totals.Lines[0]
 	return &order.Draft{Email: in.Email, CustomerID: in.CustomerID, SignedIn: in.CustomerID != "", ShippingAddress: a,
-		ShippingMethod: rate.Name, PricesIncludeTax: pricesIncludeTax, Subtotal: totals.Subtotal, ShippingTotal: totals.Shipping,
-		TaxTotal: totals.Tax, Total: totals.Total, PaymentProvider: in.PaymentProvider,
+		ShippingMethod: rate.Name, PricesIncludeTax: t.PricesIncludeTax, Currency: t.Currency, Subtotal: totals.Subtotal,
+		ShippingTotal: totals.Shipping, TaxTotal: totals.Tax, Total: totals.Total, PaymentProvider: in.PaymentProvider,
+		ReservationMinutes: t.ReservationMinutes,
 		Lines: []*order.Line{{VariantID: v.ID, ProductID: p.ID, Title: p.Title, VariantTitle: v.Title, SKU: v.SKU,
 			TrackInventory: v.TrackInventory, Quantity: in.Quantity, UnitPrice: it.SalePrice, Subtotal: lt.Subtotal, Tax: lt.Tax, Total: lt.Total}},
 	}, nil
-}
-
-// takeFromLimit counts q more units against the customer's limit in the
-// sale, in one guarded upsert. Errors: ECONFLICT past the limit.
-func takeFromLimit(ctx context.Context, tx *db.TenantTx, sale *Sale, customerID string, q int64) error {
-	res, err := tx.Exec(ctx, `INSERT INTO flash_sale_buyers (tenant_id, sale_id, customer_id, bought) VALUES (?, ?, ?, ?)
-		ON CONFLICT (tenant_id, sale_id, customer_id) DO UPDATE SET bought = flash_sale_buyers.bought + excluded.bought
-		WHERE flash_sale_buyers.bought + excluded.bought <= ?`, tx.TenantID(), sale.ID, customerID, q, sale.PerCustomerLimit)
-	if err != nil {
-		return fmt.Errorf("count flash sale buyer: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return nimbus.Errorf(nimbus.ECONFLICT, "each customer may buy at most %d in this sale", sale.PerCustomerLimit)
-	}
-	return nil
-}
-
-// takeUnits moves q units of the allocation to sold and returns what is
-// left. Errors: ESOLDOUT when nothing is left, ESTOCK when less than q is.
-func takeUnits(ctx context.Context, tx *db.TenantTx, saleID, variantID string, q int64) (int64, error) {
-	var left int64
-	err := tx.QueryRow(ctx, `UPDATE flash_sale_items SET sold = sold + ? WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?
-		AND sold + ? <= allocation RETURNING allocation - sold`, q, tx.TenantID(), saleID, variantID, q).Scan(&left)
-	if err == nil {
-		return left, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("take flash sale units: %w", err)
-	}
-	if err := tx.QueryRow(ctx, `SELECT allocation - sold FROM flash_sale_items WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`,
-		tx.TenantID(), saleID, variantID).Scan(&left); err != nil {
-		return 0, fmt.Errorf("read flash sale units: %w", err)
-	}
-	if left <= 0 {
-		return 0, errSoldOut
-	}
-	return 0, nimbus.Errorf(nimbus.ESTOCK, "only %d left in the sale", left)
 }
 
 // GiveBack returns to their sales the units an order took, once: it runs

@@ -97,17 +97,9 @@ func (s *Service) PlaceMany(ctx context.Context, tx *db.TenantTx, drafts []Draft
 		}
 		orders[i] = o
 	}
-	if err := insertOrders(ctx, tx, orders); err != nil {
-		return nil, nil, err
-	}
-	if err := scheduleExpiries(ctx, tx, orders); err != nil {
-		return nil, nil, fmt.Errorf("schedule reservation expiry: %w", err)
-	}
-	// Last, the rows every checkout of the store contends for: the stock of
-	// popular variants and the order counter. On PostgreSQL their row locks
-	// are held until commit, so taking them at the end keeps that time
-	// short. Variants are reserved in id order, so two transactions of the
-	// same variants always lock them in the same order and cannot deadlock.
+	// First the rows every checkout of the store contends for: the stock of
+	// its variants, in id order, then the order counter. Every path takes
+	// them in that order, so two transactions cannot deadlock on them.
 	holds := map[string][]inventory.Hold{}
 	lineOf := map[string]*Line{}
 	for _, o := range orders {
@@ -126,8 +118,14 @@ func (s *Service) PlaceMany(ctx context.Context, tx *db.TenantTx, drafts []Draft
 			return nil, nil, err
 		}
 	}
-	if err := numberOrders(ctx, tx, orders); err != nil {
+	if err := takeNumbers(ctx, tx, orders); err != nil {
 		return nil, nil, err
+	}
+	if err := insertOrders(ctx, tx, orders); err != nil {
+		return nil, nil, err
+	}
+	if err := scheduleExpiries(ctx, tx, orders); err != nil {
+		return nil, nil, fmt.Errorf("schedule reservation expiry: %w", err)
 	}
 	events := make([]event, len(orders))
 	msgs := make([]outbox.Message, len(orders))

@@ -54,9 +54,9 @@ func nullIfEmpty(s string) any {
 	return s
 }
 
-// numberOrders gives orders the tenant's next order numbers (1001, 1002,
+// takeNumbers gives orders the tenant's next order numbers (1001, 1002,
 // ...), in their order, with one update of the counter.
-func numberOrders(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
+func takeNumbers(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
 	n := int64(len(orders))
 	var last int64
 	err := tx.QueryRow(ctx, `INSERT INTO order_numbers (tenant_id, last_number) VALUES (?, ?)
@@ -65,20 +65,8 @@ func numberOrders(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
 	if err != nil {
 		return fmt.Errorf("next order number: %w", err)
 	}
-	var cases strings.Builder
-	args := make([]any, 0, 3*n+1)
 	for i, o := range orders {
 		o.Number = last - n + 1 + int64(i)
-		cases.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
-		args = append(args, o.ID, o.Number)
-	}
-	args = append(args, tx.TenantID())
-	for _, o := range orders {
-		args = append(args, o.ID)
-	}
-	_, err = tx.Exec(ctx, `UPDATE orders SET number = CASE id`+cases.String()+` END WHERE tenant_id = ? AND id IN (`+db.Placeholders(len(orders))+`)`, args...)
-	if err != nil {
-		return fmt.Errorf("number orders: %w", err)
 	}
 	return nil
 }
@@ -93,7 +81,7 @@ func insertOrders(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
 		if err != nil {
 			return err
 		}
-		args = append(args, o.ID, o.TenantID, nil, nullIfEmpty(o.CartID), o.tokenHash, o.Status, o.PaymentStatus, o.Currency, o.Email,
+		args = append(args, o.ID, o.TenantID, o.Number, nullIfEmpty(o.CartID), o.tokenHash, o.Status, o.PaymentStatus, o.Currency, o.Email,
 			nullIfEmpty(o.CustomerID), o.SignedIn, string(addr), o.ShippingMethod, o.DiscountCode, o.PricesIncludeTax, o.Subtotal, o.DiscountTotal,
 			o.ShippingTotal, o.TaxTotal, o.Total, o.RefundedTotal, o.PaymentProvider, o.Note, o.ReservationExpiresAt, o.CreatedAt, o.UpdatedAt)
 		for i, l := range o.Lines {

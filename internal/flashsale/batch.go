@@ -1,0 +1,396 @@
+package flashsale
+
+// Buys are placed in batches. Each sale item has, on each node, a queue
+// and one goroutine that takes whatever buys are waiting (up to maxBatch)
+// and places them together in one transaction with a fixed number of
+// statements: the item's allocation and its stock move once for the
+// batch, and its orders, lines, events and keys are written with
+// multi-row INSERTs. While one batch commits the next gathers, so the
+// busier the sale, the larger the batches and the fewer the commits.
+//
+// A batch decides each buy on its own (sold out, over the limit, a replay
+// of an earlier key, ...) and commits the ones it accepts. If the batch
+// as a whole fails (a race with another node on a buyer's limit, stock
+// short for all of them together), every buy of it is tried again alone,
+// so one buy's trouble never becomes another's.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/customer"
+	"github.com/nimbuscommerce/nimbus/internal/order"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
+	"github.com/nimbuscommerce/nimbus/internal/tenant"
+)
+
+// maxBatch bounds the buys of one transaction (26 parameters an order
+// stays far below both engines' limits) and the latency a batch adds.
+const maxBatch = 200
+
+// queueIdle is how long an item's queue goroutine waits for buys before
+// it goes away.
+const queueIdle = 5 * time.Second
+
+// batchesInFlight is how many batches of one item a node runs at once: a
+// second batch is ready to run the moment the first one's commit ends,
+// so the database's writer is not left waiting for the next batch.
+const batchesInFlight = 2
+
+// pendingBuy is a buy waiting for its batch; the results are set before
+// done is closed.
+type pendingBuy struct {
+	in      *BuyInput
+	keyHash []byte
+	done    chan struct{}
+
+	bought    Bought
+	replayOf  string // the order an earlier request with the key created
+	remaining int64  // what the allocation had left after this buy; -1 unknown
+	err       error
+}
+
+func (p *pendingBuy) decided() bool { return p.err != nil || p.replayOf != "" }
+
+type queue struct{ buys chan *pendingBuy }
+
+// enqueue hands a buy to its item's queue and waits until its batch is
+// committed or has failed. It waits even if the request is canceled
+// meanwhile, as a commit cannot be taken back.
+func (s *Service) enqueue(tenantID string, p *pendingBuy) {
+	key := itemKey{tenantID, p.in.SaleID, p.in.VariantID}
+	b := &s.burst
+	b.qmu.Lock()
+	if b.queues == nil {
+		b.queues = map[itemKey]*queue{}
+	}
+	q := b.queues[key]
+	if q == nil {
+		// Admission bounds the buys of a sale in flight, so a queue that
+		// holds that many never blocks a sender (who holds qmu).
+		q = &queue{buys: make(chan *pendingBuy, max(s.Burst.InFlightPerSale, defaultInFlightPerSale))}
+		b.queues[key] = q
+		go s.drain(key, q)
+	}
+	q.buys <- p
+	b.qmu.Unlock()
+	<-p.done
+}
+
+// drain places the buys of one item batch by batch until none come for
+// queueIdle.
+func (s *Service) drain(key itemKey, q *queue) {
+	idle := time.NewTimer(queueIdle)
+	defer idle.Stop()
+	slots := make(chan struct{}, batchesInFlight)
+	var running sync.WaitGroup
+	defer running.Wait()
+	for {
+		select {
+		case p := <-q.buys:
+			slots <- struct{}{}
+			group := []*pendingBuy{p}
+		gather:
+			for len(group) < maxBatch {
+				select {
+				case p := <-q.buys:
+					group = append(group, p)
+				default:
+					break gather
+				}
+			}
+			running.Go(func() {
+				defer func() { <-slots }()
+				s.runBatch(key.tenantID, group)
+			})
+			idle.Reset(queueIdle)
+		case <-idle.C:
+			b := &s.burst
+			b.qmu.Lock()
+			if len(q.buys) == 0 {
+				delete(b.queues, key)
+				b.qmu.Unlock()
+				return
+			}
+			b.qmu.Unlock()
+			idle.Reset(queueIdle)
+		}
+	}
+}
+
+// runBatch places a group of buys of one item and answers each.
+func (s *Service) runBatch(tenantID string, group []*pendingBuy) {
+	// The batch serves many requests: none of their contexts may cut it short.
+	ctx := context.Background()
+	t, err := s.Tenants.Cached(ctx, tenantID)
+	if err == nil {
+		err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error { return s.placeBatch(ctx, tx, t, group) })
+		// A lone buy that lost a race for a buyer's count reads it afresh.
+		for attempt := 0; errors.Is(err, errRace) && len(group) == 1 && attempt < 3; attempt++ {
+			err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error { return s.placeBatch(ctx, tx, t, group) })
+		}
+	}
+	if err != nil && len(group) > 1 {
+		var wg sync.WaitGroup
+		for _, p := range group {
+			wg.Go(func() { s.runBatch(tenantID, []*pendingBuy{p}) })
+		}
+		wg.Wait()
+		return
+	}
+	for _, p := range group {
+		if err != nil {
+			p.err = err
+		}
+		close(p.done)
+	}
+}
+
+var errRace = errors.New("flashsale: a concurrent batch changed a buyer's count")
+
+// placeBatch decides and places a group of buys of one item in the
+// caller's transaction. It may be run again (PostgreSQL retries a
+// deadlocked transaction), so it sets every result afresh.
+func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, group []*pendingBuy) error {
+	for _, p := range group {
+		p.bought, p.replayOf, p.remaining, p.err = Bought{}, "", -1, nil
+	}
+	in0 := group[0].in
+	if err := findReplays(ctx, tx, in0.SaleID, group); err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		for _, p := range group {
+			if !p.decided() {
+				p.err = err
+			}
+		}
+		return nil
+	}
+	sale, item, err := findSaleItem(ctx, tx, in0.SaleID, in0.VariantID)
+	if err != nil {
+		return fail(err)
+	}
+	switch sale.Status(tx.Now) {
+	case Scheduled:
+		return fail(nimbus.Errorf(nimbus.ECONFLICT, "the sale has not started yet"))
+	case Ended:
+		return fail(nimbus.Errorf(nimbus.ECONFLICT, "the sale has ended"))
+	}
+	if item.Remaining() <= 0 { // refused before any work: the burst's losers are many
+		return fail(errSoldOut)
+	}
+	pr, err := newPricer(ctx, tx, t, in0.VariantID, item)
+	if err != nil {
+		return fail(err)
+	}
+
+	// Each buy on its own: who may buy, and its price.
+	drafts := make([]*order.Draft, len(group))
+	guests := map[string]string{}
+	for i, p := range group {
+		if p.decided() {
+			continue
+		}
+		switch {
+		case sale.AccountsOnly && p.in.CustomerID == "":
+			p.err = nimbus.Errorf(nimbus.EUNAUTHORIZED, "this sale is for customers with an account: sign in to buy")
+		case p.in.Quantity > sale.PerCustomerLimit:
+			p.err = nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: fmt.Sprintf("must be at most %d in this sale", sale.PerCustomerLimit)})
+		default:
+			drafts[i], p.err = pr.draft(ctx, tx, p.in)
+			if p.err == nil && p.in.CustomerID == "" {
+				guests[p.in.Email] = p.in.ShippingAddress.Name
+			}
+		}
+	}
+	if len(guests) > 0 {
+		ids, err := customer.EnsureGuests(ctx, tx, guests)
+		if err != nil {
+			return err
+		}
+		for i, p := range group {
+			if d := drafts[i]; d != nil && d.CustomerID == "" {
+				d.CustomerID = ids[p.in.Email]
+			}
+		}
+	}
+	held, err := boughtSoFar(ctx, tx, sale.ID, group, drafts)
+	if err != nil {
+		return err
+	}
+
+	// The allocation, locked until commit on PostgreSQL, then shared out
+	// in order of arrival.
+	var left int64
+	if err := tx.QueryRow(ctx, `SELECT allocation - sold FROM flash_sale_items WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`+tx.ForUpdate(),
+		tx.TenantID(), sale.ID, in0.VariantID).Scan(&left); err != nil {
+		return fmt.Errorf("lock flash sale item: %w", err)
+	}
+	var accepted []*pendingBuy
+	var acceptedDrafts []order.Draft
+	taken := map[string]int64{} // customer -> units this batch
+	var units int64
+	for i, p := range group {
+		d := drafts[i]
+		if p.decided() || d == nil {
+			continue
+		}
+		q := p.in.Quantity
+		switch {
+		case held[d.CustomerID]+q > sale.PerCustomerLimit:
+			p.err = nimbus.Errorf(nimbus.ECONFLICT, "each customer may buy at most %d in this sale", sale.PerCustomerLimit)
+		case left <= 0:
+			p.err = errSoldOut
+		case q > left:
+			p.err = nimbus.Errorf(nimbus.ESTOCK, "only %d left in the sale", left)
+		default:
+			held[d.CustomerID] += q
+			taken[d.CustomerID] += q
+			left -= q
+			units += q
+			accepted = append(accepted, p)
+			acceptedDrafts = append(acceptedDrafts, *d)
+		}
+	}
+	if len(accepted) == 0 {
+		return nil
+	}
+	if err := takeFromLimits(ctx, tx, sale, taken); err != nil {
+		return err
+	}
+	var remaining int64
+	if err := tx.QueryRow(ctx, `UPDATE flash_sale_items SET sold = sold + ? WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?
+		AND sold + ? <= allocation RETURNING allocation - sold`, units, tx.TenantID(), sale.ID, in0.VariantID, units).Scan(&remaining); err != nil {
+		return fmt.Errorf("take flash sale units: %w", err)
+	}
+	orders, tokens, err := s.Orders.PlaceMany(ctx, tx, acceptedDrafts)
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, 11*len(accepted))
+	for i, p := range accepted {
+		args = append(args, tx.TenantID(), orders[i].ID, sale.ID, p.in.VariantID, acceptedDrafts[i].CustomerID, p.in.Quantity, p.keyHash,
+			p.in.RequestHash, secret.Seal(p.in.IdempotencyKey, p.in.scope(), tokenPurpose, []byte(tokens[i])), false, tx.Now)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO flash_sale_orders (tenant_id, order_id, sale_id, variant_id, customer_id, quantity,
+		key_hash, request_hash, sealed_token, returned, created_at) VALUES `+db.Rows(len(accepted), 11), args...); err != nil {
+		if db.IsUniqueViolation(err) && len(group) == 1 { // the same key, committed by another node meanwhile
+			return nimbus.Errorf(nimbus.EIDEMPOTENCYBUSY, "a request with this Idempotency-Key is still being processed; retry later")
+		}
+		return fmt.Errorf("record flash sale orders: %w", err)
+	}
+	for i, p := range accepted {
+		p.bought, p.remaining = Bought{Order: orders[i], Token: tokens[i]}, remaining
+	}
+	return nil
+}
+
+// findReplays marks the buys whose key already has an order (or is used
+// twice in the group) with what to answer.
+func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*pendingBuy) error {
+	args := make([]any, 0, len(group)+2)
+	args = append(args, tx.TenantID(), saleID)
+	for _, p := range group {
+		args = append(args, p.keyHash)
+	}
+	rows, err := tx.Query(ctx, `SELECT key_hash, order_id, request_hash, sealed_token FROM flash_sale_orders
+		WHERE tenant_id = ? AND sale_id = ? AND key_hash IN (`+db.Placeholders(len(group))+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("find flash sale orders: %w", err)
+	}
+	defer rows.Close()
+	type earlier struct {
+		orderID         string
+		reqHash, sealed []byte
+	}
+	found := map[string]earlier{}
+	for rows.Next() {
+		var k []byte
+		var e earlier
+		if err := rows.Scan(&k, &e.orderID, &e.reqHash, &e.sealed); err != nil {
+			return err
+		}
+		found[string(k)] = e
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, p := range group {
+		e, ok := found[string(p.keyHash)]
+		switch {
+		case ok && !bytes.Equal(e.reqHash, p.in.RequestHash):
+			p.err = nimbus.Errorf(nimbus.EIDEMPOTENCY, "this Idempotency-Key was already used with a different request")
+		case ok:
+			token, err := secret.Open(p.in.IdempotencyKey, p.in.scope(), tokenPurpose, e.sealed)
+			if err != nil {
+				return fmt.Errorf("open flash sale order token: %w", err)
+			}
+			p.replayOf, p.bought.Token = e.orderID, string(token)
+		case seen[string(p.keyHash)]:
+			p.err = nimbus.Errorf(nimbus.EIDEMPOTENCYBUSY, "a request with this Idempotency-Key is still being processed; retry later")
+		}
+		seen[string(p.keyHash)] = true
+	}
+	return nil
+}
+
+// boughtSoFar reads how many units of the sale the group's customers hold.
+func boughtSoFar(ctx context.Context, tx *db.TenantTx, saleID string, group []*pendingBuy, drafts []*order.Draft) (map[string]int64, error) {
+	held := map[string]int64{}
+	args := []any{tx.TenantID(), saleID}
+	for i, d := range drafts {
+		if d != nil && !group[i].decided() {
+			args = append(args, d.CustomerID)
+		}
+	}
+	if len(args) == 2 {
+		return held, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT customer_id, bought FROM flash_sale_buyers WHERE tenant_id = ? AND sale_id = ? AND customer_id IN (`+
+		db.Placeholders(len(args)-2)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read flash sale buyers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		held[id] = n
+	}
+	return held, rows.Err()
+}
+
+// takeFromLimits counts the batch's units against each customer's limit
+// in one guarded upsert. If another transaction moved a count since
+// boughtSoFar read it, the guard refuses a row and the batch fails with
+// errRace, to be tried again buy by buy.
+func takeFromLimits(ctx context.Context, tx *db.TenantTx, sale *Sale, taken map[string]int64) error {
+	args := make([]any, 0, 4*len(taken)+1)
+	for id, q := range taken {
+		args = append(args, tx.TenantID(), sale.ID, id, q)
+	}
+	args = append(args, sale.PerCustomerLimit)
+	res, err := tx.Exec(ctx, `INSERT INTO flash_sale_buyers (tenant_id, sale_id, customer_id, bought) VALUES `+db.Rows(len(taken), 4)+`
+		ON CONFLICT (tenant_id, sale_id, customer_id) DO UPDATE SET bought = flash_sale_buyers.bought + excluded.bought
+		WHERE flash_sale_buyers.bought + excluded.bought <= ?`, args...)
+	if err != nil {
+		return fmt.Errorf("count flash sale buyers: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != int64(len(taken)) {
+		return errRace
+	}
+	return nil
+}
