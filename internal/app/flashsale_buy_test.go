@@ -11,6 +11,7 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/app"
 	"github.com/nimbuscommerce/nimbus/internal/flashsale"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db/dbtest"
 )
 
 // activeSale opens a sale of variantID that started a minute ago.
@@ -172,82 +173,109 @@ func TestFlashSaleWindowAndAccounts(t *testing.T) {
 func TestFlashSaleBurst(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *testServer) {
 		sh := openShop(t, s, "acme")
-		sh.Owner.do("POST", "/api/v1/variants/"+sh.Large.ID+"/inventory/adjustments", map[string]any{"kind": "received", "quantity": 100}).
-			must(t, http.StatusCreated, nil)
-		const buyers, allocation = 200, 50
-		sale := activeSale(t, sh, sh.Large.ID, 1999, allocation, 1, false)
-		buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
-		c := s.client(t)
-
-		type answer struct {
-			status  int
-			code    string
-			orderID string
-		}
-		answers := make([]answer, buyers)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range buyers {
-			wg.Go(func() {
-				<-start
-				r, _ := c.send("POST", buy, buyBody(sh, sh.Large.ID, fmt.Sprintf("buyer%d@example.com", i), 1),
-					"Idempotency-Key", fmt.Sprintf("key-%d", i))
-				a := answer{status: r.Status}
-				var v struct {
-					Code  string    `json:"code"`
-					Order orderJSON `json:"order"`
-				}
-				json.Unmarshal(r.Body, &v) // a transport error leaves status 0, reported below
-				a.code, a.orderID = v.Code, v.Order.ID
-				answers[i] = a
-			})
-		}
-		close(start)
-		wg.Wait()
-
-		orders := map[string]int{}
-		soldOut := 0
-		for i, a := range answers {
-			switch {
-			case a.status == http.StatusCreated && a.orderID != "":
-				orders[a.orderID] = i
-			case a.status == http.StatusConflict && a.code == "sold_out":
-				soldOut++
-			default:
-				t.Errorf("buyer %d: %d %s", i, a.status, a.code)
-			}
-		}
-		if len(orders) != allocation || soldOut != buyers-allocation {
-			t.Fatalf("%d orders and %d sold out, want %d and %d", len(orders), soldOut, allocation, buyers-allocation)
-		}
-		for id := range orders {
-			var o orderJSON
-			sh.Owner.do("GET", "/api/v1/orders/"+id, nil).must(t, 200, &o)
-			if o.Status != "pending_payment" || o.Subtotal != 1999 {
-				t.Fatalf("acknowledged order %s is %+v", id, o)
-			}
-		}
-		if l := sh.level(t, sh.Large.ID); l.Reserved != allocation || l.OnHand != 105 {
-			t.Fatalf("stock = %+v, want %d reserved of 105", l, allocation)
-		}
-		// Retried with the same keys, every buyer gets the same answer's order.
-		for id, i := range orders {
-			var b boughtJSON
-			c.do("POST", buy, buyBody(sh, sh.Large.ID, fmt.Sprintf("buyer%d@example.com", i), 1), "Idempotency-Key", fmt.Sprintf("key-%d", i)).
-				must(t, http.StatusCreated, &b)
-			if b.Order.ID != id {
-				t.Fatalf("buyer %d's retry got order %s, want %s", i, b.Order.ID, id)
-			}
-		}
-		var got flashSaleJSON
-		sh.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, 200, &got)
-		if got.Items[0].Sold != allocation {
-			t.Fatalf("sold = %d, want %d", got.Items[0].Sold, allocation)
-		}
-		if l := sh.level(t, sh.Large.ID); l.Reserved != allocation {
-			t.Fatalf("after retries reserved = %d", l.Reserved)
-		}
+		burst(t, sh, []*client{s.client(t)})
 	})
+}
+
+// TestFlashSaleTwoNodes: two Nimbus processes on one PostgreSQL database
+// sell the same sale, buyers spread over both, with the same guarantees.
+// (SQLite is one process by design.)
+func TestFlashSaleTwoNodes(t *testing.T) {
+	for _, b := range dbtest.Backends(t) {
+		if b.Config.URL == "" {
+			continue
+		}
+		t.Run(b.Name, func(t *testing.T) {
+			one := startServer(t, app.Config{DatabaseURL: b.Config.URL})
+			two := startServer(t, app.Config{DatabaseURL: b.Config.URL})
+			sh := openShop(t, one, "acme")
+			burst(t, sh, []*client{one.client(t), two.client(t)})
+		})
+	}
+}
+
+// burst sends 200 buyers of one unit at a sale of 50, spread over the
+// nodes, and audits the result.
+func burst(t *testing.T, sh *shop, nodes []*client) {
+	t.Helper()
+	sh.Owner.do("POST", "/api/v1/variants/"+sh.Large.ID+"/inventory/adjustments", map[string]any{"kind": "received", "quantity": 100}).
+		must(t, http.StatusCreated, nil)
+	const buyers, allocation = 200, 50
+	sale := activeSale(t, sh, sh.Large.ID, 1999, allocation, 1, false)
+	buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
+
+	type answer struct {
+		status  int
+		code    string
+		orderID string
+	}
+	answers := make([]answer, buyers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range buyers {
+		wg.Go(func() {
+			<-start
+			r, _ := nodes[i%len(nodes)].send("POST", buy, buyBody(sh, sh.Large.ID, fmt.Sprintf("buyer%d@example.com", i), 1),
+				"Idempotency-Key", fmt.Sprintf("key-%d", i))
+			var v struct {
+				Code  string    `json:"code"`
+				Order orderJSON `json:"order"`
+			}
+			json.Unmarshal(r.Body, &v) // a transport error leaves status 0, reported below
+			answers[i] = answer{status: r.Status, code: v.Code, orderID: v.Order.ID}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	orders := map[string]int{}
+	soldOut := 0
+	for i, a := range answers {
+		switch {
+		case a.status == http.StatusCreated && a.orderID != "":
+			if _, twice := orders[a.orderID]; twice {
+				t.Fatalf("order %s given to two buyers", a.orderID)
+			}
+			orders[a.orderID] = i
+		case a.status == http.StatusConflict && a.code == "sold_out":
+			soldOut++
+		default:
+			t.Errorf("buyer %d: %d %s", i, a.status, a.code)
+		}
+	}
+	if len(orders) != allocation || soldOut != buyers-allocation {
+		t.Fatalf("%d orders and %d sold out, want %d and %d", len(orders), soldOut, allocation, buyers-allocation)
+	}
+	var all struct{ Data []orderJSON }
+	sh.Owner.do("GET", "/api/v1/orders?limit=200", nil).must(t, 200, &all)
+	if len(all.Data) != allocation {
+		t.Fatalf("the store has %d orders, %d acknowledged", len(all.Data), allocation)
+	}
+	for _, o := range all.Data {
+		if _, ok := orders[o.ID]; !ok || o.Status != "pending_payment" || o.Subtotal != 1999 {
+			t.Fatalf("stored order %+v: acknowledged %v", o, ok)
+		}
+	}
+	if l := sh.level(t, sh.Large.ID); l.Reserved != allocation || l.OnHand != 105 {
+		t.Fatalf("stock = %+v, want %d reserved of 105", l, allocation)
+	}
+	// Retried with the same keys, on any node, every buyer gets its order.
+	for id, i := range orders {
+		var b boughtJSON
+		nodes[(i+1)%len(nodes)].do("POST", buy, buyBody(sh, sh.Large.ID, fmt.Sprintf("buyer%d@example.com", i), 1), "Idempotency-Key", fmt.Sprintf("key-%d", i)).
+			must(t, http.StatusCreated, &b)
+		if b.Order.ID != id {
+			t.Fatalf("buyer %d's retry got order %s, want %s", i, b.Order.ID, id)
+		}
+	}
+	var got flashSaleJSON
+	sh.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, 200, &got)
+	if got.Items[0].Sold != allocation {
+		t.Fatalf("sold = %d, want %d", got.Items[0].Sold, allocation)
+	}
+	if l := sh.level(t, sh.Large.ID); l.Reserved != allocation {
+		t.Fatalf("after retries reserved = %d", l.Reserved)
+	}
 }
 
 // TestFlashSaleRateLimits: one customer (or one address) hammering a sale
