@@ -99,7 +99,7 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 	s.Checkout = &checkout.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders}
 	s.Customers = &customer.Service{DB: d, Passwords: s.Identity}
 	s.storefront = &web.Storefront{Tenants: s.Tenants, Catalog: s.Catalog, Inventory: s.Inventory, Checkout: s.Checkout,
-		Orders: s.Orders, Customers: s.Customers, SecureCookies: cfg.SecureCookies, ThemeDir: cfg.ThemeDir, Logger: logger}
+		Orders: s.Orders, Customers: s.Customers, FlashSales: s.FlashSales, SecureCookies: cfg.SecureCookies, ThemeDir: cfg.ThemeDir, Logger: logger}
 	s.console = &web.Console{Identity: s.Identity, Tenants: s.Tenants, Catalog: s.Catalog, Inventory: s.Inventory, Orders: s.Orders,
 		Customers: s.Customers, Pricing: s.Pricing, FlashSales: s.FlashSales,
 		SecureCookies: cfg.SecureCookies, Logger: logger}

@@ -157,7 +157,7 @@ type buyRequest struct {
 		Quantity        int64          `json:"quantity" minimum:"1" maximum:"10000"`
 		Email           string         `json:"email,omitempty" maxLength:"254" doc:"Required for guests; a signed-in customer's account email is used."`
 		ShippingAddress nimbus.Address `json:"shipping_address"`
-		ShippingRateID  string         `json:"shipping_rate_id" maxLength:"64"`
+		ShippingRateID  string         `json:"shipping_rate_id,omitempty" maxLength:"64" doc:"Default: the cheapest rate to the address."`
 		PaymentProvider string         `json:"payment_provider" enum:"test,manual"`
 	}
 

@@ -54,6 +54,7 @@ type hint struct {
 type burstState struct {
 	hints  sync.Map // itemKey -> *hint, only for items the database has answered for
 	public sync.Map // tenant/sale -> *publicEntry, only for sales that exist
+	offers sync.Map // tenant -> *offersEntry
 
 	mu       sync.Mutex
 	inFlight map[string]int // tenant/sale -> buys being worked on
@@ -268,4 +269,58 @@ func (s *Service) Public(ctx context.Context, tenantID, id string) (*Sale, error
 		s.noteRemaining(tenantID, id, it.VariantID, it.Remaining()) // only ever "more are left"
 	}
 	return sale, nil
+}
+
+// Offer is a variant on sale right now, as the storefront shows it.
+type Offer struct {
+	SaleID           string
+	Title            string
+	EndsAt           time.Time
+	SalePrice        int64
+	Remaining        int64 // as of at most publicTTL ago
+	PerCustomerLimit int64
+	AccountsOnly     bool
+}
+
+type offersEntry struct {
+	offers  map[string]*Offer // variant -> offer
+	fetched time.Time
+}
+
+// Offers returns the store's variants on sale right now, read from the
+// database at most publicTTL ago. A variant in two running sales is
+// offered at the lower price.
+func (s *Service) Offers(ctx context.Context, tenantID string) (map[string]*Offer, error) {
+	if v, ok := s.burst.offers.Load(tenantID); ok {
+		if e := v.(*offersEntry); time.Since(e.fetched) < publicTTL {
+			return e.offers, nil
+		}
+	}
+	offers := map[string]*Offer{}
+	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
+		clear(offers)
+		rows, err := tx.Query(ctx, `SELECT s.id, s.title, s.ends_at, s.per_customer_limit, s.accounts_only, i.variant_id, i.sale_price,
+			i.allocation - i.sold FROM flash_sales s JOIN flash_sale_items i ON i.tenant_id = s.tenant_id AND i.sale_id = s.id
+			WHERE s.tenant_id = ? AND s.starts_at <= ? AND s.ends_at > ? ORDER BY s.id`, tx.TenantID(), tx.Now, tx.Now)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var o Offer
+			var variantID string
+			if err := rows.Scan(&o.SaleID, &o.Title, &o.EndsAt, &o.PerCustomerLimit, &o.AccountsOnly, &variantID, &o.SalePrice, &o.Remaining); err != nil {
+				return err
+			}
+			if prev := offers[variantID]; prev == nil || o.SalePrice < prev.SalePrice {
+				offers[variantID] = &o
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.burst.offers.Store(tenantID, &offersEntry{offers: offers, fetched: time.Now()})
+	return offers, nil
 }

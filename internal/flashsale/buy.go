@@ -36,7 +36,7 @@ type BuyInput struct {
 	Email           string // a guest's; a signed-in customer's account email is used instead
 	CustomerID      string // the signed-in customer, if any
 	ShippingAddress nimbus.Address
-	ShippingRateID  string
+	ShippingRateID  string // "" picks the cheapest rate to the address
 	PaymentProvider string
 	// IdempotencyKey makes a retry safe: the same key with the same request
 	// returns the order the first request created. Optional.
@@ -78,9 +78,6 @@ func (in *BuyInput) validate() error {
 	}
 	in.ShippingAddress.Country = strings.ToUpper(strings.TrimSpace(in.ShippingAddress.Country))
 	fe = append(fe, in.ShippingAddress.Validate("shipping_address")...)
-	if in.ShippingRateID == "" {
-		fe = append(fe, nimbus.FieldError{Field: "shipping_rate_id", Message: "is required"})
-	}
 	if len(fe) > 0 {
 		return nimbus.Invalid(fe...)
 	}
@@ -225,10 +222,13 @@ func (pr *pricer) draft(ctx context.Context, tx *db.TenantTx, in *BuyInput) (*or
 		pr.rates[a.Country] = rates
 	}
 	var rate *pricing.ShippingRate
-	for _, r := range rates {
-		if r.ID == in.ShippingRateID {
+	for _, r := range rates { // cheapest first
+		if r.ID == in.ShippingRateID || (in.ShippingRateID == "" && rate == nil) {
 			rate = r
 		}
+	}
+	if rate == nil && in.ShippingRateID == "" {
+		return nil, nimbus.Invalid(nimbus.FieldError{Field: "shipping_address.country", Message: "the store does not ship there"})
 	}
 	if rate == nil {
 		return nil, nimbus.Invalid(nimbus.FieldError{Field: "shipping_rate_id", Message: "is not a shipping rate to this address"})

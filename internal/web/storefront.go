@@ -9,6 +9,7 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/catalog"
 	"github.com/nimbuscommerce/nimbus/internal/checkout"
 	"github.com/nimbuscommerce/nimbus/internal/customer"
+	"github.com/nimbuscommerce/nimbus/internal/flashsale"
 	"github.com/nimbuscommerce/nimbus/internal/order"
 	"github.com/nimbuscommerce/nimbus/internal/payment"
 	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
@@ -122,6 +123,7 @@ type variantChoice struct {
 	CompareAt        int64
 	Tracked, SoldOut bool
 	Available        int64
+	Offer            *flashsale.Offer // a flash sale running now
 }
 
 type productPage struct {
@@ -162,6 +164,10 @@ func (s *Storefront) productPage(v *visit, b base, p *catalog.Product, fields ma
 	if err != nil {
 		return nil, err
 	}
+	offers, err := s.FlashSales.Offers(v.ctx(), v.store.ID)
+	if err != nil {
+		return nil, err
+	}
 	b.Title = p.Title
 	page := productPage{base: b, Product: p}
 	page.Fields, page.Error = fields, alert
@@ -171,6 +177,12 @@ func (s *Storefront) productPage(v *visit, b base, p *catalog.Product, fields ma
 			c.CompareAt = *vr.CompareAtPrice
 		}
 		c.SoldOut = vr.TrackInventory && c.Available <= 0
+		if o := offers[vr.ID]; o != nil {
+			c.Offer = o
+			if s.FlashSales.SoldOut(v.store.ID, o.SaleID, vr.ID) {
+				c.Offer = &flashsale.Offer{SaleID: o.SaleID, Title: o.Title, EndsAt: o.EndsAt, SalePrice: o.SalePrice}
+			}
+		}
 		if page.Selected == "" && !c.SoldOut {
 			page.Selected = c.ID
 		}

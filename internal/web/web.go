@@ -22,6 +22,7 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/catalog"
 	"github.com/nimbuscommerce/nimbus/internal/checkout"
 	"github.com/nimbuscommerce/nimbus/internal/customer"
+	"github.com/nimbuscommerce/nimbus/internal/flashsale"
 	"github.com/nimbuscommerce/nimbus/internal/inventory"
 	"github.com/nimbuscommerce/nimbus/internal/order"
 	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
@@ -36,12 +37,13 @@ var staticFS embed.FS
 
 // Storefront serves the shoppers' pages of every store.
 type Storefront struct {
-	Tenants   *tenant.Service
-	Catalog   *catalog.Service
-	Inventory *inventory.Service
-	Checkout  *checkout.Service
-	Orders    *order.Service
-	Customers *customer.Service
+	Tenants    *tenant.Service
+	Catalog    *catalog.Service
+	Inventory  *inventory.Service
+	Checkout   *checkout.Service
+	Orders     *order.Service
+	Customers  *customer.Service
+	FlashSales *flashsale.Service
 	// SecureCookies marks cookies Secure (the site is served over HTTPS).
 	SecureCookies bool
 	// ThemeDir, when set, holds templates and static files that replace
@@ -106,6 +108,8 @@ func (s *Storefront) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /s/{store}/search", s.store(s.search))
 	mux.HandleFunc("GET /s/{store}/collections/{handle}", s.store(s.collection))
 	mux.HandleFunc("GET /s/{store}/products/{handle}", s.store(s.product))
+	mux.HandleFunc("GET /s/{store}/flash-sales/{id}", s.store(s.salePage))
+	mux.HandleFunc("POST /s/{store}/flash-sales/{id}", s.store(s.csrf(s.buyInSale)))
 	mux.HandleFunc("GET /s/{store}/cart", s.store(s.cart))
 	mux.HandleFunc("POST /s/{store}/cart/add", s.store(s.csrf(s.addToCart)))
 	mux.HandleFunc("POST /s/{store}/cart/update", s.store(s.csrf(s.updateCart)))

@@ -1,0 +1,81 @@
+package app_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var hiddenInput = regexp.MustCompile(`name="(csrf|key)" value="([^"]*)"`)
+
+// saleForm reads a sale page's form, filled in for a shopper.
+func saleForm(t *testing.T, c *client, path, variantID, email string) url.Values {
+	t.Helper()
+	page := c.do("GET", path, nil).must(t, http.StatusOK, nil)
+	form := url.Values{"variant_id": {variantID}, "quantity": {"1"}, "email": {email}, "name": {"Ada Lovelace"},
+		"line1": {"1 Infinite Loop"}, "city": {"Cupertino"}, "region": {"CA"}, "country": {"US"}}
+	for _, m := range hiddenInput.FindAllStringSubmatch(string(page.Body), -1) {
+		form.Set(m[1], m[2])
+	}
+	if form.Get("csrf") == "" || form.Get("key") == "" {
+		t.Fatalf("the sale page has no form: %s", page.Body)
+	}
+	return form
+}
+
+// TestStorefrontFlashSale: the product page shows a running sale with its
+// price and what is left; the sale page takes a shopper's order (once,
+// however often the form is sent) and sends them to pay; when nothing is
+// left the page says so.
+func TestStorefrontFlashSale(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		sale := activeSale(t, sh, sh.Large.ID, 1999, 2, 1, false)
+		salePath := "/s/acme/flash-sales/" + sale.ID
+		c := s.client(t)
+		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+		product := string(c.do("GET", "/s/acme/products/"+sh.Product.Handle, nil).must(t, http.StatusOK, nil).Body)
+		for _, want := range []string{salePath, "$19.99", "2 left"} {
+			if !strings.Contains(product, want) {
+				t.Fatalf("the product page does not show %q of the sale", want)
+			}
+		}
+
+		form := saleForm(t, c, salePath, sh.Large.ID, "")
+		r := postForm(c, salePath, form)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "email") {
+			t.Fatalf("no email: %d", r.Status)
+		}
+		form.Set("email", "ada@example.com")
+		r = postForm(c, salePath, form)
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/s/acme/orders/ord_") {
+			t.Fatalf("buy: %d %s", r.Status, r.Header.Get("Location"))
+		}
+		orderPage := r.Header.Get("Location")
+		if again := postForm(c, salePath, form); again.Header.Get("Location") != orderPage {
+			t.Fatalf("the form sent twice made another order: %s", again.Header.Get("Location"))
+		}
+		if body := string(c.do("GET", orderPage, nil).must(t, http.StatusOK, nil).Body); !strings.Contains(body, "$19.99") {
+			t.Fatal("the order page does not show the sale price")
+		}
+
+		bo := s.client(t)
+		bo.http.CheckRedirect = c.http.CheckRedirect
+		if r := postForm(bo, salePath, saleForm(t, bo, salePath, sh.Large.ID, "bo@example.com")); r.Status != http.StatusSeeOther {
+			t.Fatalf("the last unit: %d", r.Status)
+		}
+		cy := s.client(t)
+		r = postForm(cy, salePath, saleForm(t, cy, salePath, sh.Large.ID, "cy@example.com"))
+		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "sold out") {
+			t.Fatalf("after the last unit: %d", r.Status)
+		}
+		var got flashSaleJSON
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, http.StatusOK, &got)
+		if got.Items[0].Sold != 2 {
+			t.Fatalf("sold = %d, want 2", got.Items[0].Sold)
+		}
+	})
+}

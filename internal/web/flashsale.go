@@ -1,0 +1,139 @@
+package web
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/flashsale"
+	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
+)
+
+// Date formats a time in the store's time zone.
+func (b *base) Date(t time.Time) string {
+	return t.In(b.Store.Location()).Format("2006-01-02 15:04 MST")
+}
+
+type saleItemChoice struct {
+	VariantID, Title string
+	Price, SalePrice int64
+	Remaining        int64
+}
+
+type salePage struct {
+	base
+	Sale          *flashsale.Sale
+	Status        string
+	Items         []saleItemChoice
+	Selected      string
+	Form          map[string]string
+	AddressFields []addressField
+}
+
+// salePage shows a flash sale with a form to buy in it. What is left is
+// at most a moment old (flashsale.Service.Public); the buy itself is
+// decided by the database.
+func (s *Storefront) salePage(v *visit) error {
+	// The form carries an idempotency key: sending it twice (a double
+	// click, a reload) gives the one order.
+	form := map[string]string{"quantity": "1", "variant_id": v.r.URL.Query().Get("variant"), "key": secret.New()}
+	if ct := customerToken(v); ct != "" {
+		if _, email, err := s.Customers.Shopper(v.ctx(), v.store.ID, ct); err == nil {
+			form["email"] = email
+		}
+	}
+	return s.renderSale(v, http.StatusOK, form, nil, "")
+}
+
+func (s *Storefront) renderSale(v *visit, status int, form, fields map[string]string, alert string) error {
+	sale, err := s.FlashSales.Public(v.ctx(), v.store.ID, v.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	page := salePage{base: s.base(v, sale.Title), Sale: sale, Status: sale.Status(time.Now()), Form: form, AddressFields: addressFields}
+	page.Fields, page.Error = fields, alert
+	ids := make([]string, len(sale.Items))
+	for i, it := range sale.Items {
+		ids[i] = it.VariantID
+	}
+	variants, err := s.Catalog.FindVariants(v.ctx(), v.store.ID, ids)
+	if err != nil {
+		return err
+	}
+	for _, it := range sale.Items {
+		c := saleItemChoice{VariantID: it.VariantID, SalePrice: it.SalePrice, Remaining: max(it.Remaining(), 0)}
+		if vr := variants[it.VariantID]; vr != nil {
+			c.Title, c.Price = vr.SKU+" "+vr.Title, vr.Price
+		}
+		if s.FlashSales.SoldOut(v.store.ID, sale.ID, it.VariantID) {
+			c.Remaining = 0 // this node has just seen it go
+		}
+		page.Items = append(page.Items, c)
+		if page.Selected == "" && (form["variant_id"] == it.VariantID || form["variant_id"] == "") && c.Remaining > 0 {
+			page.Selected = it.VariantID
+		}
+	}
+	return s.render(v, status, "flashsale", &page)
+}
+
+// buyInSale places a shopper's order in a sale and shows it, ready to pay.
+func (s *Storefront) buyInSale(v *visit) error {
+	form := map[string]string{}
+	for _, k := range []string{"variant_id", "quantity", "email", "key"} {
+		form[k] = strings.TrimSpace(v.r.PostFormValue(k))
+	}
+	for _, f := range addressFields {
+		form[f.Name] = strings.TrimSpace(v.r.PostFormValue(f.Name))
+	}
+	qty, err := strconv.ParseInt(form["quantity"], 10, 64)
+	if err != nil {
+		return s.renderSale(v, http.StatusUnprocessableEntity, form, map[string]string{"quantity": s.messages.translate(v.lang, "sale.bad_quantity")}, "")
+	}
+	in := flashsale.BuyInput{SaleID: v.r.PathValue("id"), VariantID: form["variant_id"], Quantity: qty, Email: form["email"],
+		ShippingAddress: nimbus.Address{Name: form["name"], Line1: form["line1"], Line2: form["line2"], City: form["city"],
+			Region: form["region"], PostalCode: form["postal_code"], Country: form["country"], Phone: form["phone"]},
+		PaymentProvider: "test", IdempotencyKey: form["key"], RequestHash: formHash(form)}
+	if host, _, err := net.SplitHostPort(v.r.RemoteAddr); err == nil {
+		in.ClientIP = host
+	}
+	if ct := customerToken(v); ct != "" {
+		if in.CustomerID, in.Email, err = s.Customers.Shopper(v.ctx(), v.store.ID, ct); err != nil {
+			in.CustomerID = ""
+		}
+	}
+	bought, err := s.FlashSales.Buy(v.ctx(), v.store.ID, in)
+	switch nimbus.ErrorCode(err) {
+	case "":
+	case nimbus.EINVALID:
+		return s.renderSale(v, http.StatusUnprocessableEntity, form, fieldErrors(err), "")
+	case nimbus.ESOLDOUT, nimbus.ESTOCK, nimbus.ECONFLICT, nimbus.EUNAUTHORIZED, nimbus.ETOOMANY:
+		status := http.StatusConflict
+		if nimbus.ErrorCode(err) == nimbus.ETOOMANY {
+			status = http.StatusTooManyRequests
+			v.w.Header().Set("Retry-After", "1")
+		}
+		return s.renderSale(v, status, form, nil, nimbus.ErrorMessage(err))
+	default:
+		return err
+	}
+	o := bought.Order
+	s.setCookie(v, orderCookie+strings.TrimPrefix(o.ID, nimbus.PrefixOrder+"_"), bought.Token, 90*24*3600)
+	http.Redirect(v.w, v.r, v.path("/orders/"+o.ID), http.StatusSeeOther)
+	return nil
+}
+
+// formHash identifies a buy form's contents, as the API's request hash does.
+func formHash(form map[string]string) []byte {
+	h := sha256.New()
+	for _, k := range slices.Sorted(maps.Keys(form)) {
+		fmt.Fprintf(h, "%s=%s\x00", k, form[k])
+	}
+	return h.Sum(nil)
+}
