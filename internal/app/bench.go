@@ -188,6 +188,7 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 	buyers := fs.Int("buyers", 2000, "concurrent buyers, each a distinct customer")
 	stock := fs.Int64("stock", 10000, "units in the sale (the product's whole stock)")
 	perCustomer := fs.Int64("per-customer", 0, "the sale's limit per customer (default: enough to ask for twice the stock)")
+	inFlight := fs.Int("in-flight", 768, "buys of the sale the started server works on at once (its --flash-sale-in-flight)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (server and load) to this file")
 	if err := parse(fs, args, env.Getenv); err != nil {
 		return err
@@ -201,7 +202,7 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 		// guards a real sale against one client, would stop the benchmark's
 		// crowd. The per-customer limit stays on.
 		url, stop, err := startBenchServer(ctx, cfg, env, func(c *Config) {
-			c.FlashSale.PerIP = 0
+			c.FlashSale.PerIP, c.FlashSale.InFlightPerSale = 0, *inFlight
 		})
 		if err != nil {
 			return err

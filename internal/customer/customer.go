@@ -78,17 +78,17 @@ func EnsureGuests(ctx context.Context, tx *db.TenantTx, guests map[string]string
 		byEmail[strings.ToLower(email)] = name
 	}
 	args := make([]any, 0, 6*len(byEmail))
-	emails := make([]any, 0, len(byEmail)+1)
-	emails = append(emails, tx.TenantID())
+	emails := make([]any, 0, len(byEmail))
 	for email, name := range byEmail {
 		args = append(args, nimbus.NewID(nimbus.PrefixCustomer), tx.TenantID(), email, name, tx.Now, tx.Now)
 		emails = append(emails, email)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO customers (id, tenant_id, email, name, phone, password_hash, created_at, updated_at)
-		VALUES `+guestRows(len(byEmail))+` ON CONFLICT (tenant_id, email) DO NOTHING`, args...); err != nil {
+	if _, err := tx.ExecRows(ctx, `INSERT INTO customers (id, tenant_id, email, name, phone, password_hash, created_at, updated_at)`,
+		"(?, ?, ?, ?, '', NULL, ?, ?)", "ON CONFLICT (tenant_id, email) DO NOTHING", args); err != nil {
 		return nil, fmt.Errorf("create guest customers: %w", err)
 	}
-	rows, err := tx.Query(ctx, `SELECT email, id FROM customers WHERE tenant_id = ? AND email IN (`+db.Placeholders(len(byEmail))+`)`, emails...)
+	in, emails := db.In(emails)
+	rows, err := tx.Query(ctx, `SELECT email, id FROM customers WHERE tenant_id = ? AND email IN (`+in+`)`, append([]any{tx.TenantID()}, emails...)...)
 	if err != nil {
 		return nil, fmt.Errorf("find customers: %w", err)
 	}
@@ -102,11 +102,6 @@ func EnsureGuests(ctx context.Context, tx *db.TenantTx, guests map[string]string
 		ids[email] = id
 	}
 	return ids, rows.Err()
-}
-
-// guestRows is the VALUES list of n guests: no phone, no password.
-func guestRows(n int) string {
-	return strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, '', NULL, ?, ?), ", n), ", ")
 }
 
 const customerColumns = `id, email, name, phone, password_hash, created_at, updated_at`

@@ -105,9 +105,25 @@ func (s *Service) drain(key itemKey, q *queue) {
 					break gather
 				}
 			}
+			// Buys that waited while the item sold out are answered now,
+			// without the database (retries of buys that got an order
+			// still go through, to find it).
+			live := group[:0]
+			for _, p := range group {
+				if s.soldOut(key.tenantID, key.saleID, key.variantID, p.keyHash) {
+					p.err = errSoldOut
+					close(p.done)
+					continue
+				}
+				live = append(live, p)
+			}
+			if len(live) == 0 {
+				<-slots
+				continue
+			}
 			running.Go(func() {
 				defer func() { <-slots }()
-				s.runBatch(key.tenantID, group)
+				s.runBatch(key.tenantID, live)
 			})
 			idle.Reset(queueIdle)
 		case <-idle.C:
@@ -144,11 +160,17 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy) {
 		wg.Wait()
 		return
 	}
+	soldOut := false
 	for _, p := range group {
 		if err != nil {
 			p.err = err
 		}
+		soldOut = soldOut || p.remaining == 0 || errors.Is(p.err, errSoldOut)
 		close(p.done)
+	}
+	if soldOut { // tell the buys still queued, before the next batch
+		in := group[0].in
+		s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID)
 	}
 }
 
@@ -279,8 +301,8 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Ten
 		args = append(args, tx.TenantID(), orders[i].ID, sale.ID, p.in.VariantID, acceptedDrafts[i].CustomerID, p.in.Quantity, p.keyHash,
 			p.in.RequestHash, secret.Seal(p.in.IdempotencyKey, p.in.scope(), tokenPurpose, []byte(tokens[i])), false, tx.Now)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO flash_sale_orders (tenant_id, order_id, sale_id, variant_id, customer_id, quantity,
-		key_hash, request_hash, sealed_token, returned, created_at) VALUES `+db.Rows(len(accepted), 11), args...); err != nil {
+	if _, err := tx.ExecRows(ctx, `INSERT INTO flash_sale_orders (tenant_id, order_id, sale_id, variant_id, customer_id, quantity,
+		key_hash, request_hash, sealed_token, returned, created_at)`, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "", args); err != nil {
 		if db.IsUniqueViolation(err) && len(group) == 1 { // the same key, committed by another node meanwhile
 			return nimbus.Errorf(nimbus.EIDEMPOTENCYBUSY, "a request with this Idempotency-Key is still being processed; retry later")
 		}
@@ -295,13 +317,13 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Ten
 // findReplays marks the buys whose key already has an order (or is used
 // twice in the group) with what to answer.
 func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*pendingBuy) error {
-	args := make([]any, 0, len(group)+2)
-	args = append(args, tx.TenantID(), saleID)
-	for _, p := range group {
-		args = append(args, p.keyHash)
+	keys := make([]any, len(group))
+	for i, p := range group {
+		keys[i] = p.keyHash
 	}
+	in, keys := db.In(keys)
 	rows, err := tx.Query(ctx, `SELECT key_hash, order_id, request_hash, sealed_token FROM flash_sale_orders
-		WHERE tenant_id = ? AND sale_id = ? AND key_hash IN (`+db.Placeholders(len(group))+`)`, args...)
+		WHERE tenant_id = ? AND sale_id = ? AND key_hash IN (`+in+`)`, append([]any{tx.TenantID(), saleID}, keys...)...)
 	if err != nil {
 		return fmt.Errorf("find flash sale orders: %w", err)
 	}
@@ -345,17 +367,18 @@ func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 // boughtSoFar reads how many units of the sale the group's customers hold.
 func boughtSoFar(ctx context.Context, tx *db.TenantTx, saleID string, group []*pendingBuy, drafts []*order.Draft) (map[string]int64, error) {
 	held := map[string]int64{}
-	args := []any{tx.TenantID(), saleID}
+	var ids []any
 	for i, d := range drafts {
 		if d != nil && !group[i].decided() {
-			args = append(args, d.CustomerID)
+			ids = append(ids, d.CustomerID)
 		}
 	}
-	if len(args) == 2 {
+	if len(ids) == 0 {
 		return held, nil
 	}
+	in, ids := db.In(ids)
 	rows, err := tx.Query(ctx, `SELECT customer_id, bought FROM flash_sale_buyers WHERE tenant_id = ? AND sale_id = ? AND customer_id IN (`+
-		db.Placeholders(len(args)-2)+`)`, args...)
+		in+`)`, append([]any{tx.TenantID(), saleID}, ids...)...)
 	if err != nil {
 		return nil, fmt.Errorf("read flash sale buyers: %w", err)
 	}
@@ -376,20 +399,17 @@ func boughtSoFar(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 // boughtSoFar read it, the guard refuses a row and the batch fails with
 // errRace, to be tried again buy by buy.
 func takeFromLimits(ctx context.Context, tx *db.TenantTx, sale *Sale, taken map[string]int64) error {
-	args := make([]any, 0, 4*len(taken)+1)
+	args := make([]any, 0, 4*len(taken))
 	for id, q := range taken {
 		args = append(args, tx.TenantID(), sale.ID, id, q)
 	}
-	args = append(args, sale.PerCustomerLimit)
-	res, err := tx.Exec(ctx, `INSERT INTO flash_sale_buyers (tenant_id, sale_id, customer_id, bought) VALUES `+db.Rows(len(taken), 4)+`
-		ON CONFLICT (tenant_id, sale_id, customer_id) DO UPDATE SET bought = flash_sale_buyers.bought + excluded.bought
-		WHERE flash_sale_buyers.bought + excluded.bought <= ?`, args...)
+	n, err := tx.ExecRows(ctx, `INSERT INTO flash_sale_buyers (tenant_id, sale_id, customer_id, bought)`, "(?, ?, ?, ?)",
+		`ON CONFLICT (tenant_id, sale_id, customer_id) DO UPDATE SET bought = flash_sale_buyers.bought + excluded.bought
+		WHERE flash_sale_buyers.bought + excluded.bought <= ?`, args, sale.PerCustomerLimit)
 	if err != nil {
 		return fmt.Errorf("count flash sale buyers: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n != int64(len(taken)) {
+	if n != int64(len(taken)) {
 		return errRace
 	}
 	return nil

@@ -99,8 +99,8 @@ func applyMany(ctx context.Context, tx *db.TenantTx, variantID, kind string, mov
 	for _, m := range moves {
 		args = append(args, nimbus.NewID(nimbus.PrefixMovement), tx.TenantID(), variantID, kind, m.onHand, m.reserved, m.ref, m.note, tx.Now)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO inventory_movements (id, tenant_id, variant_id, kind, on_hand_delta, reserved_delta, reference, note, created_at)
-		VALUES `+db.Rows(len(moves), 9), args...)
+	_, err = tx.ExecRows(ctx, `INSERT INTO inventory_movements (id, tenant_id, variant_id, kind, on_hand_delta, reserved_delta, reference, note, created_at)`,
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?)", "", args)
 	if err != nil {
 		return fmt.Errorf("record movement: %w", err)
 	}

@@ -65,7 +65,7 @@ func scheduleExpiries(ctx context.Context, tx *db.TenantTx, orders []*Order) err
 	if n == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO reservation_expiries (order_id, tenant_id, expires_at) VALUES `+db.Rows(n, 3), args...)
+	_, err := tx.ExecRows(ctx, `INSERT INTO reservation_expiries (order_id, tenant_id, expires_at)`, "(?, ?, ?)", "", args)
 	return err
 }
 

@@ -90,7 +90,7 @@ func insertOrders(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
 			lines++
 		}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO orders (`+orderColumns+`) VALUES `+db.Rows(len(orders), 26), args...)
+	_, err := tx.ExecRows(ctx, `INSERT INTO orders (`+orderColumns+`)`, "("+db.Placeholders(26)+")", "", args)
 	if db.IsUniqueViolation(err) {
 		return nimbus.Errorf(nimbus.ECONFLICT, "this cart has already been checked out")
 	}
@@ -100,8 +100,8 @@ func insertOrders(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
 	if lines == 0 {
 		return nil
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO order_lines (id, tenant_id, order_id, variant_id, product_id, title, variant_title, sku,
-		track_inventory, quantity, unit_price, subtotal, discount, tax, total, fulfilled_quantity, position) VALUES `+db.Rows(lines, 17), lineArgs...)
+	_, err = tx.ExecRows(ctx, `INSERT INTO order_lines (id, tenant_id, order_id, variant_id, product_id, title, variant_title, sku,
+		track_inventory, quantity, unit_price, subtotal, discount, tax, total, fulfilled_quantity, position)`, "("+db.Placeholders(17)+")", "", lineArgs)
 	if err != nil {
 		return fmt.Errorf("insert order line: %w", err)
 	}
@@ -269,7 +269,7 @@ func insertEvents(ctx context.Context, tx *db.TenantTx, events []event) error {
 	for _, e := range events {
 		args = append(args, nimbus.NewID(nimbus.PrefixOrderEvent), tx.TenantID(), e.orderID, e.kind, e.message, e.actor, tx.Now)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO order_events (id, tenant_id, order_id, kind, message, actor, created_at) VALUES `+db.Rows(len(events), 7), args...)
+	_, err := tx.ExecRows(ctx, `INSERT INTO order_events (id, tenant_id, order_id, kind, message, actor, created_at)`, "(?, ?, ?, ?, ?, ?, ?)", "", args)
 	return err
 }
 

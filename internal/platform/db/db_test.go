@@ -229,3 +229,52 @@ func TestTimesComeBackInUTC(t *testing.T) {
 		}
 	})
 }
+
+// TestExecRowsInChunks: 87 rows (64 + 16 + 4 + 3 × 1) all arrive, with
+// the tail's arguments after each chunk, and rows affected add up.
+func TestExecRowsInChunks(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var args []any
+		for i := range 87 {
+			args = append(args, fmt.Sprintf("ten_%03d", i), fmt.Sprintf("h%03d", i))
+		}
+		var n int64
+		err := d.Update(ctx, func(tx *db.Tx) (err error) {
+			n, err = tx.ExecRows(ctx, `INSERT INTO tenants (id, handle, name, currency, time_zone, created_at, updated_at)`,
+				"(?, ?, ?, 'USD', 'UTC', ?, ?)", "", withTimes(args, tx.Now))
+			return err
+		})
+		if err != nil || n != 87 {
+			t.Fatalf("inserted %d rows: %v", n, err)
+		}
+		var count int
+		var last string
+		err = d.View(ctx, func(tx *db.Tx) error {
+			in, ids := db.In([]any{"ten_000", "ten_050", "ten_086"})
+			if len(ids) != 4 || ids[3] != "ten_086" {
+				t.Fatalf("In padded to %v", ids)
+			}
+			return tx.QueryRow(ctx, `SELECT COUNT(*), MAX(id) FROM tenants WHERE id IN (`+in+`)`, ids...).Scan(&count, &last)
+		})
+		if err != nil || count != 3 || last != "ten_086" {
+			t.Fatalf("found %d, last %s: %v", count, last, err)
+		}
+		err = d.Update(ctx, func(tx *db.Tx) error {
+			_, err := tx.ExecRows(ctx, "INSERT INTO tenants (id)", "(?, ?)", "", []any{"odd"})
+			return err
+		})
+		if err == nil {
+			t.Fatal("arguments that do not fill rows are accepted")
+		}
+	})
+}
+
+// withTimes adds a name and two timestamps to each (id, handle) pair.
+func withTimes(pairs []any, now time.Time) []any {
+	var out []any
+	for i := 0; i < len(pairs); i += 2 {
+		out = append(out, pairs[i], pairs[i+1], "store", now, now)
+	}
+	return out
+}

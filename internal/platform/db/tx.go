@@ -264,13 +264,69 @@ func Placeholders(n int) string {
 	return strings.Repeat("?, ", n-1) + "?"
 }
 
-// Rows returns the VALUES list of a multi-row INSERT: n rows of cols
-// placeholders each, "(?, ?), (?, ?)". Both engines take many rows in one
-// statement, which costs far less than a statement per row.
-func Rows(n, cols int) string {
-	if n <= 0 || cols <= 0 {
-		return ""
+// rowChunks are the row counts multi-row statements are cut into. Few
+// distinct statement texts means SQLite's statement cache keeps each one
+// prepared (parsing a statement of hundreds of rows costs more than
+// running it) and does not fill up with one text per batch size.
+var rowChunks = []int{64, 16, 4, 1}
+
+// ExecRows runs head + " VALUES " + rows + tail for many rows, where row is
+// the placeholder list of one row, such as "(?, ?, ?)", and args holds the
+// rows' arguments one row after another. tailArgs follow each chunk's rows
+// (for a tail such as "ON CONFLICT ... WHERE n <= ?"). Rows go in chunks of
+// 64, 16, 4 and 1 on SQLite (all in one on PostgreSQL), in order, within
+// the caller's transaction; it returns the rows affected in all.
+func (tx *Tx) ExecRows(ctx context.Context, head, row, tail string, args []any, tailArgs ...any) (int64, error) {
+	perRow := strings.Count(row, "?")
+	if perRow == 0 || len(args)%perRow != 0 {
+		return 0, fmt.Errorf("db: %d arguments for rows of %d", len(args), perRow)
 	}
-	row := "(" + Placeholders(cols) + ")"
-	return strings.Repeat(row+", ", n-1) + row
+	var affected int64
+	for n := len(args) / perRow; n > 0; {
+		size := 1
+		if tx.dialect == Postgres {
+			// pgx prepares per connection and parses fast: one round trip
+			// is worth more here, up to the protocol's 65535 parameters.
+			size = min(n, (65535-len(tailArgs))/perRow)
+		} else {
+			for _, c := range rowChunks {
+				if c <= n {
+					size = c
+					break
+				}
+			}
+		}
+		chunk := append(args[:size*perRow:size*perRow], tailArgs...)
+		res, err := tx.Exec(ctx, head+" VALUES "+strings.TrimSuffix(strings.Repeat(row+", ", size), ", ")+" "+tail, chunk...)
+		if err != nil {
+			return affected, err
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return affected, err
+		}
+		affected += k
+		args, n = args[size*perRow:], n-size
+	}
+	return affected, nil
+}
+
+// ExecRows is Tx.ExecRows in a tenant transaction.
+func (tx *TenantTx) ExecRows(ctx context.Context, head, row, tail string, args []any, tailArgs ...any) (int64, error) {
+	return tx.tx.ExecRows(ctx, head, row, tail, args, tailArgs...)
+}
+
+// In returns the placeholders of an IN list of the values and the values
+// to pass, the last one repeated up to a power of two: IN means the same,
+// and a few list lengths keep few statement texts (see rowChunks).
+func In(values []any) (string, []any) {
+	n := 1
+	for n < len(values) {
+		n *= 2
+	}
+	padded := append(make([]any, 0, n), values...)
+	for len(padded) < n && len(values) > 0 {
+		padded = append(padded, values[len(values)-1])
+	}
+	return Placeholders(n), padded
 }

@@ -45,7 +45,7 @@ func WriteMany(ctx context.Context, tx *db.TenantTx, msgs []Message) error {
 		}
 		args = append(args, nimbus.NewID(nimbus.PrefixEvent), tx.TenantID(), m.Topic, m.SubjectID, string(b), tx.Now)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO outbox_events (id, tenant_id, topic, subject_id, payload, created_at) VALUES `+db.Rows(len(msgs), 6), args...)
+	_, err := tx.ExecRows(ctx, `INSERT INTO outbox_events (id, tenant_id, topic, subject_id, payload, created_at)`, "(?, ?, ?, ?, ?, ?)", "", args)
 	if err != nil {
 		return fmt.Errorf("write outbox event: %w", err)
 	}
