@@ -324,3 +324,95 @@ func TestFlashSaleRateLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestFlashSaleUnitsComeBackOnAnotherNode: a node that saw an item sell
+// out sells it again soon after another node's cancel gives a unit back.
+func TestFlashSaleUnitsComeBackOnAnotherNode(t *testing.T) {
+	for _, b := range dbtest.Backends(t) {
+		if b.Config.URL == "" {
+			continue
+		}
+		t.Run(b.Name, func(t *testing.T) {
+			one := startServer(t, app.Config{DatabaseURL: b.Config.URL})
+			two := startServer(t, app.Config{DatabaseURL: b.Config.URL})
+			sh := openShop(t, one, "acme")
+			sale := activeSale(t, sh, sh.Large.ID, 1999, 1, 1, false)
+			buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
+			a, b := one.client(t), two.client(t)
+			var got boughtJSON
+			a.do("POST", buy, buyBody(sh, sh.Large.ID, "ada@example.com", 1)).must(t, http.StatusCreated, &got)
+			b.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 1)).mustProblem(t, http.StatusConflict, "sold_out")
+			sh.Owner.do("POST", "/api/v1/orders/"+got.Order.ID+"/cancel", map[string]any{}).must(t, http.StatusOK, nil)
+			i := 0
+			waitFor(t, func() bool {
+				i++
+				return b.do("POST", buy, buyBody(sh, sh.Large.ID, fmt.Sprintf("cy%d@example.com", i), 1)).Status == http.StatusCreated
+			}, "the unit given back sold on the other node")
+		})
+	}
+}
+
+// TestFlashSaleCancelsDuringBurst: staff cancel orders while buyers rush
+// the sale. Every cancel and every buy gets a clear answer, and in the end
+// the sale's count, the stock held and the orders agree.
+func TestFlashSaleCancelsDuringBurst(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		sh.Owner.do("POST", "/api/v1/variants/"+sh.Large.ID+"/inventory/adjustments", map[string]any{"kind": "received", "quantity": 200}).
+			must(t, http.StatusCreated, nil)
+		sale := activeSale(t, sh, sh.Large.ID, 1999, 60, 1, false)
+		buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
+		c := s.client(t)
+		placed := make(chan string, 150)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var bad []string
+		fail := func(format string, args ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			bad = append(bad, fmt.Sprintf(format, args...))
+		}
+		for i := range 150 {
+			wg.Go(func() {
+				r, _ := c.send("POST", buy, buyBody(sh, sh.Large.ID, fmt.Sprintf("b%d@example.com", i), 1))
+				var v struct {
+					Code  string    `json:"code"`
+					Order orderJSON `json:"order"`
+				}
+				json.Unmarshal(r.Body, &v)
+				switch {
+				case r.Status == http.StatusCreated:
+					placed <- v.Order.ID
+				case r.Status == http.StatusConflict && v.Code == "sold_out":
+				default:
+					fail("buy: %d %s", r.Status, r.Body)
+				}
+			})
+		}
+		canceled := map[string]bool{}
+		var cwg sync.WaitGroup
+		go func() { wg.Wait(); close(placed) }()
+		for id := range placed {
+			if len(canceled) >= 30 {
+				continue
+			}
+			canceled[id] = true
+			cwg.Go(func() {
+				if r, _ := sh.Owner.send("POST", "/api/v1/orders/"+id+"/cancel", map[string]any{}); r.Status != http.StatusOK {
+					fail("cancel %s: %d %s", id, r.Status, r.Body)
+				}
+			})
+		}
+		cwg.Wait()
+		if len(bad) > 0 {
+			t.Fatalf("%d unclear answers, first: %s", len(bad), bad[0])
+		}
+		var all struct{ Data []orderJSON }
+		sh.Owner.do("GET", "/api/v1/orders?limit=200&status=pending_payment", nil).must(t, http.StatusOK, &all)
+		var got flashSaleJSON
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, http.StatusOK, &got)
+		if l := sh.level(t, sh.Large.ID); got.Items[0].Sold != int64(len(all.Data)) || l.Reserved != int64(len(all.Data)) || len(canceled) != 30 {
+			t.Fatalf("%d orders pending, sale sold %d, stock held %d (%d canceled)", len(all.Data), got.Items[0].Sold, l.Reserved, len(canceled))
+		}
+	})
+}

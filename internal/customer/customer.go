@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -77,23 +79,37 @@ func EnsureGuests(ctx context.Context, tx *db.TenantTx, guests map[string]string
 	for email, name := range guests {
 		byEmail[strings.ToLower(email)] = name
 	}
-	args := make([]any, 0, 6*len(byEmail))
-	emails := make([]any, 0, len(byEmail))
-	for email, name := range byEmail {
-		args = append(args, nimbus.NewID(nimbus.PrefixCustomer), tx.TenantID(), email, name, tx.Now, tx.Now)
-		emails = append(emails, email)
+	// In email order: two transactions creating some of the same guests
+	// then lock their index entries in the same order.
+	emails := slices.Sorted(maps.Keys(byEmail))
+	args := make([]any, 0, 6*len(emails))
+	for _, email := range emails {
+		args = append(args, nimbus.NewID(nimbus.PrefixCustomer), tx.TenantID(), email, byEmail[email], tx.Now, tx.Now)
 	}
 	if _, err := tx.ExecRows(ctx, `INSERT INTO customers (id, tenant_id, email, name, phone, password_hash, created_at, updated_at)`,
 		"(?, ?, ?, ?, '', NULL, ?, ?)", "ON CONFLICT (tenant_id, email) DO NOTHING", args); err != nil {
 		return nil, fmt.Errorf("create guest customers: %w", err)
 	}
-	in, emails := db.In(emails)
-	rows, err := tx.Query(ctx, `SELECT email, id FROM customers WHERE tenant_id = ? AND email IN (`+in+`)`, append([]any{tx.TenantID()}, emails...)...)
+	return FindIDsByEmail(ctx, tx, emails)
+}
+
+// FindIDsByEmail returns the ids of the customers with the given emails
+// (lower-cased), in the caller's transaction; unknown emails are absent.
+func FindIDsByEmail(ctx context.Context, tx *db.TenantTx, emails []string) (map[string]string, error) {
+	ids := make(map[string]string, len(emails))
+	if len(emails) == 0 {
+		return ids, nil
+	}
+	values := make([]any, len(emails))
+	for i, e := range emails {
+		values[i] = strings.ToLower(e)
+	}
+	in, values := db.In(values)
+	rows, err := tx.Query(ctx, `SELECT email, id FROM customers WHERE tenant_id = ? AND email IN (`+in+`)`, append([]any{tx.TenantID()}, values...)...)
 	if err != nil {
 		return nil, fmt.Errorf("find customers: %w", err)
 	}
 	defer rows.Close()
-	ids := make(map[string]string, len(byEmail))
 	for rows.Next() {
 		var email, id string
 		if err := rows.Scan(&email, &id); err != nil {

@@ -19,11 +19,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/customer"
+	"github.com/nimbuscommerce/nimbus/internal/inventory"
 	"github.com/nimbuscommerce/nimbus/internal/order"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
@@ -33,6 +36,9 @@ import (
 // maxBatch bounds the buys of one transaction (26 parameters an order
 // stays far below both engines' limits) and the latency a batch adds.
 const maxBatch = 200
+
+// fallbackInFlight bounds the lone buys a failed batch is retried as.
+const fallbackInFlight = 4
 
 // queueIdle is how long an item's queue goroutine waits for buys before
 // it goes away.
@@ -48,6 +54,7 @@ const batchesInFlight = 2
 type pendingBuy struct {
 	in      *BuyInput
 	keyHash []byte
+	probe   bool // let through a stale sold-out note to ask the database
 	done    chan struct{}
 
 	bought    Bought
@@ -110,7 +117,7 @@ func (s *Service) drain(key itemKey, q *queue) {
 			// still go through, to find it).
 			live := group[:0]
 			for _, p := range group {
-				if s.soldOut(key.tenantID, key.saleID, key.variantID, p.keyHash) {
+				if refuse, _ := s.soldOut(key.tenantID, key.saleID, key.variantID, p.keyHash); refuse && !p.probe {
 					p.err = errSoldOut
 					close(p.done)
 					continue
@@ -153,24 +160,32 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy) {
 		}
 	}
 	if err != nil && len(group) > 1 {
+		// A few at a time: each holds a connection while it waits for the
+		// item's lock, and other stores need connections too.
 		var wg sync.WaitGroup
+		slots := make(chan struct{}, fallbackInFlight)
 		for _, p := range group {
-			wg.Go(func() { s.runBatch(tenantID, []*pendingBuy{p}) })
+			slots <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				s.runBatch(tenantID, []*pendingBuy{p})
+			})
 		}
 		wg.Wait()
 		return
 	}
-	soldOut := false
+	soldOut, placed := false, false
 	for _, p := range group {
 		if err != nil {
 			p.err = err
 		}
 		soldOut = soldOut || p.remaining == 0 || errors.Is(p.err, errSoldOut)
+		placed = placed || p.bought.Order != nil
 		close(p.done)
 	}
 	if soldOut { // tell the buys still queued, before the next batch
 		in := group[0].in
-		s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID)
+		s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID, placed)
 	}
 }
 
@@ -213,9 +228,11 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Ten
 		return fail(err)
 	}
 
-	// Each buy on its own: who may buy, and its price.
+	// Each buy on its own: who may buy, and its price. A guest is known
+	// by email until accepted: no customer record is made for a buy that
+	// is then refused.
 	drafts := make([]*order.Draft, len(group))
-	guests := map[string]string{}
+	var guestEmails []string
 	for i, p := range group {
 		if p.decided() {
 			continue
@@ -228,18 +245,22 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Ten
 		default:
 			drafts[i], p.err = pr.draft(ctx, tx, p.in)
 			if p.err == nil && p.in.CustomerID == "" {
-				guests[p.in.Email] = p.in.ShippingAddress.Name
+				guestEmails = append(guestEmails, p.in.Email)
 			}
 		}
 	}
-	if len(guests) > 0 {
-		ids, err := customer.EnsureGuests(ctx, tx, guests)
-		if err != nil {
-			return err
-		}
-		for i, p := range group {
-			if d := drafts[i]; d != nil && d.CustomerID == "" {
-				d.CustomerID = ids[p.in.Email]
+	known, err := customer.FindIDsByEmail(ctx, tx, guestEmails)
+	if err != nil {
+		return err
+	}
+	buyer := make([]string, len(group)) // a customer id, or "@" and a new guest's email
+	for i, p := range group {
+		if d := drafts[i]; d != nil && !p.decided() {
+			if d.CustomerID == "" {
+				d.CustomerID = known[p.in.Email]
+			}
+			if buyer[i] = d.CustomerID; buyer[i] == "" {
+				buyer[i] = "@" + p.in.Email
 			}
 		}
 	}
@@ -248,16 +269,23 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Ten
 		return err
 	}
 
-	// The allocation, locked until commit on PostgreSQL, then shared out
-	// in order of arrival.
+	// The allocation and the stock, locked until commit on PostgreSQL (in
+	// that order, as everywhere), then shared out in order of arrival.
 	var left int64
 	if err := tx.QueryRow(ctx, `SELECT allocation - sold FROM flash_sale_items WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`+tx.ForUpdate(),
 		tx.TenantID(), sale.ID, in0.VariantID).Scan(&left); err != nil {
 		return fmt.Errorf("lock flash sale item: %w", err)
 	}
+	if pr.variant.TrackInventory {
+		// An allocation larger than the stock sells out with the stock.
+		stock, err := inventory.AvailableForUpdate(ctx, tx, in0.VariantID)
+		if err != nil {
+			return err
+		}
+		left = min(left, stock)
+	}
 	var accepted []*pendingBuy
-	var acceptedDrafts []order.Draft
-	taken := map[string]int64{} // customer -> units this batch
+	var acceptedDrafts []*order.Draft
 	var units int64
 	for i, p := range group {
 		d := drafts[i]
@@ -266,23 +294,43 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Ten
 		}
 		q := p.in.Quantity
 		switch {
-		case held[d.CustomerID]+q > sale.PerCustomerLimit:
+		case held[buyer[i]]+q > sale.PerCustomerLimit:
 			p.err = nimbus.Errorf(nimbus.ECONFLICT, "each customer may buy at most %d in this sale", sale.PerCustomerLimit)
 		case left <= 0:
 			p.err = errSoldOut
 		case q > left:
 			p.err = nimbus.Errorf(nimbus.ESTOCK, "only %d left in the sale", left)
 		default:
-			held[d.CustomerID] += q
-			taken[d.CustomerID] += q
+			held[buyer[i]] += q
 			left -= q
 			units += q
 			accepted = append(accepted, p)
-			acceptedDrafts = append(acceptedDrafts, *d)
+			acceptedDrafts = append(acceptedDrafts, d)
 		}
 	}
 	if len(accepted) == 0 {
 		return nil
+	}
+	guests := map[string]string{}
+	for i, p := range accepted {
+		if acceptedDrafts[i].CustomerID == "" {
+			guests[p.in.Email] = p.in.ShippingAddress.Name
+		}
+	}
+	if len(guests) > 0 {
+		ids, err := customer.EnsureGuests(ctx, tx, guests)
+		if err != nil {
+			return err
+		}
+		for i, p := range accepted {
+			if d := acceptedDrafts[i]; d.CustomerID == "" {
+				d.CustomerID = ids[p.in.Email]
+			}
+		}
+	}
+	taken := map[string]int64{} // customer -> units this batch
+	for i, p := range accepted {
+		taken[acceptedDrafts[i].CustomerID] += p.in.Quantity
 	}
 	if err := takeFromLimits(ctx, tx, sale, taken); err != nil {
 		return err
@@ -292,7 +340,11 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Ten
 		AND sold + ? <= allocation RETURNING allocation - sold`, units, tx.TenantID(), sale.ID, in0.VariantID, units).Scan(&remaining); err != nil {
 		return fmt.Errorf("take flash sale units: %w", err)
 	}
-	orders, tokens, err := s.Orders.PlaceMany(ctx, tx, acceptedDrafts)
+	placing := make([]order.Draft, len(acceptedDrafts))
+	for i, d := range acceptedDrafts {
+		placing[i] = *d
+	}
+	orders, tokens, err := s.Orders.PlaceMany(ctx, tx, placing)
 	if err != nil {
 		return err
 	}
@@ -369,7 +421,7 @@ func boughtSoFar(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 	held := map[string]int64{}
 	var ids []any
 	for i, d := range drafts {
-		if d != nil && !group[i].decided() {
+		if d != nil && d.CustomerID != "" && !group[i].decided() {
 			ids = append(ids, d.CustomerID)
 		}
 	}
@@ -400,8 +452,8 @@ func boughtSoFar(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 // errRace, to be tried again buy by buy.
 func takeFromLimits(ctx context.Context, tx *db.TenantTx, sale *Sale, taken map[string]int64) error {
 	args := make([]any, 0, 4*len(taken))
-	for id, q := range taken {
-		args = append(args, tx.TenantID(), sale.ID, id, q)
+	for _, id := range slices.Sorted(maps.Keys(taken)) { // one lock order for every transaction
+		args = append(args, tx.TenantID(), sale.ID, id, taken[id])
 	}
 	n, err := tx.ExecRows(ctx, `INSERT INTO flash_sale_buyers (tenant_id, sale_id, customer_id, bought)`, "(?, ?, ?, ?)",
 		`ON CONFLICT (tenant_id, sale_id, customer_id) DO UPDATE SET bought = flash_sale_buyers.bought + excluded.bought

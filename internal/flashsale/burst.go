@@ -47,7 +47,7 @@ type hint struct {
 	checked   atomic.Int64                          // unix nanoseconds of the database's answer
 	keys      atomic.Pointer[map[[32]byte]struct{}] // with remaining == 0
 	loaded    atomic.Int64                          // unix nanoseconds the keys were read
-	loading   atomic.Bool
+	loading   sync.Mutex                            // one read of the keys at a time
 }
 
 // burstState is the per-node state behind Burst; the zero value is ready.
@@ -78,27 +78,29 @@ func (s *Service) SoldOut(tenantID, saleID, variantID string) bool {
 
 // soldOut decides whether a buy is refused from memory: the item is known
 // to be sold out and the buy is not a retry of one that got an order. When
-// the knowledge is stale exactly one caller is let through, to ask the
-// database; the others keep the answer meanwhile.
-func (s *Service) soldOut(tenantID, saleID, variantID string, keyHash []byte) bool {
+// the knowledge is stale exactly one caller is let through as the probe,
+// to ask the database (and must not be refused on the way); the others
+// keep the answer meanwhile.
+func (s *Service) soldOut(tenantID, saleID, variantID string, keyHash []byte) (refuse, probe bool) {
 	v, ok := s.burst.hints.Load(itemKey{tenantID, saleID, variantID})
 	if !ok {
-		return false
+		return false, false
 	}
 	h := v.(*hint)
 	keys := h.keys.Load()
 	if h.remaining.Load() != 0 || keys == nil {
-		return false
+		return false, false
 	}
 	if _, retry := (*keys)[[32]byte(keyHash)]; retry {
-		return false
+		return false, false
 	}
 	now := time.Now().UnixNano()
 	last := h.checked.Load()
 	if now-last < int64(hintTTL) {
-		return true
+		return true, false
 	}
-	return !h.checked.CompareAndSwap(last, now)
+	probe = h.checked.CompareAndSwap(last, now)
+	return !probe, probe
 }
 
 // noteRemaining records what the database said is left of an item; a sold
@@ -109,23 +111,37 @@ func (s *Service) noteRemaining(tenantID, saleID, variantID string, left int64) 
 	}
 	v, _ := s.burst.hints.LoadOrStore(itemKey{tenantID, saleID, variantID}, &hint{})
 	h := v.(*hint)
-	h.remaining.Store(left)
-	h.keys.Store(nil)
+	h.remaining.Store(left) // the keys are kept: they only ever grow
 	h.checked.Store(time.Now().UnixNano())
 }
 
 // noteSoldOut records that nothing is left of an item, with the keys of
 // its orders. If they cannot be read, the node simply keeps asking the
 // database.
-func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID string) {
+//
+// fresh says the caller has just placed orders of the item, whose keys the
+// note must hold; otherwise keys read less than hintTTL ago are kept.
+func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID string, fresh bool) {
 	v, _ := s.burst.hints.LoadOrStore(itemKey{tenantID, saleID, variantID}, &hint{})
 	h := v.(*hint)
-	// The buys that were already past the hint when the item sold out all
-	// land here at once: one reads the keys, the rest rely on it.
-	if time.Now().UnixNano()-h.loaded.Load() < int64(hintTTL) || !h.loading.CompareAndSwap(false, true) {
+	recent := func() bool {
+		if fresh || time.Now().UnixNano()-h.loaded.Load() >= int64(hintTTL) {
+			return false
+		}
+		h.remaining.Store(0) // the keys read a moment ago still do
+		h.checked.Store(time.Now().UnixNano())
+		return true
+	}
+	if recent() {
 		return
 	}
-	defer h.loading.Store(false)
+	// Batches of one item run one or two at a time, so waiting for a read
+	// in progress is short, and keeps every placed key in the note.
+	h.loading.Lock()
+	defer h.loading.Unlock()
+	if recent() {
+		return
+	}
 	began := time.Now().UnixNano()
 	keys := map[[32]byte]struct{}{}
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {

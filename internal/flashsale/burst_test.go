@@ -60,18 +60,20 @@ func TestSoldOutHintLetsRetriesThrough(t *testing.T) {
 	h.keys.Store(&keys)
 	h.checked.Store(time.Now().UnixNano())
 	s.burst.hints.Store(itemKey{"t", "s", "v"}, h)
-	if !s.soldOut("t", "s", "v", make([]byte, 32)) {
+	if refuse, _ := s.soldOut("t", "s", "v", make([]byte, 32)); !refuse {
 		t.Fatal("a new buy of a sold-out item goes to the database")
 	}
-	if s.soldOut("t", "s", "v", key[:]) {
+	if refuse, _ := s.soldOut("t", "s", "v", key[:]); refuse {
 		t.Fatal("a retry of a buy that got an order is told sold out")
 	}
-	if s.soldOut("t", "s", "other", make([]byte, 32)) {
+	if refuse, _ := s.soldOut("t", "s", "other", make([]byte, 32)); refuse {
 		t.Fatal("an unknown item is taken for sold out")
 	}
 	h.checked.Store(time.Now().Add(-time.Second).UnixNano())
-	first, second := s.soldOut("t", "s", "v", make([]byte, 32)), s.soldOut("t", "s", "v", make([]byte, 32))
-	if first || !second {
-		t.Fatalf("stale hint: first %v, second %v; want one buy let through to ask the database", first, second)
+	refuse1, probe1 := s.soldOut("t", "s", "v", make([]byte, 32))
+	refuse2, probe2 := s.soldOut("t", "s", "v", make([]byte, 32))
+	if refuse1 || !probe1 || !refuse2 || probe2 {
+		t.Fatalf("stale hint: first (refuse %v, probe %v), second (%v, %v); want exactly the first let through as the probe",
+			refuse1, probe1, refuse2, probe2)
 	}
 }

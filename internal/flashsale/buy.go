@@ -64,7 +64,7 @@ const tokenPurpose = "nimbus flash sale order token v1"
 func (in *BuyInput) validate() error {
 	var fe []nimbus.FieldError
 	if in.Quantity < 1 || in.Quantity > maxAllocation {
-		fe = append(fe, nimbus.FieldError{Field: "quantity", Message: "must be at least 1"})
+		fe = append(fe, nimbus.FieldError{Field: "quantity", Message: fmt.Sprintf("must be between 1 and %d", maxAllocation)})
 	}
 	if in.VariantID == "" {
 		fe = append(fe, nimbus.FieldError{Field: "variant_id", Message: "is required"})
@@ -116,7 +116,8 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 		return nil, err
 	}
 	keyHash := in.keyHash()
-	if s.soldOut(tenantID, in.SaleID, in.VariantID, keyHash) {
+	refuse, probe := s.soldOut(tenantID, in.SaleID, in.VariantID, keyHash)
+	if refuse {
 		return nil, errSoldOut
 	}
 	who := in.Email
@@ -131,12 +132,9 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 		return nil, err
 	}
 	defer leave()
-	p := &pendingBuy{in: &in, keyHash: keyHash, done: make(chan struct{})}
-	s.enqueue(tenantID, p)
+	p := &pendingBuy{in: &in, keyHash: keyHash, probe: probe, done: make(chan struct{})}
+	s.enqueue(tenantID, p) // a sold-out answer from the database is noted by the batch
 	switch {
-	case nimbus.ErrorCode(p.err) == nimbus.ESOLDOUT:
-		s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID)
-		return nil, p.err
 	case p.err != nil:
 		return nil, p.err
 	case p.replayOf != "":

@@ -107,6 +107,19 @@ func applyMany(ctx context.Context, tx *db.TenantTx, variantID, kind string, mov
 	return nil
 }
 
+// AvailableForUpdate returns what can still be sold of a variant, inside
+// the caller's transaction, and on PostgreSQL locks its stock row until
+// the transaction ends (SQLite's writes are serialized already).
+func AvailableForUpdate(ctx context.Context, tx *db.TenantTx, variantID string) (int64, error) {
+	var n int64
+	err := tx.QueryRow(ctx, `SELECT on_hand - reserved FROM inventory_levels WHERE tenant_id = ? AND variant_id = ?`+tx.ForUpdate(),
+		tx.TenantID(), variantID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n, err
+}
+
 // Hold is units held for one order, for ReserveMany.
 type Hold struct {
 	Quantity int64

@@ -698,6 +698,9 @@ func (s *Service) Cancel(ctx context.Context, tenantID, orderID, actor, reason s
 		if err := can(o.Status, actionCancel); err != nil {
 			return err
 		}
+		if err := s.giveBack(ctx, tx, o); err != nil {
+			return err
+		}
 		err = moveStock(ctx, tx, o.Lines, func(l *Line) int64 { return l.Quantity - l.RestockedQuantity },
 			func(ctx context.Context, tx *db.TenantTx, v string, n int64) error {
 				return inventory.Return(ctx, tx, v, n, o.ID, "order canceled")
@@ -729,6 +732,9 @@ func (s *Service) cancelUnpaid(ctx context.Context, tx *db.TenantTx, o *Order, a
 	if o.PaymentStatus == PaymentProcessing {
 		return nimbus.Errorf(nimbus.ECONFLICT, "a payment of this order is in progress; try again in a moment")
 	}
+	if err := s.giveBack(ctx, tx, o); err != nil {
+		return err
+	}
 	err := moveStock(ctx, tx, o.Lines, func(l *Line) int64 { return l.Quantity },
 		func(ctx context.Context, tx *db.TenantTx, v string, n int64) error {
 			return inventory.Release(ctx, tx, v, n, o.ID)
@@ -745,14 +751,22 @@ func (s *Service) cancelUnpaid(ctx context.Context, tx *db.TenantTx, o *Order, a
 	return s.finishCancel(ctx, tx, o, actor, reason)
 }
 
+// giveBack runs the OnCancel hooks of an order being canceled. It comes
+// before the stock is moved: a flash sale batch locks its sale item and
+// then the stock, so a cancel takes them in the same order and the two
+// cannot deadlock.
+func (s *Service) giveBack(ctx context.Context, tx *db.TenantTx, o *Order) error {
+	for _, hook := range s.OnCancel {
+		if err := hook(ctx, tx, o.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Service) finishCancel(ctx context.Context, tx *db.TenantTx, o *Order, actor, reason string) error {
 	if err := pricing.Unredeem(ctx, tx, o.ID); err != nil {
 		return err
-	}
-	for _, giveBack := range s.OnCancel {
-		if err := giveBack(ctx, tx, o.ID); err != nil {
-			return err
-		}
 	}
 	if err := updateOrderState(ctx, tx, o); err != nil {
 		return err

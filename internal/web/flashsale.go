@@ -104,8 +104,8 @@ func (s *Storefront) buyInSale(v *visit) error {
 		in.ClientIP = host
 	}
 	if ct := customerToken(v); ct != "" {
-		if in.CustomerID, in.Email, err = s.Customers.Shopper(v.ctx(), v.store.ID, ct); err != nil {
-			in.CustomerID = ""
+		if id, email, err := s.Customers.Shopper(v.ctx(), v.store.ID, ct); err == nil { // an expired sign-in buys as a guest
+			in.CustomerID, in.Email = id, email
 		}
 	}
 	bought, err := s.FlashSales.Buy(v.ctx(), v.store.ID, in)
