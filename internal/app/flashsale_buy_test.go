@@ -80,6 +80,9 @@ func TestFlashSaleBuy(t *testing.T) {
 		if p := c.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 3)).mustProblem(t, 422, "invalid"); !p.hasField("quantity") {
 			t.Fatalf("over the per-customer limit in one buy: %+v", p)
 		}
+		if p := c.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 1), "Idempotency-Key", "tab\tkey").mustProblem(t, 422, "invalid"); !p.hasField("header.Idempotency-Key") {
+			t.Fatalf("a key with a control character: %+v", p)
+		}
 		c.do("POST", buy, buyBody(sh, sh.Small.ID, "bo@example.com", 1)).mustProblem(t, 404, "not_found")
 		c.do("POST", "/api/v1/storefront/other/flash-sales/"+sale.ID+"/orders", buyBody(other, sh.Large.ID, "bo@example.com", 1)).
 			mustProblem(t, 404, "not_found")

@@ -78,6 +78,9 @@ func (in *BuyInput) validate() error {
 	}
 	in.ShippingAddress.Country = strings.ToUpper(strings.TrimSpace(in.ShippingAddress.Country))
 	fe = append(fe, in.ShippingAddress.Validate("shipping_address")...)
+	if len(in.IdempotencyKey) > 255 || strings.IndexFunc(in.IdempotencyKey, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+		fe = append(fe, nimbus.FieldError{Field: "header.Idempotency-Key", Message: "must be 1 to 255 printable ASCII characters"})
+	}
 	if len(fe) > 0 {
 		return nimbus.Invalid(fe...)
 	}
