@@ -27,10 +27,12 @@ type cache struct {
 	byDomain map[string]cached // a nil t: no store has this host name
 }
 
-func (c *cache) get(m map[string]cached, key string) *Tenant {
+// get looks key up in one of the maps, given by address: put replaces the
+// maps, so even reading which map it is must happen under the lock.
+func (c *cache) get(m *map[string]cached, key string) *Tenant {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if e, ok := m[key]; ok && time.Now().Before(e.expires) {
+	if e, ok := (*m)[key]; ok && time.Now().Before(e.expires) {
 		return e.t
 	}
 	return nil
@@ -49,7 +51,7 @@ func (c *cache) put(t *Tenant) {
 // Resolve returns the tenant with a handle, from a cache at most a second
 // old. Errors: ENOTFOUND.
 func (s *Service) Resolve(ctx context.Context, handle string) (*Tenant, error) {
-	if t := s.cache.get(s.cache.byHandle, handle); t != nil {
+	if t := s.cache.get(&s.cache.byHandle, handle); t != nil {
 		return t, nil
 	}
 	t, err := s.FindTenantByHandle(ctx, handle)
@@ -63,7 +65,7 @@ func (s *Service) Resolve(ctx context.Context, handle string) (*Tenant, error) {
 // Cached returns a tenant by id, from a cache at most a second old.
 // Errors: ENOTFOUND.
 func (s *Service) Cached(ctx context.Context, id string) (*Tenant, error) {
-	if t := s.cache.get(s.cache.byID, id); t != nil {
+	if t := s.cache.get(&s.cache.byID, id); t != nil {
 		return t, nil
 	}
 	t, err := s.FindTenantByID(ctx, id)
