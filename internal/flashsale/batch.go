@@ -152,11 +152,11 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy) {
 	// The batch serves many requests: none of their contexts may cut it short.
 	ctx := context.Background()
 	t, err := s.Tenants.Cached(ctx, tenantID)
-	if err == nil {
-		err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error { return s.placeBatch(ctx, tx, t, group) })
-		// A lone buy that lost a race for a buyer's count reads it afresh.
-		for attempt := 0; errors.Is(err, errRace) && len(group) == 1 && attempt < 3; attempt++ {
-			err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error { return s.placeBatch(ctx, tx, t, group) })
+	// A lone buy that lost a race is planned again on what is there now.
+	for attempt := 0; err == nil; attempt++ {
+		err = s.tryBatch(ctx, t, group)
+		if !errors.Is(err, errRace) || len(group) > 1 || attempt == 3 {
+			break
 		}
 	}
 	if err != nil && len(group) > 1 {
@@ -189,26 +189,57 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy) {
 	}
 }
 
-var errRace = errors.New("flashsale: a concurrent batch changed a buyer's count")
+// tryBatch plans a batch from what is committed (a read-only transaction,
+// off SQLite's single writer and outside PostgreSQL's row locks), then
+// places it in a write transaction that locks and rereads only the rows
+// that decide: the allocation, the stock and, through guards, the
+// buyers' counts. What the plan read may have moved since (a buyer's count,
+// a key used meanwhile) fails the write rather than passing it.
+func (s *Service) tryBatch(ctx context.Context, t *tenant.Tenant, group []*pendingBuy) error {
+	var plan *batchPlan
+	err := s.DB.TenantView(ctx, t.ID, func(tx *db.TenantTx) (err error) {
+		plan, err = planBatch(ctx, tx, t, group)
+		return err
+	})
+	if err != nil || plan == nil {
+		return err
+	}
+	return s.DB.TenantUpdate(ctx, t.ID, func(tx *db.TenantTx) error { return s.placeBatch(ctx, tx, plan, group) })
+}
 
-// placeBatch decides and places a group of buys of one item in the
-// caller's transaction. It may be run again (PostgreSQL retries a
-// deadlocked transaction), so it sets every result afresh.
-func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, group []*pendingBuy) error {
+// errRace is a write that found what its plan read moved meanwhile (a
+// buyer's count, a key used by another request): planned again, it is
+// decided on the new state.
+var errRace = errors.New("flashsale: a concurrent batch changed what the plan read")
+
+// batchPlan is what a batch read before it writes.
+type batchPlan struct {
+	sale    *Sale
+	pr      *pricer
+	pending []int            // the buys still to decide, by index in the group
+	drafts  []*order.Draft   // by index in the group, for the pending ones
+	buyer   []string         // a customer id, or "@" and a new guest's email
+	held    map[string]int64 // units each buyer holds of the sale
+}
+
+// planBatch answers what can be answered from committed data (replays,
+// the sale's window, who may buy, prices) and reads what the rest need.
+// It returns nil when nothing is left to place.
+func planBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, group []*pendingBuy) (*batchPlan, error) {
 	for _, p := range group {
 		p.bought, p.replayOf, p.remaining, p.err = Bought{}, "", -1, nil
 	}
 	in0 := group[0].in
 	if err := findReplays(ctx, tx, in0.SaleID, group); err != nil {
-		return err
+		return nil, err
 	}
-	fail := func(err error) error {
+	fail := func(err error) (*batchPlan, error) {
 		for _, p := range group {
 			if !p.decided() {
 				p.err = err
 			}
 		}
-		return nil
+		return nil, nil
 	}
 	sale, item, err := findSaleItem(ctx, tx, in0.SaleID, in0.VariantID)
 	if err != nil {
@@ -231,7 +262,7 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Ten
 	// Each buy on its own: who may buy, and its price. A guest is known
 	// by email until accepted: no customer record is made for a buy that
 	// is then refused.
-	drafts := make([]*order.Draft, len(group))
+	plan := &batchPlan{sale: sale, pr: pr, drafts: make([]*order.Draft, len(group)), buyer: make([]string, len(group))}
 	var guestEmails []string
 	for i, p := range group {
 		if p.decided() {
@@ -243,7 +274,7 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Ten
 		case p.in.Quantity > sale.PerCustomerLimit:
 			p.err = nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: fmt.Sprintf("must be at most %d in this sale", sale.PerCustomerLimit)})
 		default:
-			drafts[i], p.err = pr.draft(ctx, tx, p.in)
+			plan.drafts[i], p.err = pr.draft(ctx, tx, p.in)
 			if p.err == nil && p.in.CustomerID == "" {
 				guestEmails = append(guestEmails, p.in.Email)
 			}
@@ -251,23 +282,45 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Ten
 	}
 	known, err := customer.FindIDsByEmail(ctx, tx, guestEmails)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	buyer := make([]string, len(group)) // a customer id, or "@" and a new guest's email
 	for i, p := range group {
-		if d := drafts[i]; d != nil && !p.decided() {
+		if d := plan.drafts[i]; d != nil && !p.decided() {
 			if d.CustomerID == "" {
 				d.CustomerID = known[p.in.Email]
 			}
-			if buyer[i] = d.CustomerID; buyer[i] == "" {
-				buyer[i] = "@" + p.in.Email
+			if plan.buyer[i] = d.CustomerID; plan.buyer[i] == "" {
+				plan.buyer[i] = "@" + p.in.Email
 			}
+			plan.pending = append(plan.pending, i)
 		}
 	}
-	held, err := boughtSoFar(ctx, tx, sale.ID, group, drafts)
-	if err != nil {
-		return err
+	if len(plan.pending) == 0 {
+		return nil, nil
 	}
+	if plan.held, err = boughtSoFar(ctx, tx, sale.ID, group, plan.drafts); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// placeBatch decides the planned buys against the locked allocation and
+// stock and places the accepted ones, in the caller's transaction. It may
+// be run again (PostgreSQL retries a deadlocked transaction), so it works
+// on copies of the plan and sets its results afresh.
+func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPlan, group []*pendingBuy) error {
+	for _, i := range plan.pending {
+		p := group[i]
+		p.bought, p.remaining, p.err = Bought{}, -1, nil
+	}
+	sale, in0 := plan.sale, group[0].in
+	if !tx.Now.Before(sale.EndsAt) {
+		for _, i := range plan.pending {
+			group[i].err = nimbus.Errorf(nimbus.ECONFLICT, "the sale has ended")
+		}
+		return nil
+	}
+	held := maps.Clone(plan.held)
 
 	// The allocation and the stock, locked until commit on PostgreSQL (in
 	// that order, as everywhere), then shared out in order of arrival.
@@ -276,7 +329,7 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Ten
 		tx.TenantID(), sale.ID, in0.VariantID).Scan(&left); err != nil {
 		return fmt.Errorf("lock flash sale item: %w", err)
 	}
-	if pr.variant.TrackInventory {
+	if plan.pr.variant.TrackInventory {
 		// An allocation larger than the stock sells out with the stock.
 		stock, err := inventory.AvailableForUpdate(ctx, tx, in0.VariantID)
 		if err != nil {
@@ -287,25 +340,23 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Ten
 	var accepted []*pendingBuy
 	var acceptedDrafts []*order.Draft
 	var units int64
-	for i, p := range group {
-		d := drafts[i]
-		if p.decided() || d == nil {
-			continue
-		}
+	for _, i := range plan.pending {
+		p, buyer := group[i], plan.buyer[i]
 		q := p.in.Quantity
 		switch {
-		case held[buyer[i]]+q > sale.PerCustomerLimit:
+		case held[buyer]+q > sale.PerCustomerLimit:
 			p.err = nimbus.Errorf(nimbus.ECONFLICT, "each customer may buy at most %d in this sale", sale.PerCustomerLimit)
 		case left <= 0:
 			p.err = errSoldOut
 		case q > left:
 			p.err = nimbus.Errorf(nimbus.ESTOCK, "only %d left in the sale", left)
 		default:
-			held[buyer[i]] += q
+			held[buyer] += q
 			left -= q
 			units += q
+			d := *plan.drafts[i]
 			accepted = append(accepted, p)
-			acceptedDrafts = append(acceptedDrafts, d)
+			acceptedDrafts = append(acceptedDrafts, &d)
 		}
 	}
 	if len(accepted) == 0 {
@@ -355,8 +406,8 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Ten
 	}
 	if _, err := tx.ExecRows(ctx, `INSERT INTO flash_sale_orders (tenant_id, order_id, sale_id, variant_id, customer_id, quantity,
 		key_hash, request_hash, sealed_token, returned, created_at)`, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "", args); err != nil {
-		if db.IsUniqueViolation(err) && len(group) == 1 { // the same key, committed by another node meanwhile
-			return nimbus.Errorf(nimbus.EIDEMPOTENCYBUSY, "a request with this Idempotency-Key is still being processed; retry later")
+		if db.IsUniqueViolation(err) { // a key placed since the plan read: the next plan finds its order
+			return errRace
 		}
 		return fmt.Errorf("record flash sale orders: %w", err)
 	}
