@@ -189,7 +189,7 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 	stock := fs.Int64("stock", 10000, "units in the sale (the product's whole stock)")
 	perCustomer := fs.Int64("per-customer", 0, "the sale's limit per customer (default: enough to ask for twice the stock)")
 	inFlight := fs.Int("in-flight", 768, "buys of the sale the started server works on at once (its --flash-sale-in-flight)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (server and load) to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (server and load) while the buyers run to this file")
 	if err := parse(fs, args, env.Getenv); err != nil {
 		return err
 	}
@@ -210,19 +210,22 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 		defer stop()
 		base = url
 	}
+	opts := bench.FlashSaleOptions{BaseURL: base, Buyers: *buyers, Stock: *stock, PerCustomer: *perCustomer, OtherStore: other, Out: env.Stdout}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+		opts.DuringSale = func() func() {
+			if err := pprof.StartCPUProfile(f); err != nil {
+				fmt.Fprintln(env.Stderr, "cpu profile:", err)
+				return func() {}
+			}
+			return pprof.StopCPUProfile
 		}
-		defer pprof.StopCPUProfile()
 	}
-	res, err := bench.FlashSale(ctx, bench.FlashSaleOptions{BaseURL: base, Buyers: *buyers, Stock: *stock, PerCustomer: *perCustomer,
-		OtherStore: other, Out: env.Stdout})
+	res, err := bench.FlashSale(ctx, opts)
 	if err != nil {
 		return err
 	}

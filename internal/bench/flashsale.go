@@ -25,6 +25,9 @@ type FlashSaleOptions struct {
 	// runs, to see that the rest of the platform stays responsive ("" skips).
 	OtherStore string
 	Out        io.Writer
+	// DuringSale, if set, is called as the buyers start and the function it
+	// returns when the last one is done (to profile the sale alone).
+	DuringSale func() (done func())
 }
 
 // FlashSaleResult is what the benchmark measured and verified.
@@ -153,9 +156,14 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 					"region": "CA", "postal_code": "94105", "country": "US"}})
 		})
 	}
+	stopSale := func() {}
+	if o.DuringSale != nil {
+		stopSale = o.DuringSale()
+	}
 	t0 := time.Now()
 	close(start)
 	wg.Wait()
+	stopSale()
 	stopProbe()
 	other := <-probe
 
