@@ -12,15 +12,20 @@ import (
 
 // pageCache keeps rendered storefront pages for anonymous visitors (no cart,
 // not signed in) for a second: a product page is the page a sale sends
-// thousands of people to at once. A change in the console shows within
-// pageTTL on every node. The one per-visitor part of such a page, the CSRF
-// token of its forms, is rendered as a marker and put in when it is served.
+// thousands of people to at once. Past the second, the page is still served
+// while one render of the new one runs in the background, so no visitor
+// waits for a render while the page is being asked for (a flash sale keeps
+// the database busy); a page not asked for in staleFor is rendered anew. A
+// change in the console shows within about pageTTL on every node. The one
+// per-visitor part of such a page, the CSRF token of its forms, is rendered
+// as a marker and put in when it is served.
 type pageCache struct {
 	mu      sync.Mutex
 	pages   map[string]cachedPage
 	flight  singleflight.Group
 	marker  string // stands for the CSRF token in cached pages
 	nowFunc func() time.Time
+	renders sync.WaitGroup // background renders, for tests
 }
 
 type cachedPage struct {
@@ -29,7 +34,10 @@ type cachedPage struct {
 	expires time.Time
 }
 
-const pageTTL = time.Second
+const (
+	pageTTL  = time.Second
+	staleFor = 10 * time.Second
+)
 
 func newPageCache() *pageCache {
 	b := make([]byte, 16)
@@ -38,29 +46,46 @@ func newPageCache() *pageCache {
 }
 
 // get returns the page for key, rendering it with render (once, for all
-// visitors asking at the same moment) when it is missing or stale.
+// visitors asking at the same moment) when it is missing or too old, and in
+// the background when it is merely stale.
 func (c *pageCache) get(key string, render func() (cachedPage, error)) (cachedPage, error) {
 	c.mu.Lock()
 	p, ok := c.pages[key]
 	c.mu.Unlock()
-	if ok && c.nowFunc().Before(p.expires) {
+	now := c.nowFunc()
+	if ok && now.Before(p.expires) {
 		return p, nil
 	}
-	v, err, _ := c.flight.Do(key, func() (any, error) {
-		p, err := render()
-		if err != nil {
-			return cachedPage{}, err
-		}
-		p.expires = c.nowFunc().Add(pageTTL)
-		c.mu.Lock()
-		if len(c.pages) > 10000 {
-			c.pages = map[string]cachedPage{} // a crude bound; pages live a second anyway
-		}
-		c.pages[key] = p
-		c.mu.Unlock()
+	if ok && now.Before(p.expires.Add(staleFor)) {
+		c.renders.Add(1)
+		ch := c.flight.DoChan(key, func() (any, error) { return c.refresh(key, render) })
+		go func() {
+			defer c.renders.Done()
+			<-ch
+		}()
 		return p, nil
-	})
+	}
+	v, err, _ := c.flight.Do(key, func() (any, error) { return c.refresh(key, render) })
 	return v.(cachedPage), err
+}
+
+// refresh renders a page and keeps it. A page that can no longer be
+// rendered (a product taken off sale) is forgotten, so that no one is
+// served the old one.
+func (c *pageCache) refresh(key string, render func() (cachedPage, error)) (cachedPage, error) {
+	p, err := render()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		delete(c.pages, key)
+		return cachedPage{}, err
+	}
+	p.expires = c.nowFunc().Add(pageTTL)
+	if len(c.pages) > 10000 {
+		c.pages = map[string]cachedPage{} // a crude bound; pages live seconds anyway
+	}
+	c.pages[key] = p
+	return p, nil
 }
 
 // personalize puts the visitor's CSRF token in a cached page.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -25,9 +26,25 @@ func TestPageCache(t *testing.T) {
 		t.Fatalf("within the TTL the page was rendered again (%d renders)", renders)
 	}
 	now = now.Add(pageTTL)
+	stale, _ := c.get("k", render)
+	c.renders.Wait()
+	if renders != 2 || string(stale.html) != string(p.html) {
+		t.Fatalf("past the TTL: %d renders, served %q; want the old page served and a new one rendered", renders, stale.html)
+	}
 	p3, _ := c.get("k", render)
 	if renders != 2 || !strings.HasSuffix(string(p3.html), "v2") {
-		t.Fatalf("after the TTL: %d renders, page %q", renders, p3.html)
+		t.Fatalf("after the background render: %d renders, page %q", renders, p3.html)
+	}
+	now = now.Add(pageTTL + staleFor)
+	if p4, _ := c.get("k", render); renders != 3 || !strings.HasSuffix(string(p4.html), "v3") {
+		t.Fatalf("a page too old is served without a render first (%d renders)", renders)
+	}
+	now = now.Add(pageTTL)
+	gone := errors.New("product archived")
+	c.get("k", func() (cachedPage, error) { return cachedPage{}, gone })
+	c.renders.Wait()
+	if _, err := c.get("k", func() (cachedPage, error) { return cachedPage{}, gone }); !errors.Is(err, gone) {
+		t.Fatalf("a page that can no longer be rendered is still served: %v", err)
 	}
 	got := string(c.personalize(p3.html, "visitor-token"))
 	if !strings.Contains(got, `value="visitor-token"`) || strings.Contains(got, c.marker) {

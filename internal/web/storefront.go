@@ -62,7 +62,7 @@ func (s *Storefront) cards(v *visit, ps []*catalog.Product) ([]productCard, erro
 }
 
 func (s *Storefront) listing(v *visit, heading, empty string, f catalog.ProductFilter, withCollections bool) error {
-	return s.cached(v, v.r.URL.RequestURI(), func(b base) (int, string, any, error) {
+	return s.cached(v, v.r.URL.RequestURI(), func(v *visit, b base) (int, string, any, error) {
 		active := catalog.StatusActive
 		f.Status, f.Limit = &active, 60
 		ps, err := s.Catalog.FindProducts(v.ctx(), v.store.ID, f)
@@ -135,7 +135,7 @@ type productPage struct {
 
 func (s *Storefront) product(v *visit) error {
 	handle := v.r.PathValue("handle")
-	return s.cached(v, v.r.URL.Path, func(b base) (int, string, any, error) {
+	return s.cached(v, v.r.URL.Path, func(v *visit, b base) (int, string, any, error) {
 		p, err := s.Catalog.FindActiveProductByHandle(v.ctx(), v.store.ID, handle)
 		if err != nil {
 			return 0, "", nil, err

@@ -234,22 +234,28 @@ func (s *Storefront) renderBytes(name string, page any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// cached serves a page from the one-second cache when the visitor sees the
-// same page as any other anonymous visitor (no cart, not signed in), and
-// renders it live otherwise. render builds the page for the given base.
-func (s *Storefront) cached(v *visit, key string, render func(b base) (int, string, any, error)) error {
+// cached serves a page from the page cache when the visitor sees the same
+// page as any other anonymous visitor (no cart, not signed in), and renders
+// it live otherwise. render builds the page for the visit and base it is
+// given; the visit may outlive the request (a background render), so render
+// must use no other.
+func (s *Storefront) cached(v *visit, key string, render func(v *visit, b base) (int, string, any, error)) error {
 	if cartToken(v) != "" || customerToken(v) != "" {
 		b := s.base(v, "")
-		status, name, page, err := render(b)
+		status, name, page, err := render(v, b)
 		if err != nil {
 			return err
 		}
 		return s.render(v, status, name, page)
 	}
+	// The render may finish after this request (in the background, for the
+	// next visitors): it must not use the request's context.
+	bv := *v
+	bv.r = v.r.WithContext(context.WithoutCancel(v.r.Context()))
 	p, err := s.cache.get(v.store.ID+"|"+v.lang+"|"+key, func() (cachedPage, error) {
-		b := s.base(v, "")
+		b := s.base(&bv, "")
 		b.CSRF, b.Path = s.cache.marker, key
-		status, name, page, err := render(b)
+		status, name, page, err := render(&bv, b)
 		if err != nil {
 			return cachedPage{}, err
 		}
