@@ -152,11 +152,14 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy) {
 	// The batch serves many requests: none of their contexts may cut it short.
 	ctx := context.Background()
 	t, err := s.Tenants.Cached(ctx, tenantID)
-	// A lone buy that lost a race is planned again on what is there now.
-	for attempt := 0; err == nil; attempt++ {
+	if err == nil {
 		err = s.tryBatch(ctx, t, group)
-		if !errors.Is(err, errRace) || len(group) > 1 || attempt == 3 {
-			break
+		// A lone buy that lost a race is planned again on what is there now.
+		for attempt := 0; errors.Is(err, errRace) && len(group) == 1 && attempt < 3; attempt++ {
+			err = s.tryBatch(ctx, t, group)
+		}
+		if errors.Is(err, errRace) && len(group) == 1 {
+			err = errBusy
 		}
 	}
 	if err != nil && len(group) > 1 {
@@ -176,8 +179,8 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy) {
 	}
 	soldOut, placed := false, false
 	for _, p := range group {
-		if err != nil {
-			p.err = err
+		if err != nil { // nothing of the batch was kept
+			p.err, p.bought, p.replayOf, p.remaining = err, Bought{}, "", -1
 		}
 		soldOut = soldOut || p.remaining == 0 || errors.Is(p.err, errSoldOut)
 		placed = placed || p.bought.Order != nil
@@ -211,6 +214,10 @@ func (s *Service) tryBatch(ctx context.Context, t *tenant.Tenant, group []*pendi
 // buyer's count, a key used by another request): planned again, it is
 // decided on the new state.
 var errRace = errors.New("flashsale: a concurrent batch changed what the plan read")
+
+// errBusy answers a buy that lost every race for its rows: rare, and safe
+// to send again with the same key.
+var errBusy = nimbus.Errorf(nimbus.EUNAVAILABLE, "this buy met others for the same rows; send it again with the same Idempotency-Key")
 
 // batchPlan is what a batch read before it writes.
 type batchPlan struct {
@@ -268,6 +275,7 @@ func planBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, group []*
 		if p.decided() {
 			continue
 		}
+		p.remaining = item.Remaining() // what a buy refused here tells the node
 		switch {
 		case sale.AccountsOnly && p.in.CustomerID == "":
 			p.err = nimbus.Errorf(nimbus.EUNAUTHORIZED, "this sale is for customers with an account: sign in to buy")
@@ -314,36 +322,29 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 		p.bought, p.remaining, p.err = Bought{}, -1, nil
 	}
 	sale, in0 := plan.sale, group[0].in
-	if !tx.Now.Before(sale.EndsAt) {
-		for _, i := range plan.pending {
-			group[i].err = nimbus.Errorf(nimbus.ECONFLICT, "the sale has ended")
-		}
-		return nil
-	}
 	held := maps.Clone(plan.held)
 
-	// The allocation and the stock, locked until commit on PostgreSQL (in
-	// that order, as everywhere), then shared out in order of arrival.
+	// The allocation, locked until commit on PostgreSQL, then shared out in
+	// order of arrival; and the sale's end again, as staff may have ended it
+	// since the plan.
 	var left int64
 	if err := tx.QueryRow(ctx, `SELECT allocation - sold FROM flash_sale_items WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`+tx.ForUpdate(),
 		tx.TenantID(), sale.ID, in0.VariantID).Scan(&left); err != nil {
 		return fmt.Errorf("lock flash sale item: %w", err)
 	}
-	if plan.pr.variant.TrackInventory {
-		// An allocation larger than the stock sells out with the stock.
-		stock, err := inventory.AvailableForUpdate(ctx, tx, in0.VariantID)
-		if err != nil {
-			return err
-		}
-		left = min(left, stock)
+	var endsAt time.Time
+	if err := tx.QueryRow(ctx, `SELECT ends_at FROM flash_sales WHERE tenant_id = ? AND id = ?`, tx.TenantID(), sale.ID).Scan(&endsAt); err != nil {
+		return fmt.Errorf("read flash sale: %w", err)
 	}
 	var accepted []*pendingBuy
 	var acceptedDrafts []*order.Draft
-	var units int64
 	for _, i := range plan.pending {
 		p, buyer := group[i], plan.buyer[i]
 		q := p.in.Quantity
+		p.remaining = left
 		switch {
+		case !tx.Now.Before(endsAt):
+			p.err = nimbus.Errorf(nimbus.ECONFLICT, "the sale has ended")
 		case held[buyer]+q > sale.PerCustomerLimit:
 			p.err = nimbus.Errorf(nimbus.ECONFLICT, "each customer may buy at most %d in this sale", sale.PerCustomerLimit)
 		case left <= 0:
@@ -353,7 +354,7 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 		default:
 			held[buyer] += q
 			left -= q
-			units += q
+			p.remaining = left
 			d := *plan.drafts[i]
 			accepted = append(accepted, p)
 			acceptedDrafts = append(acceptedDrafts, &d)
@@ -362,6 +363,8 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 	if len(accepted) == 0 {
 		return nil
 	}
+	// New guests before the stock is locked: a checkout makes its guest
+	// and then locks stock, so the two never wait on each other in turn.
 	guests := map[string]string{}
 	for i, p := range accepted {
 		if acceptedDrafts[i].CustomerID == "" {
@@ -378,6 +381,35 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 				d.CustomerID = ids[p.in.Email]
 			}
 		}
+	}
+	if plan.pr.variant.TrackInventory {
+		// An allocation larger than the stock sells out with the stock.
+		// (A guest made above for a buy refused here stays a customer
+		// record without an order; it takes that rare allocation.)
+		stock, err := inventory.AvailableForUpdate(ctx, tx, in0.VariantID)
+		if err != nil {
+			return err
+		}
+		keptBuys, keptDrafts := accepted[:0], acceptedDrafts[:0]
+		for i, p := range accepted {
+			q := p.in.Quantity
+			switch {
+			case q <= stock:
+				stock -= q
+				keptBuys, keptDrafts = append(keptBuys, p), append(keptDrafts, acceptedDrafts[i])
+			case stock <= 0:
+				p.err, p.remaining = errSoldOut, 0
+			default:
+				p.err, p.remaining = nimbus.Errorf(nimbus.ESTOCK, "only %d left in stock", stock), stock
+			}
+		}
+		if accepted, acceptedDrafts = keptBuys, keptDrafts; len(accepted) == 0 {
+			return nil
+		}
+	}
+	var units int64
+	for _, p := range accepted {
+		units += p.in.Quantity
 	}
 	taken := map[string]int64{} // customer -> units this batch
 	for i, p := range accepted {
@@ -412,7 +444,10 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 		return fmt.Errorf("record flash sale orders: %w", err)
 	}
 	for i, p := range accepted {
-		p.bought, p.remaining = Bought{Order: orders[i], Token: tokens[i]}, remaining
+		p.bought = Bought{Order: orders[i], Token: tokens[i]}
+	}
+	for _, i := range plan.pending { // what is left once the batch is in
+		group[i].remaining = min(group[i].remaining, remaining)
 	}
 	return nil
 }

@@ -172,6 +172,14 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 	h.checked.Store(time.Now().UnixNano())
 }
 
+// forgetChecked makes a sold-out note stale, so that the next buy asks the
+// database: for a probe that was turned away before it could.
+func (s *Service) forgetChecked(tenantID, saleID, variantID string) {
+	if v, ok := s.burst.hints.Load(itemKey{tenantID, saleID, variantID}); ok {
+		v.(*hint).checked.Store(0)
+	}
+}
+
 // forgetRemaining drops what this node knows of an item, so that the next
 // buy asks the database.
 func (s *Service) forgetRemaining(tenantID, saleID, variantID string) {

@@ -127,16 +127,23 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 	if in.CustomerID != "" {
 		who = in.CustomerID
 	}
-	if err := s.allow(in.ClientIP, tenantID, who); err != nil {
-		return nil, err
+	err := s.allow(in.ClientIP, tenantID, who)
+	var leave func()
+	if err == nil {
+		leave, err = s.admit(tenantID, in.SaleID)
 	}
-	leave, err := s.admit(tenantID, in.SaleID)
 	if err != nil {
+		if probe { // turned away before it could ask: the next buy asks
+			s.forgetChecked(tenantID, in.SaleID, in.VariantID)
+		}
 		return nil, err
 	}
 	defer leave()
 	p := &pendingBuy{in: &in, keyHash: keyHash, probe: probe, done: make(chan struct{})}
 	s.enqueue(tenantID, p) // a sold-out answer from the database is noted by the batch
+	// What the database said is left, refused or not: "more" clears a
+	// sold-out note even when this buy was refused for its own reasons.
+	s.noteRemaining(tenantID, in.SaleID, in.VariantID, p.remaining)
 	switch {
 	case p.err != nil:
 		return nil, p.err
@@ -147,7 +154,6 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 		}
 		return &Bought{Order: o, Token: p.bought.Token, Replayed: true}, nil
 	}
-	s.noteRemaining(tenantID, in.SaleID, in.VariantID, p.remaining)
 	return &p.bought, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/nimbuscommerce/nimbus"
 )
 
 // pageCache keeps rendered storefront pages for anonymous visitors (no cart,
@@ -25,7 +27,10 @@ type pageCache struct {
 	flight  singleflight.Group
 	marker  string // stands for the CSRF token in cached pages
 	nowFunc func() time.Time
-	renders sync.WaitGroup // background renders, for tests
+	// refreshing holds the keys with a background render running: one per
+	// page, however many visitors see it stale meanwhile.
+	refreshing map[string]bool
+	renders    sync.WaitGroup // background renders, for tests
 }
 
 type cachedPage struct {
@@ -42,7 +47,8 @@ const (
 func newPageCache() *pageCache {
 	b := make([]byte, 16)
 	rand.Read(b)
-	return &pageCache{pages: map[string]cachedPage{}, marker: "csrfmarker" + hex.EncodeToString(b), nowFunc: time.Now}
+	return &pageCache{pages: map[string]cachedPage{}, refreshing: map[string]bool{}, marker: "csrfmarker" + hex.EncodeToString(b),
+		nowFunc: time.Now}
 }
 
 // get returns the page for key, rendering it with render (once, for all
@@ -57,27 +63,37 @@ func (c *pageCache) get(key string, render func() (cachedPage, error)) (cachedPa
 		return p, nil
 	}
 	if ok && now.Before(p.expires.Add(staleFor)) {
-		c.renders.Add(1)
-		ch := c.flight.DoChan(key, func() (any, error) { return c.refresh(key, render) })
-		go func() {
-			defer c.renders.Done()
-			<-ch
-		}()
+		c.mu.Lock()
+		start := !c.refreshing[key]
+		c.refreshing[key] = true
+		c.mu.Unlock()
+		if start {
+			c.renders.Add(1)
+			go func() {
+				defer c.renders.Done()
+				c.refresh(key, render)
+				c.mu.Lock()
+				delete(c.refreshing, key)
+				c.mu.Unlock()
+			}()
+		}
 		return p, nil
 	}
 	v, err, _ := c.flight.Do(key, func() (any, error) { return c.refresh(key, render) })
 	return v.(cachedPage), err
 }
 
-// refresh renders a page and keeps it. A page that can no longer be
-// rendered (a product taken off sale) is forgotten, so that no one is
-// served the old one.
+// refresh renders a page and keeps it. A page that is no longer there (a
+// product taken off sale) is forgotten, so that no one is served the old
+// one; on any other failure (a busy database) the old one is kept.
 func (c *pageCache) refresh(key string, render func() (cachedPage, error)) (cachedPage, error) {
 	p, err := render()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
-		delete(c.pages, key)
+		if nimbus.ErrorCode(err) == nimbus.ENOTFOUND {
+			delete(c.pages, key)
+		}
 		return cachedPage{}, err
 	}
 	p.expires = c.nowFunc().Add(pageTTL)

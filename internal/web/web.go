@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/catalog"
@@ -234,6 +235,10 @@ func (s *Storefront) renderBytes(name string, page any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// renderTimeout bounds a cached page's render, which has no request to
+// bound it.
+const renderTimeout = 5 * time.Second
+
 // cached serves a page from the page cache when the visitor sees the same
 // page as any other anonymous visitor (no cart, not signed in), and renders
 // it live otherwise. render builds the page for the visit and base it is
@@ -248,11 +253,13 @@ func (s *Storefront) cached(v *visit, key string, render func(v *visit, b base) 
 		}
 		return s.render(v, status, name, page)
 	}
-	// The render may finish after this request (in the background, for the
-	// next visitors): it must not use the request's context.
-	bv := *v
-	bv.r = v.r.WithContext(context.WithoutCancel(v.r.Context()))
 	p, err := s.cache.get(v.store.ID+"|"+v.lang+"|"+key, func() (cachedPage, error) {
+		// The render may run after this request is done (in the background,
+		// for the next visitors): it has a context of its own.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(v.r.Context()), renderTimeout)
+		defer cancel()
+		bv := *v
+		bv.r = v.r.WithContext(ctx)
 		b := s.base(&bv, "")
 		b.CSRF, b.Path = s.cache.marker, key
 		status, name, page, err := render(&bv, b)
