@@ -42,7 +42,6 @@ func (d *DB) openSQLite(ctx context.Context, path string) error {
 	q.Add("_pragma", "wal_autocheckpoint(8000)")
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "cache_size(-65536)")
 	q.Set("_time_format", "sqlite")
 	q.Set("_timezone", "UTC")
 	q.Set("_txlock", "immediate")
