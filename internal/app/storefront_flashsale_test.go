@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var hiddenInput = regexp.MustCompile(`name="(csrf|key)" value="([^"]*)"`)
@@ -77,5 +78,17 @@ func TestStorefrontFlashSale(t *testing.T) {
 		if got.Items[0].Sold != 2 {
 			t.Fatalf("sold = %d, want 2", got.Items[0].Sold)
 		}
+
+		// A sale that starts later is announced, without a way to buy yet.
+		var coming flashSaleJSON
+		sh.Owner.do("POST", "/api/v1/flash-sales", map[string]any{"title": "Tomorrow", "starts_at": time.Now().Add(2 * time.Hour),
+			"ends_at": time.Now().Add(3 * time.Hour), "items": []map[string]any{{"variant_id": sh.Small.ID, "sale_price": 1000, "allocation": 5}}}).
+			must(t, http.StatusCreated, &coming)
+		anon := s.client(t)
+		waitFor(t, func() bool {
+			body := string(anon.do("GET", "/s/acme/products/"+sh.Product.Handle, nil).must(t, http.StatusOK, nil).Body)
+			return strings.Contains(body, "The sale starts") && strings.Contains(body, "$10.00") &&
+				!strings.Contains(body, "/s/acme/flash-sales/"+coming.ID)
+		}, "the coming sale announced on the product page")
 	})
 }

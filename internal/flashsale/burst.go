@@ -295,10 +295,11 @@ func (s *Service) Public(ctx context.Context, tenantID, id string) (*Sale, error
 	return sale, nil
 }
 
-// Offer is a variant on sale right now, as the storefront shows it.
+// Offer is a variant on sale now or soon, as the storefront shows it.
 type Offer struct {
 	SaleID           string
 	Title            string
+	StartsAt         time.Time
 	EndsAt           time.Time
 	SalePrice        int64
 	Remaining        int64 // as of at most publicTTL ago
@@ -311,9 +312,15 @@ type offersEntry struct {
 	fetched time.Time
 }
 
-// Offers returns the store's variants on sale right now, read from the
-// database at most publicTTL ago. A variant in two running sales is
-// offered at the lower price.
+// Active reports whether the offer's sale is running at now.
+func (o *Offer) Active(now time.Time) bool { return !now.Before(o.StartsAt) && now.Before(o.EndsAt) }
+
+// offerHorizon is how far ahead a coming sale is announced on the storefront.
+const offerHorizon = 7 * 24 * time.Hour
+
+// Offers returns the store's variants on sale now or within offerHorizon,
+// read from the database at most publicTTL ago. A running sale comes before
+// a coming one, then the lower price.
 func (s *Service) Offers(ctx context.Context, tenantID string) (map[string]*Offer, error) {
 	if v, ok := s.burst.offers.Load(tenantID); ok {
 		if e := v.(*offersEntry); time.Since(e.fetched) < publicTTL {
@@ -323,9 +330,9 @@ func (s *Service) Offers(ctx context.Context, tenantID string) (map[string]*Offe
 	offers := map[string]*Offer{}
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
 		clear(offers)
-		rows, err := tx.Query(ctx, `SELECT s.id, s.title, s.ends_at, s.per_customer_limit, s.accounts_only, i.variant_id, i.sale_price,
-			i.allocation - i.sold FROM flash_sales s JOIN flash_sale_items i ON i.tenant_id = s.tenant_id AND i.sale_id = s.id
-			WHERE s.tenant_id = ? AND s.starts_at <= ? AND s.ends_at > ? ORDER BY s.id`, tx.TenantID(), tx.Now, tx.Now)
+		rows, err := tx.Query(ctx, `SELECT s.id, s.title, s.starts_at, s.ends_at, s.per_customer_limit, s.accounts_only, i.variant_id,
+			i.sale_price, i.allocation - i.sold FROM flash_sales s JOIN flash_sale_items i ON i.tenant_id = s.tenant_id AND i.sale_id = s.id
+			WHERE s.tenant_id = ? AND s.starts_at <= ? AND s.ends_at > ? ORDER BY s.id`, tx.TenantID(), tx.Now.Add(offerHorizon), tx.Now)
 		if err != nil {
 			return err
 		}
@@ -333,10 +340,13 @@ func (s *Service) Offers(ctx context.Context, tenantID string) (map[string]*Offe
 		for rows.Next() {
 			var o Offer
 			var variantID string
-			if err := rows.Scan(&o.SaleID, &o.Title, &o.EndsAt, &o.PerCustomerLimit, &o.AccountsOnly, &variantID, &o.SalePrice, &o.Remaining); err != nil {
+			if err := rows.Scan(&o.SaleID, &o.Title, &o.StartsAt, &o.EndsAt, &o.PerCustomerLimit, &o.AccountsOnly, &variantID, &o.SalePrice,
+				&o.Remaining); err != nil {
 				return err
 			}
-			if prev := offers[variantID]; prev == nil || o.SalePrice < prev.SalePrice {
+			prev := offers[variantID]
+			if prev == nil || o.Active(tx.Now) && !prev.Active(tx.Now) ||
+				o.Active(tx.Now) == prev.Active(tx.Now) && o.SalePrice < prev.SalePrice {
 				offers[variantID] = &o
 			}
 		}

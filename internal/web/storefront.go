@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/catalog"
@@ -123,7 +124,8 @@ type variantChoice struct {
 	CompareAt        int64
 	Tracked, SoldOut bool
 	Available        int64
-	Offer            *flashsale.Offer // a flash sale running now
+	Offer            *flashsale.Offer // a flash sale running now or coming
+	OfferActive      bool
 }
 
 type productPage struct {
@@ -178,9 +180,9 @@ func (s *Storefront) productPage(v *visit, b base, p *catalog.Product, fields ma
 		}
 		c.SoldOut = vr.TrackInventory && c.Available <= 0
 		if o := offers[vr.ID]; o != nil {
-			c.Offer = o
-			if s.FlashSales.SoldOut(v.store.ID, o.SaleID, vr.ID) {
-				c.Offer = &flashsale.Offer{SaleID: o.SaleID, Title: o.Title, EndsAt: o.EndsAt, SalePrice: o.SalePrice}
+			c.Offer, c.OfferActive = o, o.Active(time.Now())
+			if c.OfferActive && s.FlashSales.SoldOut(v.store.ID, o.SaleID, vr.ID) {
+				c.Offer = &flashsale.Offer{SaleID: o.SaleID, Title: o.Title, StartsAt: o.StartsAt, EndsAt: o.EndsAt, SalePrice: o.SalePrice}
 			}
 		}
 		if page.Selected == "" && !c.SoldOut {
