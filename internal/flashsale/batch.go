@@ -2,17 +2,19 @@ package flashsale
 
 // Buys are placed in batches. Each sale item has, on each node, a queue
 // and one goroutine that takes whatever buys are waiting (up to maxBatch)
-// and places them together in one transaction with a fixed number of
-// statements: the item's allocation and its stock move once for the
-// batch, and its orders, lines, events and keys are written with
-// multi-row INSERTs. While one batch commits the next gathers, so the
-// busier the sale, the larger the batches and the fewer the commits.
+// and places them together: a plan read in a read-only transaction
+// (replays, the sale, prices, customers and their counts), then one write
+// transaction with a fixed number of statements, in which the item's
+// allocation and its stock are locked and move once for the batch and its
+// orders, lines, events and keys are written with multi-row INSERTs.
+// While one batch commits the next gathers, so the busier the sale, the
+// larger the batches and the fewer the commits.
 //
 // A batch decides each buy on its own (sold out, over the limit, a replay
 // of an earlier key, ...) and commits the ones it accepts. If the batch
-// as a whole fails (a race with another node on a buyer's limit, stock
-// short for all of them together), every buy of it is tried again alone,
-// so one buy's trouble never becomes another's.
+// as a whole fails (its plan went stale, stock short for all of them
+// together), every buy of it is tried again alone, so one buy's trouble
+// never becomes another's.
 
 import (
 	"bytes"
