@@ -108,20 +108,6 @@ func (c *client) signIn(ctx context.Context, store, email, password string) erro
 	return nil
 }
 
-// newJSONRequest builds a POST of body as JSON.
-func newJSONRequest(ctx context.Context, url string, body any) (*http.Request, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	return req, nil
-}
-
 // randomInt returns a number in [0, n).
 func randomInt(n int64) int64 {
 	if n <= 0 {

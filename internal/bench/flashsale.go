@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -67,7 +68,7 @@ func (r *FlashSaleResult) Passed() bool {
 // buyOutcome is one buyer's answers.
 type buyOutcome struct {
 	orders   []string // acknowledged order ids, in order
-	lastBody map[string]any
+	lastBody []byte   // every buy of a buyer sends the same body, with its own key
 	lastKey  string
 	lastID   string
 	okLat    []time.Duration
@@ -220,7 +221,8 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 // buyUntilDone buys one unit at a time until the sale is sold out or the
 // buyer's limit is reached. Overload answers are retried after Retry-After,
 // unclear failures at once, both with the same key.
-func buyUntilDone(ctx context.Context, c *client, path string, body map[string]any) *buyOutcome {
+func buyUntilDone(ctx context.Context, c *client, path string, fields map[string]any) *buyOutcome {
+	body, _ := json.Marshal(fields) // a map of strings and numbers always marshals
 	b := &buyOutcome{lastBody: body}
 	key := randomHex(16)
 	failures := 0
@@ -260,11 +262,12 @@ func buyUntilDone(ctx context.Context, c *client, path string, body map[string]a
 	return b
 }
 
-func buyOnce(ctx context.Context, c *client, path string, body map[string]any, key string) (status, retryAfter int, code, orderID string, err error) {
-	req, err := newJSONRequest(ctx, c.base+path, body)
+func buyOnce(ctx context.Context, c *client, path string, body []byte, key string) (status, retryAfter int, code, orderID string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, 0, "", "", err
 	}
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", key)
 	res, err := c.http.Do(req)
 	if err != nil {
