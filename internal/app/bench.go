@@ -47,9 +47,7 @@ func runBench(ctx context.Context, args []string, env Env) error {
 	var bc benchConfig
 	fs := flag.NewFlagSet("bench checkout", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	bc.bindCommon(fs)
-	fs.Lookup("data-dir").DefValue, fs.Lookup("data-dir").Usage = "", "SQLite data directory for the server the benchmark starts (default: a new temporary one)"
-	bc.DataDir = ""
+	bc.bindBench(fs)
 	fs.StringVar(&bc.Target, "target", "", "URL of a running Nimbus to measure instead of starting one (its demo store must exist)")
 	fs.StringVar(&bc.Store, "store", demoHandle, "store handle to buy from")
 	fs.StringVar(&bc.Email, "email", demoEmail, "staff email of that store (sets up stock, audits orders)")
@@ -122,6 +120,15 @@ func runBenchCommits(ctx context.Context, args []string, env Env) error {
 	return nil
 }
 
+// bindBench declares the database flags of a benchmark: those of every
+// command, except that the SQLite directory defaults to a new temporary one.
+func (c *Config) bindBench(fs *flag.FlagSet) {
+	c.bindCommon(fs)
+	f := fs.Lookup("data-dir")
+	f.DefValue, f.Usage = "", "SQLite data directory for the server the benchmark starts (default: a new temporary one)"
+	c.DataDir = ""
+}
+
 // startBenchServer starts a server with the demo store for a benchmark, on
 // the database cfg names or in a new temporary SQLite directory, and
 // returns its URL and how to stop it. adjust, if given, changes the server's
@@ -181,9 +188,7 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 	var cfg Config
 	fs := flag.NewFlagSet("bench flashsale", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	cfg.bindCommon(fs)
-	fs.Lookup("data-dir").DefValue, fs.Lookup("data-dir").Usage = "", "SQLite data directory for a fresh store the benchmark starts a server on (default: a new temporary one)"
-	cfg.DataDir = ""
+	cfg.bindBench(fs)
 	target := fs.String("target", "", "URL of a running Nimbus to measure instead of starting one (its per-address limit must allow one address's buyers)")
 	buyers := fs.Int("buyers", 2000, "concurrent buyers, each a distinct customer")
 	stock := fs.Int64("stock", 10000, "units in the sale (the product's whole stock)")

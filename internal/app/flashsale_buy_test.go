@@ -180,21 +180,30 @@ func TestFlashSaleBurst(t *testing.T) {
 	})
 }
 
-// TestFlashSaleTwoNodes: two Nimbus processes on one PostgreSQL database
-// sell the same sale, buyers spread over both, with the same guarantees.
-// (SQLite is one process by design.)
-func TestFlashSaleTwoNodes(t *testing.T) {
+// forEachNodePair runs f with two servers on one fresh database of each
+// backend: two nodes on PostgreSQL; on SQLite, one process by design, the
+// same server as both.
+func forEachNodePair(t *testing.T, f func(t *testing.T, one, two *testServer)) {
+	t.Helper()
 	for _, b := range dbtest.Backends(t) {
-		if b.Config.URL == "" {
-			continue
-		}
 		t.Run(b.Name, func(t *testing.T) {
-			one := startServer(t, app.Config{DatabaseURL: b.Config.URL})
-			two := startServer(t, app.Config{DatabaseURL: b.Config.URL})
-			sh := openShop(t, one, "acme")
-			burst(t, sh, []*client{one.client(t), two.client(t)})
+			one := startServer(t, app.Config{DatabaseURL: b.Config.URL, DataDir: b.Config.DataDir})
+			two := one
+			if b.Config.URL != "" {
+				two = startServer(t, app.Config{DatabaseURL: b.Config.URL})
+			}
+			f(t, one, two)
 		})
 	}
+}
+
+// TestFlashSaleTwoNodes: two Nimbus processes on one PostgreSQL database
+// sell the same sale, buyers spread over both, with the same guarantees.
+func TestFlashSaleTwoNodes(t *testing.T) {
+	forEachNodePair(t, func(t *testing.T, one, two *testServer) {
+		sh := openShop(t, one, "acme")
+		burst(t, sh, []*client{one.client(t), two.client(t)})
+	})
 }
 
 // burst sends 200 buyers of one unit at a sale of 50, spread over the
@@ -334,32 +343,25 @@ func TestFlashSaleRateLimits(t *testing.T) {
 // TestFlashSaleUnitsComeBackOnAnotherNode: a node that saw an item sell
 // out sells it again soon after another node's cancel gives a unit back.
 func TestFlashSaleUnitsComeBackOnAnotherNode(t *testing.T) {
-	for _, b := range dbtest.Backends(t) {
-		if b.Config.URL == "" {
-			continue
-		}
-		t.Run(b.Name, func(t *testing.T) {
-			one := startServer(t, app.Config{DatabaseURL: b.Config.URL})
-			two := startServer(t, app.Config{DatabaseURL: b.Config.URL})
-			sh := openShop(t, one, "acme")
-			sale := activeSale(t, sh, sh.Large.ID, 1999, 2, 1, false)
-			buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
-			a, b := one.client(t), two.client(t)
-			var got boughtJSON
-			a.do("POST", buy, buyBody(sh, sh.Large.ID, "ada@example.com", 1)).must(t, http.StatusCreated, &got)
-			b.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 1)).must(t, http.StatusCreated, nil)
-			b.do("POST", buy, buyBody(sh, sh.Large.ID, "cy@example.com", 1)).mustProblem(t, http.StatusConflict, "sold_out")
-			sh.Owner.do("POST", "/api/v1/orders/"+got.Order.ID+"/cancel", map[string]any{}).must(t, http.StatusOK, nil)
-			// Bo, already at the limit, keeps trying first: when the node asks
-			// the database with Bo's buy, the refusal still tells it a unit is back.
-			i := 0
-			waitFor(t, func() bool {
-				i++
-				b.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 1))
-				return b.do("POST", buy, buyBody(sh, sh.Large.ID, fmt.Sprintf("cy%d@example.com", i), 1)).Status == http.StatusCreated
-			}, "the unit given back sold on the other node")
-		})
-	}
+	forEachNodePair(t, func(t *testing.T, one, two *testServer) {
+		sh := openShop(t, one, "acme")
+		sale := activeSale(t, sh, sh.Large.ID, 1999, 2, 1, false)
+		buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
+		a, b := one.client(t), two.client(t)
+		var got boughtJSON
+		a.do("POST", buy, buyBody(sh, sh.Large.ID, "ada@example.com", 1)).must(t, http.StatusCreated, &got)
+		b.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 1)).must(t, http.StatusCreated, nil)
+		b.do("POST", buy, buyBody(sh, sh.Large.ID, "cy@example.com", 1)).mustProblem(t, http.StatusConflict, "sold_out")
+		sh.Owner.do("POST", "/api/v1/orders/"+got.Order.ID+"/cancel", map[string]any{}).must(t, http.StatusOK, nil)
+		// Bo, already at the limit, keeps trying first: when the node asks
+		// the database with Bo's buy, the refusal still tells it a unit is back.
+		i := 0
+		waitFor(t, func() bool {
+			i++
+			b.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 1))
+			return b.do("POST", buy, buyBody(sh, sh.Large.ID, fmt.Sprintf("cy%d@example.com", i), 1)).Status == http.StatusCreated
+		}, "the unit given back sold on the other node")
+	})
 }
 
 // TestFlashSaleCancelsDuringBurst: staff cancel orders while buyers rush
@@ -431,79 +433,72 @@ func TestFlashSaleCancelsDuringBurst(t *testing.T) {
 // same moment, on one node or two) makes one order, and both answers are
 // clear; one customer buying with many keys at once gets exactly the limit.
 func TestFlashSaleSameKeyAtOnce(t *testing.T) {
-	for _, b := range dbtest.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) {
-			one := startServer(t, app.Config{DatabaseURL: b.Config.URL, DataDir: b.Config.DataDir})
-			two := one
-			if b.Config.URL != "" { // SQLite is one process by design
-				two = startServer(t, app.Config{DatabaseURL: b.Config.URL})
+	forEachNodePair(t, func(t *testing.T, one, two *testServer) {
+		sh := openShop(t, one, "acme")
+		sh.Owner.do("POST", "/api/v1/variants/"+sh.Large.ID+"/inventory/adjustments", map[string]any{"kind": "received", "quantity": 500}).
+			must(t, http.StatusCreated, nil)
+		sale := activeSale(t, sh, sh.Large.ID, 1999, 500, 5, false)
+		buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
+		nodes := []*client{one.client(t), two.client(t)}
+		type answer struct {
+			status  int
+			code    string
+			orderID string
+		}
+		send := func(node int, email, key string) answer {
+			r, _ := nodes[node].send("POST", buy, buyBody(sh, sh.Large.ID, email, 1), "Idempotency-Key", key)
+			var v struct {
+				Code  string    `json:"code"`
+				Order orderJSON `json:"order"`
 			}
-			sh := openShop(t, one, "acme")
-			sh.Owner.do("POST", "/api/v1/variants/"+sh.Large.ID+"/inventory/adjustments", map[string]any{"kind": "received", "quantity": 500}).
-				must(t, http.StatusCreated, nil)
-			sale := activeSale(t, sh, sh.Large.ID, 1999, 500, 5, false)
-			buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
-			nodes := []*client{one.client(t), two.client(t)}
-			type answer struct {
-				status  int
-				code    string
-				orderID string
-			}
-			send := func(node int, email, key string) answer {
-				r, _ := nodes[node].send("POST", buy, buyBody(sh, sh.Large.ID, email, 1), "Idempotency-Key", key)
-				var v struct {
-					Code  string    `json:"code"`
-					Order orderJSON `json:"order"`
-				}
-				json.Unmarshal(r.Body, &v)
-				return answer{r.Status, v.Code, v.Order.ID}
-			}
-			orders := map[string]bool{}
-			for i := range 30 {
-				var pair [2]answer
-				var wg sync.WaitGroup
-				for j := range 2 {
-					wg.Go(func() { pair[j] = send(j, fmt.Sprintf("k%d@example.com", i), fmt.Sprintf("key-%d", i)) })
-				}
-				wg.Wait()
-				for _, a := range pair {
-					switch {
-					case a.status == http.StatusCreated:
-						orders[a.orderID] = true
-					case a.status == http.StatusConflict && a.code == "idempotency_key_in_use",
-						a.status == http.StatusServiceUnavailable && a.code == "unavailable":
-					default:
-						t.Fatalf("pair %d: %+v", i, pair)
-					}
-				}
-				if pair[0].status == http.StatusCreated && pair[1].status == http.StatusCreated && pair[0].orderID != pair[1].orderID {
-					t.Fatalf("one key made two orders: %+v", pair)
-				}
-			}
-			if len(orders) != 30 {
-				t.Fatalf("30 keys made %d orders", len(orders))
-			}
-			created := 0
-			var mu sync.Mutex
+			json.Unmarshal(r.Body, &v)
+			return answer{r.Status, v.Code, v.Order.ID}
+		}
+		orders := map[string]bool{}
+		for i := range 30 {
+			var pair [2]answer
 			var wg sync.WaitGroup
-			for i := range 20 {
-				wg.Go(func() {
-					a := send(i%2, "same@example.com", fmt.Sprintf("same-%d", i))
-					mu.Lock()
-					defer mu.Unlock()
-					switch {
-					case a.status == http.StatusCreated:
-						created++
-					case a.status == http.StatusConflict && a.code == "conflict", a.status == http.StatusServiceUnavailable:
-					default:
-						t.Errorf("same customer, key %d: %+v", i, a)
-					}
-				})
+			for j := range 2 {
+				wg.Go(func() { pair[j] = send(j, fmt.Sprintf("k%d@example.com", i), fmt.Sprintf("key-%d", i)) })
 			}
 			wg.Wait()
-			if created == 0 || created > 5 {
-				t.Fatalf("one customer got %d units past a limit of 5", created)
+			for _, a := range pair {
+				switch {
+				case a.status == http.StatusCreated:
+					orders[a.orderID] = true
+				case a.status == http.StatusConflict && a.code == "idempotency_key_in_use",
+					a.status == http.StatusServiceUnavailable && a.code == "unavailable":
+				default:
+					t.Fatalf("pair %d: %+v", i, pair)
+				}
 			}
-		})
-	}
+			if pair[0].status == http.StatusCreated && pair[1].status == http.StatusCreated && pair[0].orderID != pair[1].orderID {
+				t.Fatalf("one key made two orders: %+v", pair)
+			}
+		}
+		if len(orders) != 30 {
+			t.Fatalf("30 keys made %d orders", len(orders))
+		}
+		created := 0
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Go(func() {
+				a := send(i%2, "same@example.com", fmt.Sprintf("same-%d", i))
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case a.status == http.StatusCreated:
+					created++
+				case a.status == http.StatusConflict && a.code == "conflict", a.status == http.StatusServiceUnavailable:
+				default:
+					t.Errorf("same customer, key %d: %+v", i, a)
+				}
+			})
+		}
+		wg.Wait()
+		if created == 0 || created > 5 {
+			t.Fatalf("one customer got %d units past a limit of 5", created)
+		}
+	})
 }

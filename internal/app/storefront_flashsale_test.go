@@ -45,6 +45,16 @@ func TestStorefrontFlashSale(t *testing.T) {
 			}
 		}
 
+		// Another store's storefront does not know the sale: not shown, not sold.
+		openShop(t, s, "other")
+		if r := c.do("GET", "/s/other/flash-sales/"+sale.ID, nil); r.Status != http.StatusNotFound {
+			t.Fatalf("the sale under another store: %d", r.Status)
+		}
+		stray := saleForm(t, c, salePath, sh.Large.ID, "stray@example.com")
+		if r := postForm(c, "/s/other/flash-sales/"+sale.ID, stray); r.Status != http.StatusNotFound {
+			t.Fatalf("a buy under another store: %d", r.Status)
+		}
+
 		form := saleForm(t, c, salePath, sh.Large.ID, "")
 		r := postForm(c, salePath, form)
 		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "email") {

@@ -13,6 +13,7 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/catalog"
 	"github.com/nimbuscommerce/nimbus/internal/customer"
 	"github.com/nimbuscommerce/nimbus/internal/identity"
+	"github.com/nimbuscommerce/nimbus/internal/inventory"
 	"github.com/nimbuscommerce/nimbus/internal/order"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
@@ -73,7 +74,7 @@ func price(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, c *Cart, stri
 	if err != nil {
 		return nil, err
 	}
-	avail, err := available(ctx, tx, ids)
+	avail, err := inventory.AvailableIn(ctx, tx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -153,33 +154,6 @@ func price(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, c *Cart, stri
 		p.Lines[i].Amounts = p.Totals.Lines[i]
 	}
 	return p, nil
-}
-
-// available reads the units available of variants in the transaction.
-func available(ctx context.Context, tx *db.TenantTx, ids []string) (map[string]int64, error) {
-	out := map[string]int64{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	args := []any{tx.TenantID()}
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	rows, err := tx.Query(ctx, `SELECT variant_id, on_hand - reserved FROM inventory_levels WHERE tenant_id = ? AND variant_id IN (`+
-		db.Placeholders(len(ids))+`)`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, err
-		}
-		out[id] = n
-	}
-	return out, rows.Err()
 }
 
 // Shopper is a customer signed in to their account, for whom a cart is opened.

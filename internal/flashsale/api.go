@@ -2,9 +2,6 @@ package flashsale
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -174,16 +171,6 @@ func (b *buyRequest) Resolve(ctx huma.Context) []error {
 	return nil
 }
 
-// hash identifies the request for its idempotency key: the same store,
-// sale and body (as parsed, so spacing does not matter).
-func (b *buyRequest) hash() []byte {
-	body, _ := json.Marshal(b.Body)
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00", b.Store, b.ID)
-	h.Write(body)
-	return h.Sum(nil)
-}
-
 // PublicSaleView is a sale as a shopper sees it.
 type PublicSaleView struct {
 	ID               string           `json:"id"`
@@ -255,7 +242,7 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Sho
 		}
 		b := BuyInput{SaleID: in.ID, VariantID: in.Body.VariantID, Quantity: in.Body.Quantity, Email: in.Body.Email,
 			ShippingAddress: in.Body.ShippingAddress, ShippingRateID: in.Body.ShippingRateID, PaymentProvider: in.Body.PaymentProvider,
-			IdempotencyKey: in.IdempotencyKey, RequestHash: in.hash(), ClientIP: in.clientIP}
+			IdempotencyKey: in.IdempotencyKey, ClientIP: in.clientIP}
 		if in.CustomerToken != "" {
 			if b.CustomerID, b.Email, err = shoppers.Shopper(ctx, tenantID, in.CustomerToken); err != nil {
 				return nil, err

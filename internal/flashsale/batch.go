@@ -436,7 +436,7 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 	args := make([]any, 0, 11*len(accepted))
 	for i, p := range accepted {
 		args = append(args, tx.TenantID(), orders[i].ID, sale.ID, p.in.VariantID, acceptedDrafts[i].CustomerID, p.in.Quantity, p.keyHash,
-			p.in.RequestHash, secret.Seal(p.in.IdempotencyKey, p.in.scope(), tokenPurpose, []byte(tokens[i])), false, tx.Now)
+			p.in.requestHash, secret.Seal(p.in.IdempotencyKey, p.in.scope(), tokenPurpose, []byte(tokens[i])), false, tx.Now)
 	}
 	if _, err := tx.ExecRows(ctx, `INSERT INTO flash_sale_orders (tenant_id, order_id, sale_id, variant_id, customer_id, quantity,
 		key_hash, request_hash, sealed_token, returned, created_at)`, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "", args); err != nil {
@@ -488,7 +488,7 @@ func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 	for _, p := range group {
 		e, ok := found[string(p.keyHash)]
 		switch {
-		case ok && !bytes.Equal(e.reqHash, p.in.RequestHash):
+		case ok && !bytes.Equal(e.reqHash, p.in.requestHash):
 			p.err = nimbus.Errorf(nimbus.EIDEMPOTENCY, "this Idempotency-Key was already used with a different request")
 		case ok:
 			token, err := secret.Open(p.in.IdempotencyKey, p.in.scope(), tokenPurpose, e.sealed)
@@ -506,7 +506,6 @@ func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 
 // boughtSoFar reads how many units of the sale the group's customers hold.
 func boughtSoFar(ctx context.Context, tx *db.TenantTx, saleID string, group []*pendingBuy, drafts []*order.Draft) (map[string]int64, error) {
-	held := map[string]int64{}
 	var ids []any
 	for i, d := range drafts {
 		if d != nil && d.CustomerID != "" && !group[i].decided() {
@@ -514,7 +513,7 @@ func boughtSoFar(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 		}
 	}
 	if len(ids) == 0 {
-		return held, nil
+		return map[string]int64{}, nil
 	}
 	in, ids := db.In(ids)
 	rows, err := tx.Query(ctx, `SELECT customer_id, bought FROM flash_sale_buyers WHERE tenant_id = ? AND sale_id = ? AND customer_id IN (`+
@@ -522,16 +521,7 @@ func boughtSoFar(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 	if err != nil {
 		return nil, fmt.Errorf("read flash sale buyers: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, err
-		}
-		held[id] = n
-	}
-	return held, rows.Err()
+	return db.ScanCounts(rows)
 }
 
 // takeFromLimits counts the batch's units against each customer's limit

@@ -65,15 +65,29 @@ type burstState struct {
 	limits keyedLimiter
 }
 
+// hintOf returns the node's note on an item, or nil.
+func (s *Service) hintOf(k itemKey) *hint {
+	if v, ok := s.burst.hints.Load(k); ok {
+		return v.(*hint)
+	}
+	return nil
+}
+
+// hintFor returns the node's note on an item, making it if needed (items
+// the database has just answered for: never from client input alone).
+func (s *Service) hintFor(k itemKey) *hint {
+	if h := s.hintOf(k); h != nil {
+		return h
+	}
+	v, _ := s.burst.hints.LoadOrStore(k, &hint{})
+	return v.(*hint)
+}
+
 // SoldOut reports whether this node knows, as of at most hintTTL ago, that
 // nothing is left of a sale item.
 func (s *Service) SoldOut(tenantID, saleID, variantID string) bool {
-	v, ok := s.burst.hints.Load(itemKey{tenantID, saleID, variantID})
-	if !ok {
-		return false
-	}
-	h := v.(*hint)
-	return h.remaining.Load() == 0 && time.Now().UnixNano()-h.checked.Load() < int64(hintTTL)
+	h := s.hintOf(itemKey{tenantID, saleID, variantID})
+	return h != nil && h.remaining.Load() == 0 && time.Now().UnixNano()-h.checked.Load() < int64(hintTTL)
 }
 
 // soldOut decides whether a buy is refused from memory: the item is known
@@ -82,11 +96,10 @@ func (s *Service) SoldOut(tenantID, saleID, variantID string) bool {
 // to ask the database (and must not be refused on the way); the others
 // keep the answer meanwhile.
 func (s *Service) soldOut(tenantID, saleID, variantID string, keyHash []byte) (refuse, probe bool) {
-	v, ok := s.burst.hints.Load(itemKey{tenantID, saleID, variantID})
-	if !ok {
+	h := s.hintOf(itemKey{tenantID, saleID, variantID})
+	if h == nil {
 		return false, false
 	}
-	h := v.(*hint)
 	keys := h.keys.Load()
 	if h.remaining.Load() != 0 || keys == nil {
 		return false, false
@@ -109,8 +122,7 @@ func (s *Service) noteRemaining(tenantID, saleID, variantID string, left int64) 
 	if left <= 0 {
 		return
 	}
-	v, _ := s.burst.hints.LoadOrStore(itemKey{tenantID, saleID, variantID}, &hint{})
-	h := v.(*hint)
+	h := s.hintFor(itemKey{tenantID, saleID, variantID})
 	h.remaining.Store(left) // the keys are kept: they only ever grow
 	h.checked.Store(time.Now().UnixNano())
 }
@@ -122,8 +134,7 @@ func (s *Service) noteRemaining(tenantID, saleID, variantID string, left int64) 
 // fresh says the caller has just placed orders of the item, whose keys the
 // note must hold; otherwise keys read less than hintTTL ago are kept.
 func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID string, fresh bool) {
-	v, _ := s.burst.hints.LoadOrStore(itemKey{tenantID, saleID, variantID}, &hint{})
-	h := v.(*hint)
+	h := s.hintFor(itemKey{tenantID, saleID, variantID})
 	recent := func() bool {
 		if fresh || time.Now().UnixNano()-h.loaded.Load() >= int64(hintTTL) {
 			return false
@@ -175,8 +186,8 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 // forgetChecked makes a sold-out note stale, so that the next buy asks the
 // database: for a probe that was turned away before it could.
 func (s *Service) forgetChecked(tenantID, saleID, variantID string) {
-	if v, ok := s.burst.hints.Load(itemKey{tenantID, saleID, variantID}); ok {
-		v.(*hint).checked.Store(0)
+	if h := s.hintOf(itemKey{tenantID, saleID, variantID}); h != nil {
+		h.checked.Store(0)
 	}
 }
 

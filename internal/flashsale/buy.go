@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/identity"
 	"github.com/nimbuscommerce/nimbus/internal/order"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
 	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
 	"github.com/nimbuscommerce/nimbus/internal/pricing"
 	"github.com/nimbuscommerce/nimbus/internal/tenant"
@@ -41,11 +43,13 @@ type BuyInput struct {
 	// IdempotencyKey makes a retry safe: the same key with the same request
 	// returns the order the first request created. Optional.
 	IdempotencyKey string
-	// RequestHash identifies the request, so that a key reused for another
-	// request is refused rather than answered with the wrong order.
-	RequestHash []byte
 	// ClientIP is the address the request came from, for its rate limit.
 	ClientIP string
+
+	// requestHash identifies the buy (set by validate), so that a key
+	// reused for another buy is refused rather than answered with the
+	// wrong order.
+	requestHash []byte
 }
 
 // Bought is the result of a buy.
@@ -78,8 +82,10 @@ func (in *BuyInput) validate() error {
 	}
 	in.ShippingAddress.Country = strings.ToUpper(strings.TrimSpace(in.ShippingAddress.Country))
 	fe = append(fe, in.ShippingAddress.Validate("shipping_address")...)
-	if len(in.IdempotencyKey) > 255 || strings.IndexFunc(in.IdempotencyKey, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
-		fe = append(fe, nimbus.FieldError{Field: "header.Idempotency-Key", Message: "must be 1 to 255 printable ASCII characters"})
+	if in.IdempotencyKey != "" {
+		if bad := httpx.CheckIdempotencyKey(in.IdempotencyKey); bad != nil {
+			fe = append(fe, *bad)
+		}
 	}
 	if len(fe) > 0 {
 		return nimbus.Invalid(fe...)
@@ -87,6 +93,12 @@ func (in *BuyInput) validate() error {
 	if in.IdempotencyKey == "" {
 		in.IdempotencyKey = secret.New() // no retry can meet it
 	}
+	// What the buy asks for, as validated: spacing or field order in a
+	// request does not make it another buy.
+	asked, _ := json.Marshal([]any{in.SaleID, in.VariantID, in.Quantity, in.Email, in.CustomerID, in.ShippingAddress,
+		in.ShippingRateID, in.PaymentProvider})
+	h := sha256.Sum256(asked)
+	in.requestHash = h[:]
 	return nil
 }
 
@@ -97,7 +109,7 @@ func (in *BuyInput) scope() string {
 	if in.CustomerID != "" {
 		return "customer/" + in.CustomerID
 	}
-	return "guest/" + hex.EncodeToString(in.RequestHash)
+	return "guest/" + hex.EncodeToString(in.requestHash)
 }
 
 func (in *BuyInput) keyHash() []byte {

@@ -185,11 +185,13 @@ func (s *Service) Create(ctx context.Context, tenantID string, in NewSale) (*Sal
 			sale.PerCustomerLimit, sale.AccountsOnly, sale.CreatedAt, sale.UpdatedAt); err != nil {
 			return fmt.Errorf("insert flash sale: %w", err)
 		}
+		args := make([]any, 0, 6*len(sale.Items))
 		for i, it := range sale.Items {
-			if _, err := tx.Exec(ctx, `INSERT INTO flash_sale_items (tenant_id, sale_id, variant_id, position, sale_price, allocation, sold)
-				VALUES (?, ?, ?, ?, ?, ?, 0)`, tx.TenantID(), sale.ID, it.VariantID, i, it.SalePrice, it.Allocation); err != nil {
-				return fmt.Errorf("insert flash sale item: %w", err)
-			}
+			args = append(args, tx.TenantID(), sale.ID, it.VariantID, i, it.SalePrice, it.Allocation)
+		}
+		if _, err := tx.ExecRows(ctx, `INSERT INTO flash_sale_items (tenant_id, sale_id, variant_id, position, sale_price, allocation, sold)`,
+			"(?, ?, ?, ?, ?, ?, 0)", "", args); err != nil {
+			return fmt.Errorf("insert flash sale items: %w", err)
 		}
 		return nil
 	})

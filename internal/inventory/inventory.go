@@ -263,32 +263,31 @@ func (s *Service) FindLevel(ctx context.Context, tenantID, variantID string) (*L
 // Available returns the units available now of each variant (0 for
 // variants without stock records).
 func (s *Service) Available(ctx context.Context, tenantID string, variantIDs []string) (map[string]int64, error) {
-	out := make(map[string]int64, len(variantIDs))
-	if len(variantIDs) == 0 {
-		return out, nil
-	}
-	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
-		args := []any{tx.TenantID()}
-		for _, id := range variantIDs {
-			args = append(args, id)
-		}
-		rows, err := tx.Query(ctx, `SELECT variant_id, on_hand - reserved FROM inventory_levels WHERE tenant_id = ? AND variant_id IN (`+
-			db.Placeholders(len(variantIDs))+`)`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			var n int64
-			if err := rows.Scan(&id, &n); err != nil {
-				return err
-			}
-			out[id] = n
-		}
-		return rows.Err()
+	var out map[string]int64
+	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) (err error) {
+		out, err = AvailableIn(ctx, tx, variantIDs)
+		return err
 	})
 	return out, err
+}
+
+// AvailableIn returns, inside the caller's transaction, the units
+// available of each variant that has a stock record.
+func AvailableIn(ctx context.Context, tx *db.TenantTx, variantIDs []string) (map[string]int64, error) {
+	if len(variantIDs) == 0 {
+		return map[string]int64{}, nil
+	}
+	ids := make([]any, len(variantIDs))
+	for i, id := range variantIDs {
+		ids[i] = id
+	}
+	in, ids := db.In(ids)
+	rows, err := tx.Query(ctx, `SELECT variant_id, on_hand - reserved FROM inventory_levels WHERE tenant_id = ? AND variant_id IN (`+in+`)`,
+		append([]any{tx.TenantID()}, ids...)...)
+	if err != nil {
+		return nil, fmt.Errorf("read stock: %w", err)
+	}
+	return db.ScanCounts(rows)
 }
 
 // FindMovements lists a variant's ledger, oldest first, up to limit+1.

@@ -1,12 +1,8 @@
 package web
 
 import (
-	"crypto/sha256"
-	"fmt"
-	"maps"
 	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +53,7 @@ func (s *Storefront) renderSale(v *visit, status int, form, fields map[string]st
 	if err != nil {
 		return err
 	}
-	page := salePage{base: s.base(v, sale.Title), Sale: sale, Status: sale.Status(time.Now()), Form: form, AddressFields: addressFields}
+	page := salePage{base: s.base(v, sale.Title), Sale: sale, Status: sale.Status(s.FlashSales.DB.Now()), Form: form, AddressFields: addressFields}
 	page.Fields, page.Error = fields, alert
 	ids := make([]string, len(sale.Items))
 	for i, it := range sale.Items {
@@ -99,7 +95,7 @@ func (s *Storefront) buyInSale(v *visit) error {
 	in := flashsale.BuyInput{SaleID: v.r.PathValue("id"), VariantID: form["variant_id"], Quantity: qty, Email: form["email"],
 		ShippingAddress: nimbus.Address{Name: form["name"], Line1: form["line1"], Line2: form["line2"], City: form["city"],
 			Region: form["region"], PostalCode: form["postal_code"], Country: form["country"], Phone: form["phone"]},
-		PaymentProvider: "test", IdempotencyKey: form["key"], RequestHash: formHash(form)}
+		PaymentProvider: "test", IdempotencyKey: form["key"]}
 	if host, _, err := net.SplitHostPort(v.r.RemoteAddr); err == nil {
 		in.ClientIP = host
 	}
@@ -127,13 +123,4 @@ func (s *Storefront) buyInSale(v *visit) error {
 	s.setCookie(v, orderCookie+strings.TrimPrefix(o.ID, nimbus.PrefixOrder+"_"), bought.Token, 90*24*3600)
 	http.Redirect(v.w, v.r, v.path("/orders/"+o.ID), http.StatusSeeOther)
 	return nil
-}
-
-// formHash identifies a buy form's contents, as the API's request hash does.
-func formHash(form map[string]string) []byte {
-	h := sha256.New()
-	for _, k := range slices.Sorted(maps.Keys(form)) {
-		fmt.Fprintf(h, "%s=%s\x00", k, form[k])
-	}
-	return h.Sum(nil)
 }

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/catalog"
@@ -180,7 +179,7 @@ func (s *Storefront) productPage(v *visit, b base, p *catalog.Product, fields ma
 		}
 		c.SoldOut = vr.TrackInventory && c.Available <= 0
 		if o := offers[vr.ID]; o != nil {
-			c.Offer, c.OfferActive = o, o.Active(time.Now())
+			c.Offer, c.OfferActive = o, o.Active(s.FlashSales.DB.Now()) // the clock sales are stored by
 			if c.OfferActive && s.FlashSales.SoldOut(v.store.ID, o.SaleID, vr.ID) {
 				c.Offer = &flashsale.Offer{SaleID: o.SaleID, Title: o.Title, StartsAt: o.StartsAt, EndsAt: o.EndsAt, SalePrice: o.SalePrice}
 			}

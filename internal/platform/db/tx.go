@@ -256,6 +256,21 @@ func rebind(dialect Dialect, query string) string {
 	return q
 }
 
+// ScanCounts reads rows of (key, count) into a map and closes them.
+func ScanCounts(rows *sql.Rows) (map[string]int64, error) {
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var k string
+		var n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}
+
 // Placeholders returns n comma-separated ? placeholders, for IN lists.
 func Placeholders(n int) string {
 	if n <= 0 {

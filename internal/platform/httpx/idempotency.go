@@ -72,8 +72,8 @@ func (m *Idempotency) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if len(key) > 255 || !printableASCII(key) {
-			WriteProblem(w, r, nimbus.Invalid(nimbus.FieldError{Field: "header." + IdempotencyHeader, Message: "must be 1 to 255 printable ASCII characters"}))
+		if bad := CheckIdempotencyKey(key); bad != nil {
+			WriteProblem(w, r, nimbus.Invalid(*bad))
 			return
 		}
 		body, err := io.ReadAll(r.Body)
@@ -252,6 +252,16 @@ func unseal(key, scope string, sealed []byte) (*storedResponse, error) {
 		return nil, err
 	}
 	return &resp, nil
+}
+
+// CheckIdempotencyKey says what is wrong with a key that is not 1 to 255
+// printable ASCII characters, or returns nil: the middleware's rule, for
+// the requests that keep their key themselves too.
+func CheckIdempotencyKey(key string) *nimbus.FieldError {
+	if key == "" || len(key) > 255 || !printableASCII(key) {
+		return &nimbus.FieldError{Field: "header." + IdempotencyHeader, Message: "must be 1 to 255 printable ASCII characters"}
+	}
+	return nil
 }
 
 func printableASCII(s string) bool {
