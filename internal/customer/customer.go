@@ -100,12 +100,11 @@ func FindIDsByEmail(ctx context.Context, tx *db.TenantTx, emails []string) (map[
 	if len(emails) == 0 {
 		return ids, nil
 	}
-	values := make([]any, len(emails))
+	lower := make([]string, len(emails))
 	for i, e := range emails {
-		values[i] = strings.ToLower(e)
+		lower[i] = strings.ToLower(e)
 	}
-	in, values := db.In(values)
-	rows, err := tx.Query(ctx, `SELECT email, id FROM customers WHERE tenant_id = ? AND email IN (`+in+`)`, append([]any{tx.TenantID()}, values...)...)
+	rows, err := db.QueryKeys(ctx, tx, `SELECT email, id FROM customers WHERE tenant_id = ?`, "email", lower, tx.TenantID())
 	if err != nil {
 		return nil, fmt.Errorf("find customers: %w", err)
 	}

@@ -457,13 +457,12 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 // findReplays marks the buys whose key already has an order (or is used
 // twice in the group) with what to answer.
 func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*pendingBuy) error {
-	keys := make([]any, len(group))
+	keys := make([][]byte, len(group))
 	for i, p := range group {
 		keys[i] = p.keyHash
 	}
-	in, keys := db.In(keys)
-	rows, err := tx.Query(ctx, `SELECT key_hash, order_id, request_hash, sealed_token FROM flash_sale_orders
-		WHERE tenant_id = ? AND sale_id = ? AND key_hash IN (`+in+`)`, append([]any{tx.TenantID(), saleID}, keys...)...)
+	rows, err := db.QueryKeys(ctx, tx, `SELECT key_hash, order_id, request_hash, sealed_token FROM flash_sale_orders
+		WHERE tenant_id = ? AND sale_id = ?`, "key_hash", keys, tx.TenantID(), saleID)
 	if err != nil {
 		return fmt.Errorf("find flash sale orders: %w", err)
 	}
@@ -506,7 +505,7 @@ func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 
 // boughtSoFar reads how many units of the sale the group's customers hold.
 func boughtSoFar(ctx context.Context, tx *db.TenantTx, saleID string, group []*pendingBuy, drafts []*order.Draft) (map[string]int64, error) {
-	var ids []any
+	var ids []string
 	for i, d := range drafts {
 		if d != nil && d.CustomerID != "" && !group[i].decided() {
 			ids = append(ids, d.CustomerID)
@@ -515,9 +514,8 @@ func boughtSoFar(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 	if len(ids) == 0 {
 		return map[string]int64{}, nil
 	}
-	in, ids := db.In(ids)
-	rows, err := tx.Query(ctx, `SELECT customer_id, bought FROM flash_sale_buyers WHERE tenant_id = ? AND sale_id = ? AND customer_id IN (`+
-		in+`)`, append([]any{tx.TenantID(), saleID}, ids...)...)
+	rows, err := db.QueryKeys(ctx, tx, `SELECT customer_id, bought FROM flash_sale_buyers WHERE tenant_id = ? AND sale_id = ?`,
+		"customer_id", ids, tx.TenantID(), saleID)
 	if err != nil {
 		return nil, fmt.Errorf("read flash sale buyers: %w", err)
 	}

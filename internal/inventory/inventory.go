@@ -277,13 +277,8 @@ func AvailableIn(ctx context.Context, tx *db.TenantTx, variantIDs []string) (map
 	if len(variantIDs) == 0 {
 		return map[string]int64{}, nil
 	}
-	ids := make([]any, len(variantIDs))
-	for i, id := range variantIDs {
-		ids[i] = id
-	}
-	in, ids := db.In(ids)
-	rows, err := tx.Query(ctx, `SELECT variant_id, on_hand - reserved FROM inventory_levels WHERE tenant_id = ? AND variant_id IN (`+in+`)`,
-		append([]any{tx.TenantID()}, ids...)...)
+	rows, err := db.QueryKeys(ctx, tx, `SELECT variant_id, on_hand - reserved FROM inventory_levels WHERE tenant_id = ?`,
+		"variant_id", variantIDs, tx.TenantID())
 	if err != nil {
 		return nil, fmt.Errorf("read stock: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -331,17 +332,47 @@ func (tx *TenantTx) ExecRows(ctx context.Context, head, row, tail string, args [
 	return tx.tx.ExecRows(ctx, head, row, tail, args, tailArgs...)
 }
 
-// In returns the placeholders of an IN list of the values and the values
-// to pass, the last one repeated up to a power of two: IN means the same,
-// and a few list lengths keep few statement texts (see rowChunks).
-func In(values []any) (string, []any) {
-	n := 1
-	for n < len(values) {
+// QueryKeys runs query, a SELECT of one table ending in a WHERE clause,
+// for the rows whose column equals one of keys (which may repeat), and
+// returns each once, in no particular order. The column must complete a
+// unique index with columns the query fixes by equality, such as (tenant_id, sale_id, key_hash):
+// each key is then one probe of that index, whatever the planner knows of
+// the table.
+//
+// A plain IN list does not promise that on PostgreSQL 15. Offered an IN
+// list on an index column after the first, it weighs one descent of the
+// index per key against reading every row of the prefix and filtering,
+// and on a table it has no statistics for (a new store, a new sale) it
+// takes the prefix for a row or two: a batch of a flash sale then read
+// every order of the sale. There the keys go in as one array, each probed
+// alone (LATERAL ... LIMIT 1 keeps the probe from being turned into a
+// join). SQLite probes an IN list on an index; its list is padded to a
+// power of two, so a few lengths keep few statement texts (see rowChunks).
+func QueryKeys[K string | []byte](ctx context.Context, tx interface {
+	Query(context.Context, string, ...any) (*sql.Rows, error)
+	Dialect() Dialect
+}, query, column string, keys []K, args ...any) (*sql.Rows, error) {
+	seen := make(map[string]bool, len(keys))
+	keys = slices.DeleteFunc(slices.Clone(keys), func(k K) bool {
+		dup := seen[string(k)]
+		seen[string(k)] = true
+		return dup
+	})
+	if tx.Dialect() == Postgres {
+		array := "text[]"
+		if _, ok := any(keys).([][]byte); ok {
+			array = "bytea[]"
+		}
+		return tx.Query(ctx, `SELECT found.* FROM unnest(?::`+array+`) AS wanted (key) CROSS JOIN LATERAL (`+
+			query+` AND `+column+` = wanted.key LIMIT 1) AS found`, append([]any{keys}, args...)...)
+	}
+	n := min(len(keys), 1) // IN () matches nothing on SQLite
+	for n < len(keys) {
 		n *= 2
 	}
-	padded := append(make([]any, 0, n), values...)
-	for len(padded) < n && len(values) > 0 {
-		padded = append(padded, values[len(values)-1])
+	padded := append(make([]any, 0, len(args)+n), args...)
+	for i := range n {
+		padded = append(padded, keys[min(i, len(keys)-1)])
 	}
-	return Placeholders(n), padded
+	return tx.Query(ctx, query+` AND `+column+` IN (`+Placeholders(n)+`)`, padded...)
 }
