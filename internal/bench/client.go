@@ -4,12 +4,14 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"time"
 )
@@ -114,4 +116,78 @@ func randomInt(n int64) int64 {
 		return 0
 	}
 	return rand.Int64N(n)
+}
+
+// doer sends one HTTP request: an *http.Client, or a conn.
+type doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// conn sends requests one after another on a single kept-alive connection,
+// with net/http's request writer and response parser but without a
+// Transport: a Transport gives every connection two goroutines and a pool
+// to go through, and for thousands of buyers on the two cores being
+// measured that cost is the load generator's, not the server's. A conn is
+// used by one goroutine; it dials again after any failure.
+type conn struct {
+	addr string // host:port
+	c    net.Conn
+	r    *bufio.Reader
+	w    *bufio.Writer
+}
+
+// Do sends req and reads the answer's head; the caller reads the body to
+// its end and closes it before the next request.
+func (c *conn) Do(req *http.Request) (*http.Response, error) {
+	if c.c == nil {
+		nc, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(req.Context(), "tcp", c.addr)
+		if err != nil {
+			return nil, err
+		}
+		c.c, c.r, c.w = nc, bufio.NewReader(nc), bufio.NewWriter(nc)
+	}
+	deadline, ok := req.Context().Deadline()
+	if !ok {
+		deadline = time.Now().Add(30 * time.Second)
+	}
+	c.c.SetDeadline(deadline)
+	stop := context.AfterFunc(req.Context(), func() { c.c.SetDeadline(time.Now()) })
+	defer stop()
+	err := req.Write(c.w)
+	if err == nil {
+		err = c.w.Flush()
+	}
+	var res *http.Response
+	if err == nil {
+		res, err = http.ReadResponse(c.r, req)
+	}
+	if err != nil {
+		c.close()
+		return nil, err
+	}
+	if res.Close {
+		res.Body = &closeAfter{ReadCloser: res.Body, c: c}
+	}
+	return res, nil
+}
+
+// close drops the connection, if there is one.
+func (c *conn) close() {
+	if c.c != nil {
+		c.c.Close()
+		c.c = nil
+	}
+}
+
+// closeAfter drops the connection once the body of an answer that asked
+// for it ("Connection: close") is closed.
+type closeAfter struct {
+	io.ReadCloser
+	c *conn
+}
+
+func (b *closeAfter) Close() error {
+	err := b.ReadCloser.Close()
+	b.c.close()
+	return err
 }

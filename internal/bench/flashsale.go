@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -140,7 +141,11 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	}
 	fmt.Fprintf(o.Out, "sale %s: %d units, %d per customer, %d buyers\n", sale.ID, o.Stock, o.PerCustomer, o.Buyers)
 
-	shop := newClient(o.BaseURL, o.Buyers)
+	shop := newClient(o.BaseURL, 16)
+	base, err := url.Parse(o.BaseURL)
+	if err != nil {
+		return nil, err
+	}
 	path := "/api/v1/storefront/" + handle + "/flash-sales/" + sale.ID + "/orders"
 	outcomes := make([]*buyOutcome, o.Buyers)
 	probeCtx, stopProbe := context.WithCancel(ctx)
@@ -151,7 +156,7 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	for i := range o.Buyers {
 		wg.Go(func() {
 			<-start
-			outcomes[i] = buyUntilDone(ctx, shop, path, map[string]any{"variant_id": variant, "quantity": 1,
+			outcomes[i] = buyUntilDone(ctx, &conn{addr: base.Host}, o.BaseURL+path, map[string]any{"variant_id": variant, "quantity": 1,
 				"email": fmt.Sprintf("buyer%d-%s@example.com", i, run), "payment_provider": "test", "shipping_rate_id": zone.Rates[0].ID,
 				"shipping_address": map[string]any{"name": "Buyer " + strconv.Itoa(i), "line1": "1 Market St", "city": "San Francisco",
 					"region": "CA", "postal_code": "94105", "country": "US"}})
@@ -221,15 +226,16 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 // buyUntilDone buys one unit at a time until the sale is sold out or the
 // buyer's limit is reached. Overload answers are retried after Retry-After,
 // unclear failures at once, both with the same key.
-func buyUntilDone(ctx context.Context, c *client, path string, fields map[string]any) *buyOutcome {
+func buyUntilDone(ctx context.Context, c *conn, url string, fields map[string]any) *buyOutcome {
 	body, _ := json.Marshal(fields) // a map of strings and numbers always marshals
+	defer c.close()
 	b := &buyOutcome{lastBody: body}
 	key := randomHex(16)
 	failures := 0
 	for ctx.Err() == nil {
 		b.attempts++
 		t := time.Now()
-		status, retryAfter, code, id, err := buyOnce(ctx, c, path, body, key)
+		status, retryAfter, code, id, err := buyOnce(ctx, c, url, body, key)
 		d := time.Since(t)
 		switch {
 		case err == nil && status == http.StatusCreated:
@@ -262,18 +268,19 @@ func buyUntilDone(ctx context.Context, c *client, path string, fields map[string
 	return b
 }
 
-func buyOnce(ctx context.Context, c *client, path string, body []byte, key string) (status, retryAfter int, code, orderID string, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
+func buyOnce(ctx context.Context, c doer, url string, body []byte, key string) (status, retryAfter int, code, orderID string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, 0, "", "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", key)
-	res, err := c.http.Do(req)
+	res, err := c.Do(req)
 	if err != nil {
 		return 0, 0, "", "", err
 	}
 	defer res.Body.Close()
+	defer io.Copy(io.Discard, res.Body) // to its end, for the connection's next request
 	var out struct {
 		Code  string `json:"code"`
 		Order struct {
@@ -398,7 +405,7 @@ func auditFlashSale(ctx context.Context, admin, shop *client, path, saleID, vari
 		if b.lastKey == "" {
 			continue
 		}
-		status, _, _, id, err := buyOnce(ctx, shop, path, b.lastBody, b.lastKey)
+		status, _, _, id, err := buyOnce(ctx, shop.http, shop.base+path, b.lastBody, b.lastKey)
 		if err != nil || status != http.StatusCreated || id != b.lastID {
 			res.Duplicates++
 		}

@@ -1,0 +1,30 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"testing"
+
+	"github.com/nimbuscommerce/nimbus/internal/app"
+	"github.com/nimbuscommerce/nimbus/internal/bench"
+)
+
+// TestBenchFlashSale runs the flash sale benchmark small, on each backend:
+// its load generator and its audit are what BENCHMARKS.md rests on, so
+// they must see a clean sale as clean and count what happened.
+func TestBenchFlashSale(t *testing.T) {
+	cfg := app.Config{}
+	cfg.FlashSale.InFlightPerSale = 64 // fewer than the buyers: some are turned away and come back
+	forEachBackendWith(t, cfg, func(t *testing.T, s *testServer) {
+		res, err := bench.FlashSale(context.Background(), bench.FlashSaleOptions{BaseURL: s.URL, Buyers: 100, Stock: 150, Out: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Orders != 150 || res.Oversold != 0 || res.Lost != 0 || res.Duplicates != 0 || !res.LedgerConsistent {
+			t.Fatalf("audit: %+v", res)
+		}
+		if res.SoldOut == 0 || res.Attempts < res.Orders+res.SoldOut+res.Rejected || res.Errors != 0 {
+			t.Fatalf("counts: %+v", res)
+		}
+	})
+}
