@@ -139,12 +139,8 @@ type conn struct {
 // Do sends req and reads the answer's head; the caller reads the body to
 // its end and closes it before the next request.
 func (c *conn) Do(req *http.Request) (*http.Response, error) {
-	if c.c == nil {
-		nc, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(req.Context(), "tcp", c.addr)
-		if err != nil {
-			return nil, err
-		}
-		c.c, c.r, c.w = nc, bufio.NewReader(nc), bufio.NewWriter(nc)
+	if err := c.dial(req.Context()); err != nil {
+		return nil, err
 	}
 	deadline, ok := req.Context().Deadline()
 	if !ok {
@@ -169,6 +165,19 @@ func (c *conn) Do(req *http.Request) (*http.Response, error) {
 		res.Body = &closeAfter{ReadCloser: res.Body, c: c}
 	}
 	return res, nil
+}
+
+// dial connects, unless the connection is open.
+func (c *conn) dial(ctx context.Context) error {
+	if c.c != nil {
+		return nil
+	}
+	nc, err := (&net.Dialer{Timeout: 10 * time.Second}).DialContext(ctx, "tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	c.c, c.r, c.w = nc, bufio.NewReader(nc), bufio.NewWriter(nc)
+	return nil
 }
 
 // close drops the connection, if there is one.

@@ -152,16 +152,23 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	probe := make(chan []time.Duration, 1)
 	go func() { probe <- probeStore(probeCtx, o.BaseURL, o.OtherStore) }()
 	start := make(chan struct{})
-	var wg sync.WaitGroup
+	var wg, ready sync.WaitGroup
 	for i := range o.Buyers {
+		c := &conn{addr: base.Host}
+		ready.Add(1)
 		wg.Go(func() {
+			// Connected before the sale opens, as a shopper waiting on its
+			// page is; one that fails dials again for its first buy.
+			_ = c.dial(ctx)
+			ready.Done()
 			<-start
-			outcomes[i] = buyUntilDone(ctx, &conn{addr: base.Host}, o.BaseURL+path, map[string]any{"variant_id": variant, "quantity": 1,
+			outcomes[i] = buyUntilDone(ctx, c, o.BaseURL+path, map[string]any{"variant_id": variant, "quantity": 1,
 				"email": fmt.Sprintf("buyer%d-%s@example.com", i, run), "payment_provider": "test", "shipping_rate_id": zone.Rates[0].ID,
 				"shipping_address": map[string]any{"name": "Buyer " + strconv.Itoa(i), "line1": "1 Market St", "city": "San Francisco",
 					"region": "CA", "postal_code": "94105", "country": "US"}})
 		})
 	}
+	ready.Wait()
 	stopSale := func() {}
 	if o.DuringSale != nil {
 		stopSale = o.DuringSale()
