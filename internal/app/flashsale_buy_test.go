@@ -502,3 +502,69 @@ func TestFlashSaleSameKeyAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestFlashSaleStockShort: a sale allocated more than the stock on hand,
+// with checkouts of the same variant at the same moment: the burst's
+// batches plan on stock that the checkouts take from under them, and must
+// be planned again rather than oversell. Every unit sold is one order,
+// the stock never goes below zero, and the sale counts only its own.
+func TestFlashSaleStockShort(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		onHand := sh.level(t, sh.Small.ID).OnHand // 10
+		sale := activeSale(t, sh, sh.Small.ID, 999, 2*onHand, 1, false)
+		buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
+		const buyers, checkouts = 24, 6
+		carts := make([]string, checkouts)
+		for i := range carts {
+			carts[i] = readyCart(t, s, sh, sh.Small.ID, 1)
+		}
+		answers := make([]*response, buyers+checkouts)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range answers {
+			c := s.client(t)
+			wg.Go(func() {
+				<-start
+				if i < buyers {
+					answers[i], _ = c.send("POST", buy, buyBody(sh, sh.Small.ID, fmt.Sprintf("short%d@example.com", i), 1))
+				} else {
+					answers[i], _ = c.send("POST", "/api/v1/storefront/acme/carts/"+carts[i-buyers]+"/checkout", map[string]any{"payment_provider": "test"})
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		flash, checkedOut, busy := 0, 0, 0
+		for i, r := range answers {
+			switch {
+			case r == nil:
+				t.Fatalf("request %d got no answer", i)
+			case r.Status == http.StatusCreated && i < buyers:
+				flash++
+			case r.Status == http.StatusCreated:
+				checkedOut++
+			case r.Status == http.StatusServiceUnavailable && i < buyers:
+				busy++ // lost every race for the rows: safe to send again
+			case r.Status == http.StatusConflict && i < buyers && r.code() == "sold_out",
+				r.Status == http.StatusConflict && r.code() == "insufficient_stock":
+			default:
+				t.Fatalf("request %d: %d %s", i, r.Status, r.Body)
+			}
+		}
+		l := sh.level(t, sh.Small.ID)
+		if l.OnHand != onHand || l.Reserved != int64(flash+checkedOut) || l.Available < 0 {
+			t.Fatalf("stock %+v after %d sale orders and %d checkouts", l, flash, checkedOut)
+		}
+		if busy == 0 && l.Available != 0 {
+			t.Fatalf("%d units left unsold with %d buyers turned away", l.Available, buyers+checkouts-flash-checkedOut)
+		}
+		var got flashSaleJSON
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, 200, &got)
+		if got.Items[0].Sold != int64(flash) {
+			t.Fatalf("the sale counts %d sold, %d acknowledged", got.Items[0].Sold, flash)
+		}
+		assertLedgerBalanced(t, sh.merchant)
+	})
+}

@@ -217,6 +217,13 @@ func (r *response) mustProblem(t *testing.T, status int, code string) problem {
 	return p
 }
 
+// code is the code of a problem answer, or "" for any other answer.
+func (r *response) code() string {
+	var p problem
+	_ = json.Unmarshal(r.Body, &p) // not a problem: no code
+	return p.Code
+}
+
 // hasField reports whether the problem names field.
 func (p problem) hasField(field string) bool {
 	for _, e := range p.Errors {

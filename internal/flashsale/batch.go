@@ -3,22 +3,30 @@ package flashsale
 // Buys are placed in batches. Each sale item has, on each node, a queue
 // and one goroutine that takes whatever buys are waiting (up to maxBatch)
 // and places them together: a plan read in a read-only transaction
-// (replays, the sale, prices, customers and their counts), then one write
-// transaction with a fixed number of statements, in which the item's
-// allocation and its stock are locked and move once for the batch and its
-// orders, lines, events and keys are written with multi-row INSERTs.
-// While one batch commits the next gathers, so the busier the sale, the
-// larger the batches and the fewer the commits.
+// (replays, the sale, what is left of the item and its stock, prices,
+// customers and their counts), then one write transaction with a fixed
+// number of statements, in which the item's allocation and its stock move
+// once for the batch and its orders, lines, events and keys are written
+// with multi-row INSERTs. While one batch commits the next gathers, so the
+// busier the sale, the larger the batches and the fewer the commits.
 //
 // A batch decides each buy on its own (sold out, over the limit, a replay
-// of an earlier key, ...) and commits the ones it accepts. If the batch
-// as a whole fails (its plan went stale, stock short for all of them
-// together), every buy of it is tried again alone, so one buy's trouble
+// of an earlier key, ...) on what the plan read, and the write holds it
+// to that: every row it depends on moves by a guarded statement that
+// fails if the row moved since. The rows every buy of the item shares
+// (the allocation, the stock, the order counter) come last, so that on
+// PostgreSQL the next batch waits for their locks only while this one
+// writes its orders, not while it makes guests or counts limits.
+//
+// A batch whose plan went stale is planned again on what is committed now
+// (near the sell-out, another batch took what this one counted on). If it
+// still fails, every buy of it is tried again alone, so one buy's trouble
 // never becomes another's.
 
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
@@ -156,8 +164,8 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy) {
 	t, err := s.Tenants.Cached(ctx, tenantID)
 	if err == nil {
 		err = s.tryBatch(ctx, t, group)
-		// A lone buy that lost a race is planned again on what is there now.
-		for attempt := 0; errors.Is(err, errRace) && len(group) == 1 && attempt < 3; attempt++ {
+		// A batch that lost a race is planned again on what is there now.
+		for attempt := 0; errors.Is(err, errRace) && attempt < 3; attempt++ {
 			err = s.tryBatch(ctx, t, group)
 		}
 		if errors.Is(err, errRace) && len(group) == 1 {
@@ -196,10 +204,10 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy) {
 
 // tryBatch plans a batch from what is committed (a read-only transaction,
 // off SQLite's single writer and outside PostgreSQL's row locks), then
-// places it in a write transaction that locks and rereads only the rows
-// that decide: the allocation, the stock and, through guards, the
-// buyers' counts. What the plan read may have moved since (a buyer's count,
-// a key used meanwhile) fails the write rather than passing it.
+// places it in a write transaction whose guards hold it to the plan. What
+// the plan read may have moved since (units taken, a buyer's count, a key
+// used meanwhile, the sale ended) fails the write with errRace rather than
+// passing it.
 func (s *Service) tryBatch(ctx context.Context, t *tenant.Tenant, group []*pendingBuy) error {
 	var plan *batchPlan
 	err := s.DB.TenantView(ctx, t.ID, func(tx *db.TenantTx) (err error) {
@@ -225,6 +233,8 @@ var errBusy = nimbus.Errorf(nimbus.EUNAVAILABLE, "this buy met others for the sa
 type batchPlan struct {
 	sale    *Sale
 	pr      *pricer
+	left    int64            // units of the allocation not sold
+	stock   int64            // units of the variant available, if it tracks inventory
 	pending []int            // the buys still to decide, by index in the group
 	drafts  []*order.Draft   // by index in the group, for the pending ones
 	buyer   []string         // a customer id, or "@" and a new guest's email
@@ -271,7 +281,14 @@ func planBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, group []*
 	// Each buy on its own: who may buy, and its price. A guest is known
 	// by email until accepted: no customer record is made for a buy that
 	// is then refused.
-	plan := &batchPlan{sale: sale, pr: pr, drafts: make([]*order.Draft, len(group)), buyer: make([]string, len(group))}
+	plan := &batchPlan{sale: sale, pr: pr, left: item.Remaining(), drafts: make([]*order.Draft, len(group)), buyer: make([]string, len(group))}
+	if pr.variant.TrackInventory {
+		stock, err := inventory.AvailableIn(ctx, tx, []string{in0.VariantID})
+		if err != nil {
+			return nil, err
+		}
+		plan.stock = stock[in0.VariantID]
+	}
 	var guestEmails []string
 	for i, p := range group {
 		if p.decided() {
@@ -314,10 +331,13 @@ func planBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, group []*
 	return plan, nil
 }
 
-// placeBatch decides the planned buys against the locked allocation and
-// stock and places the accepted ones, in the caller's transaction. It may
-// be run again (PostgreSQL retries a deadlocked transaction), so it works
-// on copies of the plan and sets its results afresh.
+// placeBatch decides the planned buys on what the plan read and places
+// the accepted ones, in the caller's transaction: first the rows of the
+// buyers (new guests, counts against the limit), then the rows every buy
+// shares (the allocation, the stock, the order counter) and what hangs on
+// them (orders and their lines, events, keys). It may be run again
+// (PostgreSQL retries a deadlocked transaction), so it works on copies of
+// the plan and sets its results afresh.
 func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPlan, group []*pendingBuy) error {
 	for _, i := range plan.pending {
 		p := group[i]
@@ -325,51 +345,44 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 	}
 	sale, in0 := plan.sale, group[0].in
 	held := maps.Clone(plan.held)
+	track := plan.pr.variant.TrackInventory
 
-	// The allocation, locked until commit on PostgreSQL, then shared out in
-	// order of arrival; and the sale's end again, as staff may have ended it
-	// since the plan.
-	var left int64
-	if err := tx.QueryRow(ctx, `SELECT allocation - sold FROM flash_sale_items WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`+tx.ForUpdate(),
-		tx.TenantID(), sale.ID, in0.VariantID).Scan(&left); err != nil {
-		return fmt.Errorf("lock flash sale item: %w", err)
-	}
-	var endsAt time.Time
-	if err := tx.QueryRow(ctx, `SELECT ends_at FROM flash_sales WHERE tenant_id = ? AND id = ?`, tx.TenantID(), sale.ID).Scan(&endsAt); err != nil {
-		return fmt.Errorf("read flash sale: %w", err)
-	}
+	// In order of arrival. An allocation larger than the stock sells out
+	// with the stock.
+	left, stock := plan.left, plan.stock
 	var accepted []*pendingBuy
-	var acceptedDrafts []*order.Draft
+	var drafts []*order.Draft
 	for _, i := range plan.pending {
 		p, buyer := group[i], plan.buyer[i]
 		q := p.in.Quantity
 		p.remaining = left
 		switch {
-		case !tx.Now.Before(endsAt):
-			p.err = nimbus.Errorf(nimbus.ECONFLICT, "the sale has ended")
 		case held[buyer]+q > sale.PerCustomerLimit:
 			p.err = nimbus.Errorf(nimbus.ECONFLICT, "each customer may buy at most %d in this sale", sale.PerCustomerLimit)
-		case left <= 0:
-			p.err = errSoldOut
+		case left <= 0 || (track && stock <= 0):
+			p.err, p.remaining = errSoldOut, 0
 		case q > left:
 			p.err = nimbus.Errorf(nimbus.ESTOCK, "only %d left in the sale", left)
+		case track && q > stock:
+			p.err, p.remaining = nimbus.Errorf(nimbus.ESTOCK, "only %d left in stock", stock), stock
 		default:
 			held[buyer] += q
-			left -= q
+			left, stock = left-q, stock-q
 			p.remaining = left
 			d := *plan.drafts[i]
 			accepted = append(accepted, p)
-			acceptedDrafts = append(acceptedDrafts, &d)
+			drafts = append(drafts, &d)
 		}
 	}
 	if len(accepted) == 0 {
 		return nil
 	}
-	// New guests before the stock is locked: a checkout makes its guest
-	// and then locks stock, so the two never wait on each other in turn.
+
+	// New guests, made before any stock is locked, as a checkout makes its
+	// guest and then locks stock: the two never wait on each other in turn.
 	guests := map[string]string{}
 	for i, p := range accepted {
-		if acceptedDrafts[i].CustomerID == "" {
+		if drafts[i].CustomerID == "" {
 			guests[p.in.Email] = p.in.ShippingAddress.Name
 		}
 	}
@@ -379,63 +392,47 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 			return err
 		}
 		for i, p := range accepted {
-			if d := acceptedDrafts[i]; d.CustomerID == "" {
+			if d := drafts[i]; d.CustomerID == "" {
 				d.CustomerID = ids[p.in.Email]
 			}
 		}
 	}
-	if plan.pr.variant.TrackInventory {
-		// An allocation larger than the stock sells out with the stock.
-		// (A guest made above for a buy refused here stays a customer
-		// record without an order; it takes that rare allocation.)
-		stock, err := inventory.AvailableForUpdate(ctx, tx, in0.VariantID)
-		if err != nil {
-			return err
-		}
-		keptBuys, keptDrafts := accepted[:0], acceptedDrafts[:0]
-		for i, p := range accepted {
-			q := p.in.Quantity
-			switch {
-			case q <= stock:
-				stock -= q
-				keptBuys, keptDrafts = append(keptBuys, p), append(keptDrafts, acceptedDrafts[i])
-			case stock <= 0:
-				p.err, p.remaining = errSoldOut, 0
-			default:
-				p.err, p.remaining = nimbus.Errorf(nimbus.ESTOCK, "only %d left in stock", stock), stock
-			}
-		}
-		if accepted, acceptedDrafts = keptBuys, keptDrafts; len(accepted) == 0 {
-			return nil
-		}
-	}
 	var units int64
-	for _, p := range accepted {
-		units += p.in.Quantity
-	}
 	taken := map[string]int64{} // customer -> units this batch
 	for i, p := range accepted {
-		taken[acceptedDrafts[i].CustomerID] += p.in.Quantity
+		units += p.in.Quantity
+		taken[drafts[i].CustomerID] += p.in.Quantity
 	}
 	if err := takeFromLimits(ctx, tx, sale, taken); err != nil {
 		return err
 	}
+
+	// The allocation, while the sale lasts. The guard fails if other
+	// batches took what the plan counted on, or staff ended the sale.
 	var remaining int64
-	if err := tx.QueryRow(ctx, `UPDATE flash_sale_items SET sold = sold + ? WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?
-		AND sold + ? <= allocation RETURNING allocation - sold`, units, tx.TenantID(), sale.ID, in0.VariantID, units).Scan(&remaining); err != nil {
+	err := tx.QueryRow(ctx, `UPDATE flash_sale_items SET sold = sold + ? WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?
+		AND sold + ? <= allocation AND EXISTS (SELECT 1 FROM flash_sales WHERE tenant_id = ? AND id = ? AND ends_at > ?)
+		RETURNING allocation - sold`, units, tx.TenantID(), sale.ID, in0.VariantID, units, tx.TenantID(), sale.ID, tx.Now).Scan(&remaining)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errRace
+	}
+	if err != nil {
 		return fmt.Errorf("take flash sale units: %w", err)
 	}
-	placing := make([]order.Draft, len(acceptedDrafts))
-	for i, d := range acceptedDrafts {
+	placing := make([]order.Draft, len(drafts))
+	for i, d := range drafts {
 		placing[i] = *d
 	}
 	orders, tokens, err := s.Orders.PlaceMany(ctx, tx, placing)
+	if nimbus.ErrorCode(err) == nimbus.ESTOCK { // sold since the plan read the stock
+		return errRace
+	}
 	if err != nil {
 		return err
 	}
 	args := make([]any, 0, 11*len(accepted))
 	for i, p := range accepted {
-		args = append(args, tx.TenantID(), orders[i].ID, sale.ID, p.in.VariantID, acceptedDrafts[i].CustomerID, p.in.Quantity, p.keyHash,
+		args = append(args, tx.TenantID(), orders[i].ID, sale.ID, p.in.VariantID, drafts[i].CustomerID, p.in.Quantity, p.keyHash,
 			p.in.requestHash, secret.Seal(p.in.IdempotencyKey, p.in.scope(), tokenPurpose, []byte(tokens[i])), false, tx.Now)
 	}
 	if _, err := tx.ExecRows(ctx, `INSERT INTO flash_sale_orders (tenant_id, order_id, sale_id, variant_id, customer_id, quantity,

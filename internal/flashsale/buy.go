@@ -283,13 +283,14 @@ func (s *Service) GiveBack(ctx context.Context, tx *db.TenantTx, orderID string)
 	if err != nil {
 		return fmt.Errorf("give back flash sale order: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE flash_sale_items SET sold = sold - ? WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`,
-		q, tx.TenantID(), saleID, variantID); err != nil {
-		return fmt.Errorf("give back flash sale units: %w", err)
-	}
+	// The buyer's count, then the item: the order a batch takes them in.
 	if _, err := tx.Exec(ctx, `UPDATE flash_sale_buyers SET bought = bought - ? WHERE tenant_id = ? AND sale_id = ? AND customer_id = ?`,
 		q, tx.TenantID(), saleID, customerID); err != nil {
 		return fmt.Errorf("give back flash sale limit: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE flash_sale_items SET sold = sold - ? WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`,
+		q, tx.TenantID(), saleID, variantID); err != nil {
+		return fmt.Errorf("give back flash sale units: %w", err)
 	}
 	// Forgetting is safe even if the cancel then rolls back: the next buy
 	// simply asks the database.

@@ -80,9 +80,15 @@ func applyMany(ctx context.Context, tx *db.TenantTx, variantID, kind string, mov
 	for _, m := range moves {
 		onHand, reserved = onHand+m.onHand, reserved+m.reserved
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO inventory_levels (tenant_id, variant_id, on_hand, reserved, updated_at)
-		VALUES (?, ?, 0, 0, ?) ON CONFLICT (variant_id) DO NOTHING`, tx.TenantID(), variantID, tx.Now); err != nil {
-		return fmt.Errorf("create inventory level: %w", err)
+	// A variant without a level has nothing on hand and nothing reserved,
+	// so only a move that keeps both at or above zero from there can make
+	// one; for any other (a reservation, a sale) the guarded update alone
+	// answers, one statement fewer on every checkout.
+	if onHand >= 0 && reserved >= 0 && onHand >= reserved {
+		if _, err := tx.Exec(ctx, `INSERT INTO inventory_levels (tenant_id, variant_id, on_hand, reserved, updated_at)
+			VALUES (?, ?, 0, 0, ?) ON CONFLICT (variant_id) DO NOTHING`, tx.TenantID(), variantID, tx.Now); err != nil {
+			return fmt.Errorf("create inventory level: %w", err)
+		}
 	}
 	res, err := tx.Exec(ctx, `UPDATE inventory_levels SET on_hand = on_hand + ?, reserved = reserved + ?, updated_at = ?
 		WHERE tenant_id = ? AND variant_id = ? AND on_hand + ? - (reserved + ?) >= 0 AND reserved + ? >= 0`,
@@ -105,19 +111,6 @@ func applyMany(ctx context.Context, tx *db.TenantTx, variantID, kind string, mov
 		return fmt.Errorf("record movement: %w", err)
 	}
 	return nil
-}
-
-// AvailableForUpdate returns what can still be sold of a variant, inside
-// the caller's transaction, and on PostgreSQL locks its stock row until
-// the transaction ends (SQLite's writes are serialized already).
-func AvailableForUpdate(ctx context.Context, tx *db.TenantTx, variantID string) (int64, error) {
-	var n int64
-	err := tx.QueryRow(ctx, `SELECT on_hand - reserved FROM inventory_levels WHERE tenant_id = ? AND variant_id = ?`+tx.ForUpdate(),
-		tx.TenantID(), variantID).Scan(&n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	return n, err
 }
 
 // Hold is units held for one order, for ReserveMany.
