@@ -568,3 +568,20 @@ func TestFlashSaleStockShort(t *testing.T) {
 		assertLedgerBalanced(t, sh.merchant)
 	})
 }
+
+// TestFlashSaleAdmittedOnce: a buy the sale's admission let in is not
+// counted against the bound a second time on its way: with one place per
+// sale, one buy at a time still buys.
+func TestFlashSaleAdmittedOnce(t *testing.T) {
+	cfg := app.Config{}
+	cfg.FlashSale.InFlightPerSale = 1
+	forEachBackendWith(t, cfg, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		sale := activeSale(t, sh, sh.Large.ID, 1999, 2, 1, false)
+		c := s.client(t)
+		for _, email := range []string{"one@example.com", "two@example.com"} {
+			c.do("POST", "/api/v1/storefront/acme/flash-sales/"+sale.ID+"/orders", buyBody(sh, sh.Large.ID, email, 1)).
+				must(t, http.StatusCreated, nil)
+		}
+	})
+}

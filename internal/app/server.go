@@ -188,6 +188,7 @@ func (s *Server) routes() http.Handler {
 		httpx.SecureHeaders,
 		httpx.NoStore,
 		httpx.LimitBody(s.cfg.MaxBodyBytes),
+		s.FlashSales.Admission(s.Tenants),              // a sale's buys past its bound take no write slot
 		httpx.NewAdmission(s.cfg.MaxWrites).Middleware, // before authentication, which reads the database
 		s.Identity.Authenticate,
 		s.idempotency.Middleware,

@@ -7,6 +7,7 @@ package flashsale
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
 )
 
 // hintTTL is how long a node trusts "sold out" before asking the database
@@ -203,6 +205,41 @@ func (s *Service) forgetRemaining(tenantID, saleID, variantID string) {
 }
 
 var errSaleBusy = nimbus.Errorf(nimbus.ETOOMANY, "so many shoppers are buying in this sale right now that this one could not be let in; try again in a moment")
+
+// Admission takes a buy's place among its sale's buys in flight on this
+// node before anything else is done with the request, or answers 429 at
+// once. At a sale's first moment thousands of buys arrive together, and
+// turning away those past the bound should cost no more than reading
+// their request line: not their bodies parsed and validated, nor the
+// write admission's slot, nor a session looked up. Buys that get in are
+// not admitted again by Buy.
+func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		buys := http.NewServeMux()
+		buys.Handle("/", next)
+		buys.HandleFunc(BuyPattern, func(w http.ResponseWriter, r *http.Request) {
+			tenantID, err := stores.StoreID(r.Context(), r.PathValue("store"))
+			if err != nil { // the route answers for a store that is not there
+				next.ServeHTTP(w, r)
+				return
+			}
+			saleID := r.PathValue("id")
+			leave, err := s.admit(tenantID, saleID)
+			if err != nil {
+				httpx.WriteProblem(w, r, err)
+				return
+			}
+			defer leave()
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), admittedKey{}, admitted{tenantID, saleID})))
+		})
+		return buys
+	}
+}
+
+// admittedKey marks a request's context with the sale Admission let it in to.
+type admittedKey struct{}
+
+type admitted struct{ tenantID, saleID string }
 
 // admit takes one of the sale's in-flight places, or refuses at once.
 func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {

@@ -1,10 +1,15 @@
 package flashsale
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
 )
 
 func TestAdmitBoundsEachSale(t *testing.T) {
@@ -75,5 +80,58 @@ func TestSoldOutHintLetsRetriesThrough(t *testing.T) {
 	if refuse1 || !probe1 || !refuse2 || probe2 {
 		t.Fatalf("stale hint: first (refuse %v, probe %v), second (%v, %v); want exactly the first let through as the probe",
 			refuse1, probe1, refuse2, probe2)
+	}
+}
+
+type oneStore struct{}
+
+func (oneStore) StoreID(_ context.Context, handle string) (string, error) {
+	if handle != "acme" {
+		return "", nimbus.Errorf(nimbus.ENOTFOUND, "no such store")
+	}
+	return "ten_a", nil
+}
+
+// TestAdmissionBeforeTheBody: a buy past its sale's bound is answered 429
+// with Retry-After by the middleware, its body unread and the route never
+// reached; one let in reaches the route once, admitted for its sale, and
+// gives its place back when answered. Other routes pass untouched.
+func TestAdmissionBeforeTheBody(t *testing.T) {
+	s := &Service{Burst: Burst{InFlightPerSale: 1}}
+	var reached []any
+	h := s.Admission(oneStore{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached = append(reached, r.Context().Value(admittedKey{}))
+		w.WriteHeader(http.StatusCreated)
+	}))
+	buy := func() *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("POST", httpx.APIPrefix+"/storefront/acme/flash-sales/fls_1/orders", strings.NewReader("{}")))
+		return w
+	}
+
+	leave, err := s.admit("ten_a", "fls_1") // the sale's one place, taken
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := buy(); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || len(reached) != 0 {
+		t.Fatalf("past the bound: %d, Retry-After %q, route reached %d times", w.Code, w.Header().Get("Retry-After"), len(reached))
+	}
+	leave()
+	if w := buy(); w.Code != http.StatusCreated || len(reached) != 1 || reached[0] != (admitted{"ten_a", "fls_1"}) {
+		t.Fatalf("within the bound: %d, route saw %v", w.Code, reached)
+	}
+	if leave, err := s.admit("ten_a", "fls_1"); err != nil {
+		t.Fatalf("the admitted buy kept its place: %v", err)
+	} else {
+		leave()
+	}
+
+	// Another store's path, or another route, is not the middleware's.
+	for _, target := range []string{httpx.APIPrefix + "/storefront/nowhere/flash-sales/fls_1/orders", httpx.APIPrefix + "/storefront/acme/carts"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("POST", target, nil))
+		if w.Code != http.StatusCreated || reached[len(reached)-1] != nil {
+			t.Fatalf("%s: %d, admitted %v", target, w.Code, reached[len(reached)-1])
+		}
 	}
 }

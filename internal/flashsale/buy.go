@@ -140,8 +140,8 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 		who = in.CustomerID
 	}
 	err := s.allow(in.ClientIP, tenantID, who)
-	var leave func()
-	if err == nil {
+	leave := func() {}
+	if err == nil && ctx.Value(admittedKey{}) != (admitted{tenantID, in.SaleID}) {
 		leave, err = s.admit(tenantID, in.SaleID)
 	}
 	if err != nil {
