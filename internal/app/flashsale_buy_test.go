@@ -361,6 +361,16 @@ func TestFlashSaleUnitsComeBackOnAnotherNode(t *testing.T) {
 			b.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 1))
 			return b.do("POST", buy, buyBody(sh, sh.Large.ID, fmt.Sprintf("cy%d@example.com", i), 1)).Status == http.StatusCreated
 		}, "the unit given back sold on the other node")
+		// Three orders were placed, one gave its unit back: placed counts
+		// orders ever (the nodes reread their notes' keys when it moves),
+		// sold the units held.
+		var sold, placed int
+		if err := one.DB.TenantView(t.Context(), sh.StoreID, func(tx *db.TenantTx) error {
+			return tx.QueryRow(t.Context(), `SELECT sold, placed FROM flash_sale_items WHERE tenant_id = ? AND sale_id = ?`,
+				tx.TenantID(), sale.ID).Scan(&sold, &placed)
+		}); err != nil || sold != 2 || placed != 3 {
+			t.Fatalf("sold %d, placed %d: %v", sold, placed, err)
+		}
 	})
 }
 

@@ -410,9 +410,10 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 	// The allocation, while the sale lasts. The guard fails if other
 	// batches took what the plan counted on, or staff ended the sale.
 	var remaining int64
-	err := tx.QueryRow(ctx, `UPDATE flash_sale_items SET sold = sold + ? WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?
-		AND sold + ? <= allocation AND EXISTS (SELECT 1 FROM flash_sales WHERE tenant_id = ? AND id = ? AND ends_at > ?)
-		RETURNING allocation - sold`, units, tx.TenantID(), sale.ID, in0.VariantID, units, tx.TenantID(), sale.ID, tx.Now).Scan(&remaining)
+	err := tx.QueryRow(ctx, `UPDATE flash_sale_items SET sold = sold + ?, placed = placed + ? WHERE tenant_id = ? AND sale_id = ?
+		AND variant_id = ? AND sold + ? <= allocation AND EXISTS (SELECT 1 FROM flash_sales WHERE tenant_id = ? AND id = ? AND ends_at > ?)
+		RETURNING allocation - sold`, units, len(accepted), tx.TenantID(), sale.ID, in0.VariantID, units, tx.TenantID(), sale.ID, tx.Now).
+		Scan(&remaining)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errRace
 	}

@@ -54,6 +54,7 @@ type hint struct {
 	checked   atomic.Int64                          // unix nanoseconds of the database's answer
 	keys      atomic.Pointer[map[[32]byte]struct{}] // with remaining == 0
 	loaded    atomic.Int64                          // unix nanoseconds the keys were read
+	placed    atomic.Int64                          // the item's orders ever placed, when the keys were read
 	loading   sync.Mutex                            // one read of the keys at a time
 }
 
@@ -135,8 +136,10 @@ func (s *Service) noteRemaining(tenantID, saleID, variantID string, left int64) 
 }
 
 // noteSoldOut records that nothing is left of an item, with the keys of
-// its orders. If they cannot be read, the node simply keeps asking the
-// database.
+// its orders, read again only if orders were placed since they last were
+// (the item's placed count moved): a sold-out item is asked about every
+// hintTTL while buyers keep coming. If they cannot be read, the node
+// simply keeps asking the database.
 //
 // fresh says the caller has just placed orders of the item, whose keys the
 // note must hold; otherwise keys read less than hintTTL ago are kept.
@@ -161,9 +164,21 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 		return
 	}
 	began := time.Now().UnixNano()
-	keys := map[[32]byte]struct{}{}
+	prev, prevPlaced := h.keys.Load(), h.placed.Load()
+	var keys *map[[32]byte]struct{}
+	var placed int64
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
-		clear(keys)
+		keys = prev
+		// The count first: keys read after it hold every order it counts.
+		if err := tx.QueryRow(ctx, `SELECT placed FROM flash_sale_items WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`,
+			tx.TenantID(), saleID, variantID).Scan(&placed); err != nil {
+			return err
+		}
+		if prev != nil && placed == prevPlaced {
+			return nil // no order placed since the keys were read
+		}
+		read := map[[32]byte]struct{}{}
+		keys = &read
 		rows, err := tx.Query(ctx, `SELECT key_hash FROM flash_sale_orders WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`,
 			tx.TenantID(), saleID, variantID)
 		if err != nil {
@@ -176,7 +191,7 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 				return err
 			}
 			if len(k) == 32 {
-				keys[[32]byte(k)] = struct{}{}
+				read[[32]byte(k)] = struct{}{}
 			}
 		}
 		return rows.Err()
@@ -184,7 +199,8 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 	if err != nil {
 		return
 	}
-	h.keys.Store(&keys)
+	h.keys.Store(keys)
+	h.placed.Store(placed)
 	h.loaded.Store(began)
 	h.remaining.Store(0)
 	h.checked.Store(time.Now().UnixNano())
