@@ -3,7 +3,9 @@ package app_test
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -579,19 +581,28 @@ func TestFlashSaleStockShort(t *testing.T) {
 	})
 }
 
-// TestFlashSaleAdmittedOnce: a buy the sale's admission let in is not
-// counted against the bound a second time on its way: with one place per
-// sale, one buy at a time still buys.
-func TestFlashSaleAdmittedOnce(t *testing.T) {
+// TestFlashSaleStalledBodiesHoldNothing: clients that send a buy's
+// headers and then stall hold none of the sale's places in flight (a place
+// is taken once the body is in), and with one place per sale, one buy at
+// a time still buys.
+func TestFlashSaleStalledBodiesHoldNothing(t *testing.T) {
 	cfg := app.Config{}
 	cfg.FlashSale.InFlightPerSale = 1
 	forEachBackendWith(t, cfg, func(t *testing.T, s *testServer) {
 		sh := openShop(t, s, "acme")
 		sale := activeSale(t, sh, sh.Large.ID, 1999, 2, 1, false)
+		buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
+		for range 3 {
+			conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { conn.Close() })
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{", buy)
+		}
 		c := s.client(t)
 		for _, email := range []string{"one@example.com", "two@example.com"} {
-			c.do("POST", "/api/v1/storefront/acme/flash-sales/"+sale.ID+"/orders", buyBody(sh, sh.Large.ID, email, 1)).
-				must(t, http.StatusCreated, nil)
+			c.do("POST", buy, buyBody(sh, sh.Large.ID, email, 1)).must(t, http.StatusCreated, nil)
 		}
 	})
 }

@@ -136,9 +136,24 @@ type conn struct {
 	w    *bufio.Writer
 }
 
-// Do sends req and reads the answer's head; the caller reads the body to
-// its end and closes it before the next request.
+// Do sends req and reads the answer's head; closing the body reads it to
+// its end, so the connection is ready for the next request (or drops the
+// connection if that fails or the server asked to close). A request that
+// fails on a connection opened before it (the server may have closed an
+// idle one meanwhile) is sent once more on a new connection, as net/http's
+// Transport does for a request with an Idempotency-Key.
 func (c *conn) Do(req *http.Request) (*http.Response, error) {
+	reused := c.c != nil
+	res, err := c.roundTrip(req)
+	if err != nil && reused && req.GetBody != nil && req.Context().Err() == nil {
+		if req.Body, err = req.GetBody(); err == nil {
+			res, err = c.roundTrip(req)
+		}
+	}
+	return res, err
+}
+
+func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	if err := c.dial(req.Context()); err != nil {
 		return nil, err
 	}
@@ -161,9 +176,7 @@ func (c *conn) Do(req *http.Request) (*http.Response, error) {
 		c.close()
 		return nil, err
 	}
-	if res.Close {
-		res.Body = &closeAfter{ReadCloser: res.Body, c: c}
-	}
+	res.Body = &drained{ReadCloser: res.Body, c: c, last: res.Close}
 	return res, nil
 }
 
@@ -188,15 +201,22 @@ func (c *conn) close() {
 	}
 }
 
-// closeAfter drops the connection once the body of an answer that asked
-// for it ("Connection: close") is closed.
-type closeAfter struct {
+// drained is an answer's body that, closed, reads what is left of it, and
+// drops the connection if that fails or the answer was the connection's
+// last ("Connection: close").
+type drained struct {
 	io.ReadCloser
-	c *conn
+	c    *conn
+	last bool
 }
 
-func (b *closeAfter) Close() error {
-	err := b.ReadCloser.Close()
-	b.c.close()
+func (b *drained) Close() error {
+	_, err := io.Copy(io.Discard, b.ReadCloser)
+	if cerr := b.ReadCloser.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || b.last {
+		b.c.close()
+	}
 	return err
 }

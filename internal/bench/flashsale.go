@@ -287,7 +287,6 @@ func buyOnce(ctx context.Context, c doer, url string, body []byte, key string) (
 		return 0, 0, "", "", err
 	}
 	defer res.Body.Close()
-	defer io.Copy(io.Discard, res.Body) // to its end, for the connection's next request
 	var out struct {
 		Code  string `json:"code"`
 		Order struct {

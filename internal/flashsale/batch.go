@@ -350,6 +350,7 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 	// In order of arrival. An allocation larger than the stock sells out
 	// with the stock.
 	left, stock := plan.left, plan.stock
+	short := false // a buy refused for want of units: more may have come back since the plan
 	var accepted []*pendingBuy
 	var drafts []*order.Draft
 	for _, i := range plan.pending {
@@ -360,11 +361,11 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 		case held[buyer]+q > sale.PerCustomerLimit:
 			p.err = nimbus.Errorf(nimbus.ECONFLICT, "each customer may buy at most %d in this sale", sale.PerCustomerLimit)
 		case left <= 0 || (track && stock <= 0):
-			p.err, p.remaining = errSoldOut, 0
+			p.err, p.remaining, short = errSoldOut, 0, true
 		case q > left:
-			p.err = nimbus.Errorf(nimbus.ESTOCK, "only %d left in the sale", left)
+			p.err, short = nimbus.Errorf(nimbus.ESTOCK, "only %d left in the sale", left), true
 		case track && q > stock:
-			p.err, p.remaining = nimbus.Errorf(nimbus.ESTOCK, "only %d left in stock", stock), stock
+			p.err, p.remaining, short = nimbus.Errorf(nimbus.ESTOCK, "only %d left in stock", stock), stock, true
 		default:
 			held[buyer] += q
 			left, stock = left-q, stock-q
@@ -375,6 +376,9 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 		}
 	}
 	if len(accepted) == 0 {
+		if short {
+			return s.moreThanPlanned(ctx, tx, plan, left, stock)
+		}
 		return nil
 	}
 
@@ -431,6 +435,11 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 	if err != nil {
 		return err
 	}
+	if short {
+		if err := s.moreThanPlanned(ctx, tx, plan, left, stock); err != nil {
+			return err
+		}
+	}
 	args := make([]any, 0, 11*len(accepted))
 	for i, p := range accepted {
 		args = append(args, tx.TenantID(), orders[i].ID, sale.ID, p.in.VariantID, drafts[i].CustomerID, p.in.Quantity, p.keyHash,
@@ -448,6 +457,33 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 	}
 	for _, i := range plan.pending { // what is left once the batch is in
 		group[i].remaining = min(group[i].remaining, remaining)
+	}
+	return nil
+}
+
+// moreThanPlanned fails a batch with errRace when, after its own units are
+// taken, the item or the stock has more left than its plan counted on: a
+// cancel gave units back since, and a buy the plan refused for want of
+// them must be decided again rather than told "sold out". The guards only
+// catch fewer units than planned; this catches more.
+func (s *Service) moreThanPlanned(ctx context.Context, tx *db.TenantTx, plan *batchPlan, left, stock int64) error {
+	variantID := plan.pr.variant.ID
+	var now int64
+	if err := tx.QueryRow(ctx, `SELECT allocation - sold FROM flash_sale_items WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`,
+		tx.TenantID(), plan.sale.ID, variantID).Scan(&now); err != nil {
+		return fmt.Errorf("read flash sale item: %w", err)
+	}
+	if now > max(left, 0) {
+		return errRace
+	}
+	if plan.pr.variant.TrackInventory {
+		avail, err := inventory.AvailableIn(ctx, tx, []string{variantID})
+		if err != nil {
+			return err
+		}
+		if avail[variantID] > max(stock, 0) {
+			return errRace
+		}
 	}
 	return nil
 }

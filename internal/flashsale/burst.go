@@ -23,6 +23,12 @@ import (
 // again (a canceled order may have given units back, on any node).
 const hintTTL = 250 * time.Millisecond
 
+// keysMaxAge bounds how long a sold-out note keeps its keys without
+// reading them in full again, even if the item's placed count says no
+// order came since: a node of an earlier version places orders without
+// moving it, and a retry of such an order must not be refused for long.
+const keysMaxAge = 5 * time.Second
+
 // Burst is how much one node lets a sale and its buyers ask of it.
 type Burst struct {
 	// InFlightPerSale bounds the buys of one sale a node works on at once;
@@ -55,6 +61,7 @@ type hint struct {
 	keys      atomic.Pointer[map[[32]byte]struct{}] // with remaining == 0
 	loaded    atomic.Int64                          // unix nanoseconds the keys were read
 	placed    atomic.Int64                          // the item's orders ever placed, when the keys were read
+	keysRead  atomic.Int64                          // unix nanoseconds the keys were last read in full
 	loading   sync.Mutex                            // one read of the keys at a time
 }
 
@@ -165,6 +172,7 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 	}
 	began := time.Now().UnixNano()
 	prev, prevPlaced := h.keys.Load(), h.placed.Load()
+	old := began-h.keysRead.Load() >= int64(keysMaxAge)
 	var keys *map[[32]byte]struct{}
 	var placed int64
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
@@ -174,7 +182,7 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 			tx.TenantID(), saleID, variantID).Scan(&placed); err != nil {
 			return err
 		}
-		if prev != nil && placed == prevPlaced {
+		if prev != nil && placed == prevPlaced && !old {
 			return nil // no order placed since the keys were read
 		}
 		read := map[[32]byte]struct{}{}
@@ -199,6 +207,9 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 	if err != nil {
 		return
 	}
+	if keys != prev {
+		h.keysRead.Store(began)
+	}
 	h.keys.Store(keys)
 	h.placed.Store(placed)
 	h.loaded.Store(began)
@@ -222,47 +233,46 @@ func (s *Service) forgetRemaining(tenantID, saleID, variantID string) {
 
 var errSaleBusy = nimbus.Errorf(nimbus.ETOOMANY, "so many shoppers are buying in this sale right now that this one could not be let in; try again in a moment")
 
-// Admission takes a buy's place among its sale's buys in flight on this
-// node before anything else is done with the request, or answers 429 at
-// once. At a sale's first moment thousands of buys arrive together, and
-// turning away those past the bound should cost no more than reading
-// their request line: not their bodies parsed and validated, nor the
-// write admission's slot, nor a session looked up. Buys that get in are
-// not admitted again by Buy.
+// Admission turns a buy away with 429 before its body is read when its
+// sale already has its fill of buys in flight on this node. At a sale's
+// first moment thousands of buys arrive together, and the refusals should
+// cost no more than a request line: not a body parsed and validated, a
+// write slot or a session looked up. It takes no place itself: Buy does,
+// once the body is in and the client's rate limits have passed, so a
+// client that sends its headers and then stalls holds nothing.
 func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		buys := http.NewServeMux()
 		buys.Handle("/", next)
 		buys.HandleFunc(BuyPattern, func(w http.ResponseWriter, r *http.Request) {
-			tenantID, err := stores.StoreID(r.Context(), r.PathValue("store"))
-			if err != nil { // the route answers for a store that is not there
-				next.ServeHTTP(w, r)
+			if tenantID, err := stores.StoreID(r.Context(), r.PathValue("store")); err == nil && s.full(tenantID, r.PathValue("id")) {
+				httpx.WriteProblem(w, r, errSaleBusy)
 				return
 			}
-			saleID := r.PathValue("id")
-			leave, err := s.admit(tenantID, saleID)
-			if err != nil {
-				httpx.WriteProblem(w, r, err)
-				return
-			}
-			defer leave()
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), admittedKey{}, admitted{tenantID, saleID})))
+			next.ServeHTTP(w, r) // an unknown store is the route's to answer
 		})
 		return buys
 	}
 }
 
-// admittedKey marks a request's context with the sale Admission let it in to.
-type admittedKey struct{}
+// full reports whether a sale has its fill of buys in flight on this node.
+func (s *Service) full(tenantID, saleID string) bool {
+	b := &s.burst
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.inFlight[tenantID+"/"+saleID] >= s.inFlightLimit()
+}
 
-type admitted struct{ tenantID, saleID string }
+func (s *Service) inFlightLimit() int {
+	if s.Burst.InFlightPerSale <= 0 {
+		return DefaultInFlightPerSale
+	}
+	return s.Burst.InFlightPerSale
+}
 
 // admit takes one of the sale's in-flight places, or refuses at once.
 func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
-	limit := s.Burst.InFlightPerSale
-	if limit <= 0 {
-		limit = DefaultInFlightPerSale
-	}
+	limit := s.inFlightLimit()
 	key := tenantID + "/" + saleID
 	b := &s.burst
 	b.mu.Lock()
