@@ -6,7 +6,11 @@ package flashsale
 // does, so they only ever refuse early.
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -233,35 +237,72 @@ func (s *Service) forgetRemaining(tenantID, saleID, variantID string) {
 
 var errSaleBusy = nimbus.Errorf(nimbus.ETOOMANY, "so many shoppers are buying in this sale right now that this one could not be let in; try again in a moment")
 
-// Admission turns a buy away with 429 before its body is read when its
-// sale already has its fill of buys in flight on this node. At a sale's
-// first moment thousands of buys arrive together, and the refusals should
-// cost no more than a request line: not a body parsed and validated, a
-// write slot or a session looked up. It takes no place itself: Buy does,
-// once the body is in and the client's rate limits have passed, so a
-// client that sends its headers and then stalls holds nothing.
+// Admission lets a buy in to its sale, or turns it away with 429, before
+// the body is parsed, a write slot taken or a session looked up. At a
+// sale's first moment thousands of buys arrive together, and those past
+// the bound should cost no more than a request line.
+//
+// A buy that gets in holds one of the sale's places in flight from here,
+// so this is also where the client's address is held to its rate, and the
+// body must then arrive within bodyWait: a client that sends headers and
+// stalls holds a place that long at most, and one address can start only
+// its rate of them.
 func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		buys := http.NewServeMux()
 		buys.Handle("/", next)
 		buys.HandleFunc(BuyPattern, func(w http.ResponseWriter, r *http.Request) {
-			if tenantID, err := stores.StoreID(r.Context(), r.PathValue("store")); err == nil && s.full(tenantID, r.PathValue("id")) {
-				httpx.WriteProblem(w, r, errSaleBusy)
+			tenantID, err := stores.StoreID(r.Context(), r.PathValue("store"))
+			if err != nil { // the route answers for a store that is not there
+				next.ServeHTTP(w, r)
 				return
 			}
-			next.ServeHTTP(w, r) // an unknown store is the route's to answer
+			saleID := r.PathValue("id")
+			ip := r.RemoteAddr
+			if host, _, err := net.SplitHostPort(ip); err == nil {
+				ip = host
+			}
+			err = s.allow(ip, tenantID, "")
+			var leave func()
+			if err == nil {
+				leave, err = s.admit(tenantID, saleID)
+			}
+			if err != nil {
+				httpx.WriteProblem(w, r, err)
+				return
+			}
+			defer leave()
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Now().Add(bodyWait)) // not every writer can: then the server's own timeout holds
+			body, err := io.ReadAll(r.Body)
+			if err != nil { // the connection is not read again: the server closes it
+				w.Header().Set("Connection", "close")
+				if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
+					httpx.WriteProblem(w, r, &nimbus.Error{Code: nimbus.ETOOLARGE, Message: "request body is too large"})
+					return
+				}
+				httpx.WriteProblem(w, r, errNoBody)
+				return
+			}
+			_ = rc.SetReadDeadline(time.Time{})
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), admittedKey{}, admitted{tenantID, saleID})))
 		})
 		return buys
 	}
 }
 
-// full reports whether a sale has its fill of buys in flight on this node.
-func (s *Service) full(tenantID, saleID string) bool {
-	b := &s.burst
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.inFlight[tenantID+"/"+saleID] >= s.inFlightLimit()
-}
+// bodyWait is how long a buy let in may take to send its body (a few
+// hundred bytes).
+const bodyWait = 2 * time.Second
+
+// admittedKey marks a request's context with the sale Admission let it in
+// to, its address's rate already applied.
+type admittedKey struct{}
+
+type admitted struct{ tenantID, saleID string }
+
+var errNoBody = nimbus.Errorf(nimbus.EMALFORMED, "the request's body did not arrive in time")
 
 func (s *Service) inFlightLimit() int {
 	if s.Burst.InFlightPerSale <= 0 {
@@ -294,14 +335,15 @@ func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
 }
 
 // allow applies the rate limits to one buy from a client address by a
-// customer (an account id or a guest's email). Errors: ETOOMANY.
+// customer (an account id or a guest's email); an empty address or
+// customer skips that limit. Errors: ETOOMANY.
 func (s *Service) allow(ip, tenantID, customer string) error {
 	perIP, perCustomer := rate.Limit(s.Burst.PerIP), rate.Limit(s.Burst.PerCustomer)
 	now := time.Now()
 	if perIP > 0 && ip != "" && !s.burst.limits.allow("ip/"+ip, perIP, now) {
 		return nimbus.Errorf(nimbus.ETOOMANY, "too many buys from your network; try again in a moment")
 	}
-	if perCustomer > 0 && !s.burst.limits.allow("customer/"+tenantID+"/"+customer, perCustomer, now) {
+	if perCustomer > 0 && customer != "" && !s.burst.limits.allow("customer/"+tenantID+"/"+customer, perCustomer, now) {
 		return nimbus.Errorf(nimbus.ETOOMANY, "too many buys for one customer; try again in a moment")
 	}
 	return nil

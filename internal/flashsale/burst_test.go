@@ -2,6 +2,7 @@ package flashsale
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -94,18 +95,26 @@ func (oneStore) StoreID(_ context.Context, handle string) (string, error) {
 
 // TestAdmissionBeforeTheBody: a buy of a sale with its fill in flight is
 // answered 429 with Retry-After by the middleware, its route never
-// reached; below the bound it passes without taking a place (Buy takes
-// it once the body is in). Other routes and stores pass untouched.
+// reached; one let in reaches the route once, with its body, marked as
+// admitted for its sale, and gives its place back when answered. An
+// address over its rate is turned away there too. Other routes and stores
+// pass untouched.
 func TestAdmissionBeforeTheBody(t *testing.T) {
-	s := &Service{Burst: Burst{InFlightPerSale: 1}}
-	reached := 0
+	s := &Service{Burst: Burst{InFlightPerSale: 1, PerIP: 1}}
+	var seen []any
 	h := s.Admission(oneStore{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reached++
+		body, _ := io.ReadAll(r.Body)
+		seen = append(seen, r.Context().Value(admittedKey{}))
+		if string(body) != "{}" {
+			t.Errorf("the route read %q", body)
+		}
 		w.WriteHeader(http.StatusCreated)
 	}))
-	send := func(target string) *httptest.ResponseRecorder {
+	send := func(target, from string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("POST", target, strings.NewReader("{}")))
+		r := httptest.NewRequest("POST", target, strings.NewReader("{}"))
+		r.RemoteAddr = from
+		h.ServeHTTP(w, r)
 		return w
 	}
 	buy := httpx.APIPrefix + "/storefront/acme/flash-sales/fls_1/orders"
@@ -114,25 +123,37 @@ func TestAdmissionBeforeTheBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := send(buy); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || reached != 0 {
-		t.Fatalf("past the bound: %d, Retry-After %q, route reached %d times", w.Code, w.Header().Get("Retry-After"), reached)
+	if w := send(buy, "192.0.2.1:1000"); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || len(seen) != 0 {
+		t.Fatalf("past the bound: %d, Retry-After %q, route reached %d times", w.Code, w.Header().Get("Retry-After"), len(seen))
 	}
 	for _, target := range []string{ // not this sale's buys
 		httpx.APIPrefix + "/storefront/acme/flash-sales/fls_2/orders",
 		httpx.APIPrefix + "/storefront/nowhere/flash-sales/fls_1/orders",
 		httpx.APIPrefix + "/storefront/acme/carts",
 	} {
-		if w := send(target); w.Code != http.StatusCreated {
-			t.Fatalf("%s: %d", target, w.Code)
+		if w := send(target, "192.0.2.9:1000"); w.Code != http.StatusCreated || seen[len(seen)-1] == (admitted{"ten_a", "fls_1"}) {
+			t.Fatalf("%s: %d, marked %v", target, w.Code, seen[len(seen)-1])
 		}
 	}
 	leave()
-	if w := send(buy); w.Code != http.StatusCreated || reached != 4 {
-		t.Fatalf("within the bound: %d, route reached %d times", w.Code, reached)
+	seen = nil
+	if w := send(buy, "192.0.2.2:1000"); w.Code != http.StatusCreated || len(seen) != 1 || seen[0] != (admitted{"ten_a", "fls_1"}) {
+		t.Fatalf("within the bound: %d, route saw %v", w.Code, seen)
 	}
 	if leave, err := s.admit("ten_a", "fls_1"); err != nil {
-		t.Fatalf("the middleware kept a place: %v", err)
+		t.Fatalf("the answered buy kept its place: %v", err)
 	} else {
 		leave()
+	}
+
+	// One address at 1 buy/s gets a burst of a few, then 429.
+	refused := 0
+	for range 10 {
+		if send(buy, "192.0.2.3:1000").Code == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused == 0 || refused == 10 {
+		t.Fatalf("%d of 10 buys from one address refused", refused)
 	}
 }

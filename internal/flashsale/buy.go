@@ -139,9 +139,16 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 	if in.CustomerID != "" {
 		who = in.CustomerID
 	}
-	err := s.allow(in.ClientIP, tenantID, who)
-	var leave func()
-	if err == nil {
+	// Let in by Admission, the buy holds its place and its address's rate
+	// was applied there.
+	letIn := ctx.Value(admittedKey{}) == admitted{tenantID, in.SaleID}
+	ip := in.ClientIP
+	if letIn {
+		ip = ""
+	}
+	err := s.allow(ip, tenantID, who)
+	leave := func() {}
+	if err == nil && !letIn {
 		leave, err = s.admit(tenantID, in.SaleID)
 	}
 	if err != nil {
