@@ -240,13 +240,14 @@ var errSaleBusy = nimbus.Errorf(nimbus.ETOOMANY, "so many shoppers are buying in
 // Admission lets a buy in to its sale, or turns it away with 429, before
 // the body is parsed, a write slot taken or a session looked up. At a
 // sale's first moment thousands of buys arrive together, and those past
-// the bound should cost no more than a request line.
+// the bound should cost no more than a request line and a few hundred
+// bytes read.
 //
-// A buy that gets in holds one of the sale's places in flight from here,
-// so this is also where the client's address is held to its rate, and the
-// body must then arrive within bodyWait: a client that sends headers and
-// stalls holds a place that long at most, and one address can start only
-// its rate of them.
+// The client's address is held to its rate first; a sale that has its
+// fill refuses at once. Otherwise the body is read, within bodyWait, and
+// only then is a place taken: a client that sends headers and stalls holds
+// none. Buy skips the address limit and its own admission for a buy let
+// in here.
 func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		buys := http.NewServeMux()
@@ -262,38 +263,47 @@ func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 			if host, _, err := net.SplitHostPort(ip); err == nil {
 				ip = host
 			}
-			err = s.allow(ip, tenantID, "")
-			var leave func()
-			if err == nil {
-				leave, err = s.admit(tenantID, saleID)
-			}
-			if err != nil {
+			if err := s.allow(ip, tenantID, ""); err != nil {
 				httpx.WriteProblem(w, r, err)
 				return
 			}
-			defer leave()
+			if s.full(tenantID, saleID) {
+				httpx.WriteProblem(w, r, errSaleBusy)
+				return
+			}
 			rc := http.NewResponseController(w)
 			_ = rc.SetReadDeadline(time.Now().Add(bodyWait)) // not every writer can: then the server's own timeout holds
 			body, err := io.ReadAll(r.Body)
 			if err != nil { // the connection is not read again: the server closes it
 				w.Header().Set("Connection", "close")
-				if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
+				tooLarge := new(http.MaxBytesError)
+				var timeout net.Error
+				switch {
+				case errors.As(err, &tooLarge):
 					httpx.WriteProblem(w, r, &nimbus.Error{Code: nimbus.ETOOLARGE, Message: "request body is too large"})
-					return
+				case errors.As(err, &timeout) && timeout.Timeout():
+					httpx.WriteProblem(w, r, errNoBody)
+				default: // the client went away mid-body
+					httpx.WriteProblem(w, r, context.Canceled)
 				}
-				httpx.WriteProblem(w, r, errNoBody)
 				return
 			}
 			_ = rc.SetReadDeadline(time.Time{})
 			r.Body = io.NopCloser(bytes.NewReader(body))
+			leave, err := s.admit(tenantID, saleID)
+			if err != nil {
+				httpx.WriteProblem(w, r, err)
+				return
+			}
+			defer leave()
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), admittedKey{}, admitted{tenantID, saleID})))
 		})
 		return buys
 	}
 }
 
-// bodyWait is how long a buy let in may take to send its body (a few
-// hundred bytes).
+// bodyWait is how long a buy may take to send its body (a few hundred
+// bytes) once its headers are in.
 const bodyWait = 2 * time.Second
 
 // admittedKey marks a request's context with the sale Admission let it in
@@ -303,6 +313,14 @@ type admittedKey struct{}
 type admitted struct{ tenantID, saleID string }
 
 var errNoBody = nimbus.Errorf(nimbus.EMALFORMED, "the request's body did not arrive in time")
+
+// full reports whether a sale has its fill of buys in flight on this node.
+func (s *Service) full(tenantID, saleID string) bool {
+	b := &s.burst
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.inFlight[tenantID+"/"+saleID] >= s.inFlightLimit()
+}
 
 func (s *Service) inFlightLimit() int {
 	if s.Burst.InFlightPerSale <= 0 {
