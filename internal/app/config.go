@@ -116,6 +116,12 @@ func (c *Config) validate() error {
 	if c.Addr != "" && c.MaxBodyBytes < 1024 { // serve only
 		errs = append(errs, errors.New("--max-body-bytes must be at least 1024"))
 	}
+	if c.Addr != "" && c.FlashSale.InFlightPerSale < 1 {
+		errs = append(errs, errors.New("--flash-sale-in-flight must be at least 1"))
+	}
+	if c.FlashSale.PerIP < 0 || c.FlashSale.PerCustomer < 0 {
+		errs = append(errs, errors.New("--flash-sale-ip-rate and --flash-sale-customer-rate must be 0 (no limit) or more"))
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", c.LogLevel))

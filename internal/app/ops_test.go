@@ -177,6 +177,9 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 		{"migrate", "--data-dir", filepath.Join(dir, "what?")},
 		{"migrate", "--data-dir", filepath.Join(dir, "a#b")},
 		{"migrate", "--data-dir", dir, "--log-level", "verbose"},
+		{"serve", "--data-dir", dir, "--flash-sale-in-flight", "0"},
+		{"serve", "--data-dir", dir, "--flash-sale-ip-rate", "-1"},
+		{"bench", "flashsale", "--in-flight", "-5"},
 	} {
 		errOut.Reset()
 		code := app.Main(context.Background(), args, app.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }})
