@@ -2,7 +2,6 @@ package flashsale
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"time"
 
@@ -164,10 +163,7 @@ type buyRequest struct {
 // Resolve takes the client's address from the connection (never from a
 // header a client can set).
 func (b *buyRequest) Resolve(ctx huma.Context) []error {
-	b.clientIP = ctx.RemoteAddr()
-	if host, _, err := net.SplitHostPort(b.clientIP); err == nil {
-		b.clientIP = host
-	}
+	b.clientIP = httpx.ClientIP(ctx.RemoteAddr())
 	return nil
 }
 

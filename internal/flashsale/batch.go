@@ -376,10 +376,14 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 		}
 	}
 	if len(accepted) == 0 {
-		if short {
-			return s.moreThanPlanned(ctx, tx, plan, left, stock)
+		if !short {
+			return nil
 		}
-		return nil
+		_, item, err := findSaleItem(ctx, tx, sale.ID, in0.VariantID)
+		if err != nil {
+			return err
+		}
+		return moreThanPlanned(ctx, tx, plan, item.Remaining(), left, stock)
 	}
 
 	// New guests, made before any stock is locked, as a checkout makes its
@@ -436,7 +440,7 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 		return err
 	}
 	if short {
-		if err := s.moreThanPlanned(ctx, tx, plan, left, stock); err != nil {
+		if err := moreThanPlanned(ctx, tx, plan, remaining, left, stock); err != nil {
 			return err
 		}
 	}
@@ -462,26 +466,20 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 }
 
 // moreThanPlanned fails a batch with errRace when, after its own units are
-// taken, the item or the stock has more left than its plan counted on: a
-// cancel gave units back since, and a buy the plan refused for want of
-// them must be decided again rather than told "sold out". The guards only
-// catch fewer units than planned; this catches more.
-func (s *Service) moreThanPlanned(ctx context.Context, tx *db.TenantTx, plan *batchPlan, left, stock int64) error {
-	variantID := plan.pr.variant.ID
-	var now int64
-	if err := tx.QueryRow(ctx, `SELECT allocation - sold FROM flash_sale_items WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`,
-		tx.TenantID(), plan.sale.ID, variantID).Scan(&now); err != nil {
-		return fmt.Errorf("read flash sale item: %w", err)
-	}
-	if now > max(left, 0) {
+// taken, the item (itemLeft) or the stock has more left than its plan
+// counted on (left, stock): a cancel gave units back since, and a buy the
+// plan refused for want of them must be decided again rather than told
+// "sold out". The guards only catch fewer units than planned.
+func moreThanPlanned(ctx context.Context, tx *db.TenantTx, plan *batchPlan, itemLeft, left, stock int64) error {
+	if itemLeft > max(left, 0) {
 		return errRace
 	}
-	if plan.pr.variant.TrackInventory {
-		avail, err := inventory.AvailableIn(ctx, tx, []string{variantID})
+	if v := plan.pr.variant; v.TrackInventory {
+		avail, err := inventory.AvailableIn(ctx, tx, []string{v.ID})
 		if err != nil {
 			return err
 		}
-		if avail[variantID] > max(stock, 0) {
+		if avail[v.ID] > max(stock, 0) {
 			return errRace
 		}
 	}

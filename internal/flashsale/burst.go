@@ -6,10 +6,8 @@ package flashsale
 // does, so they only ever refuse early.
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -63,7 +61,7 @@ type hint struct {
 	remaining atomic.Int64
 	checked   atomic.Int64                          // unix nanoseconds of the database's answer
 	keys      atomic.Pointer[map[[32]byte]struct{}] // with remaining == 0
-	loaded    atomic.Int64                          // unix nanoseconds the keys were read
+	loaded    atomic.Int64                          // unix nanoseconds the note was last made (keys read or confirmed)
 	placed    atomic.Int64                          // the item's orders ever placed, when the keys were read
 	keysRead  atomic.Int64                          // unix nanoseconds the keys were last read in full
 	loading   sync.Mutex                            // one read of the keys at a time
@@ -259,11 +257,7 @@ func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 				return
 			}
 			saleID := r.PathValue("id")
-			ip := r.RemoteAddr
-			if host, _, err := net.SplitHostPort(ip); err == nil {
-				ip = host
-			}
-			if err := s.allow(ip, tenantID, ""); err != nil {
+			if err := s.allow(httpx.ClientIP(r.RemoteAddr), tenantID, ""); err != nil {
 				httpx.WriteProblem(w, r, err)
 				return
 			}
@@ -271,25 +265,15 @@ func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 				httpx.WriteProblem(w, r, errSaleBusy)
 				return
 			}
-			rc := http.NewResponseController(w)
-			_ = rc.SetReadDeadline(time.Now().Add(bodyWait)) // not every writer can: then the server's own timeout holds
-			body, err := io.ReadAll(r.Body)
-			if err != nil { // the connection is not read again: the server closes it
+			if err := httpx.BufferBody(w, r, bodyWait); err != nil {
+				// The connection is not read again: the server closes it.
 				w.Header().Set("Connection", "close")
-				tooLarge := new(http.MaxBytesError)
-				var timeout net.Error
-				switch {
-				case errors.As(err, &tooLarge):
-					httpx.WriteProblem(w, r, &nimbus.Error{Code: nimbus.ETOOLARGE, Message: "request body is too large"})
-				case errors.As(err, &timeout) && timeout.Timeout():
-					httpx.WriteProblem(w, r, errNoBody)
-				default: // the client went away mid-body
-					httpx.WriteProblem(w, r, context.Canceled)
+				if timeout, ok := errors.AsType[net.Error](err); ok && timeout.Timeout() {
+					err = errNoBody
 				}
+				httpx.WriteProblem(w, r, err) // too large: 413; cut off: 499
 				return
 			}
-			_ = rc.SetReadDeadline(time.Time{})
-			r.Body = io.NopCloser(bytes.NewReader(body))
 			leave, err := s.admit(tenantID, saleID)
 			if err != nil {
 				httpx.WriteProblem(w, r, err)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/flashsale"
+	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
 	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
 )
 
@@ -95,10 +95,7 @@ func (s *Storefront) buyInSale(v *visit) error {
 	in := flashsale.BuyInput{SaleID: v.r.PathValue("id"), VariantID: form["variant_id"], Quantity: qty, Email: form["email"],
 		ShippingAddress: nimbus.Address{Name: form["name"], Line1: form["line1"], Line2: form["line2"], City: form["city"],
 			Region: form["region"], PostalCode: form["postal_code"], Country: form["country"], Phone: form["phone"]},
-		PaymentProvider: "test", IdempotencyKey: form["key"]}
-	if host, _, err := net.SplitHostPort(v.r.RemoteAddr); err == nil {
-		in.ClientIP = host
-	}
+		PaymentProvider: "test", IdempotencyKey: form["key"], ClientIP: httpx.ClientIP(v.r.RemoteAddr)}
 	if ct := customerToken(v); ct != "" {
 		if id, email, err := s.Customers.Shopper(v.ctx(), v.store.ID, ct); err == nil { // an expired sign-in buys as a guest
 			in.CustomerID, in.Email = id, email

@@ -236,20 +236,10 @@ func TestTimesComeBackInUTC(t *testing.T) {
 func TestExecRowsInChunks(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		var args []any
-		for i := range 87 {
-			args = append(args, fmt.Sprintf("ten_%03d", i), fmt.Sprintf("h%03d", i))
-		}
-		var n int64
-		err := d.Update(ctx, func(tx *db.Tx) (err error) {
-			n, err = tx.ExecRows(ctx, `INSERT INTO tenants (id, handle, name, currency, time_zone, created_at, updated_at)`,
-				"(?, ?, ?, 'USD', 'UTC', ?, ?)", "", withTimes(args, tx.Now))
-			return err
-		})
-		if err != nil || n != 87 {
+		if n, err := insertTenants(ctx, d, 87); err != nil || n != 87 {
 			t.Fatalf("inserted %d rows: %v", n, err)
 		}
-		err = d.Update(ctx, func(tx *db.Tx) error {
+		err := d.Update(ctx, func(tx *db.Tx) error {
 			_, err := tx.ExecRows(ctx, "INSERT INTO tenants (id)", "(?, ?)", "", []any{"odd"})
 			return err
 		})
@@ -264,16 +254,7 @@ func TestExecRowsInChunks(t *testing.T) {
 func TestQueryKeys(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		var args []any
-		for i := range 20 {
-			args = append(args, fmt.Sprintf("ten_%03d", i), fmt.Sprintf("h%03d", i))
-		}
-		err := d.Update(ctx, func(tx *db.Tx) error {
-			_, err := tx.ExecRows(ctx, `INSERT INTO tenants (id, handle, name, currency, time_zone, created_at, updated_at)`,
-				"(?, ?, ?, 'USD', 'UTC', ?, ?)", "", withTimes(args, tx.Now))
-			return err
-		})
-		if err != nil {
+		if _, err := insertTenants(ctx, d, 20); err != nil {
 			t.Fatal(err)
 		}
 		find := func(keys []string) map[string]string {
@@ -312,11 +293,17 @@ func TestQueryKeys(t *testing.T) {
 	})
 }
 
-// withTimes adds a name and two timestamps to each (id, handle) pair.
-func withTimes(pairs []any, now time.Time) []any {
-	var out []any
-	for i := 0; i < len(pairs); i += 2 {
-		out = append(out, pairs[i], pairs[i+1], "store", now, now)
-	}
-	return out
+// insertTenants adds tenants ten_000, ten_001, ... (handles h000, ...) in
+// one ExecRows and returns the rows it affected.
+func insertTenants(ctx context.Context, d *db.DB, n int) (affected int64, err error) {
+	err = d.Update(ctx, func(tx *db.Tx) (err error) {
+		var args []any
+		for i := range n {
+			args = append(args, fmt.Sprintf("ten_%03d", i), fmt.Sprintf("h%03d", i), "store", tx.Now, tx.Now)
+		}
+		affected, err = tx.ExecRows(ctx, `INSERT INTO tenants (id, handle, name, currency, time_zone, created_at, updated_at)`,
+			"(?, ?, ?, 'USD', 'UTC', ?, ?)", "", args)
+		return err
+	})
+	return affected, err
 }

@@ -3,8 +3,10 @@ package httpx
 import (
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/nimbuscommerce/nimbus"
 )
@@ -40,12 +42,9 @@ func (a *Admission) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		// The body is read before a slot is taken: a client trickling its
-		// upload must not hold a slot that finished requests could use. The
-		// body limit (an outer middleware) bounds what is read here, and a
+		// upload must not hold a slot that finished requests could use. A
 		// read error is left for the handler to answer as it would.
-		body, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+		_ = BufferBody(w, r, 0)
 		select {
 		case a.slots <- struct{}{}:
 			defer func() { <-a.slots }()
@@ -60,6 +59,35 @@ func (a *Admission) Middleware(next http.Handler) http.Handler {
 			http.Error(w, "The store is very busy right now. Please go back and try again in a moment.", http.StatusServiceUnavailable)
 		}
 	})
+}
+
+// BufferBody reads a request's body into memory, within wait if wait > 0
+// (else within the server's own timeouts), and gives the handler a copy
+// to read, which ends with the read's error if there was one; it returns
+// that error. LimitBody, an outer middleware, bounds what is read. Writes
+// are admitted only once their body is in, so that a client trickling its
+// upload holds nothing others could use.
+func BufferBody(w http.ResponseWriter, r *http.Request, wait time.Duration) error {
+	rc := http.NewResponseController(w)
+	if wait > 0 {
+		_ = rc.SetReadDeadline(time.Now().Add(wait)) // not every writer can: then the server's own timeout holds
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close() // after a failed read the deadline has passed: nothing left is waited for
+	if wait > 0 && err == nil {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+	return err
+}
+
+// ClientIP is the host of a request's remote address: the connection's,
+// never a header a client can set.
+func ClientIP(remoteAddr string) string {
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		return host
+	}
+	return remoteAddr
 }
 
 // errReader returns err, or io.EOF when err is nil.
