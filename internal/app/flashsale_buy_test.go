@@ -98,8 +98,13 @@ func TestFlashSaleBuy(t *testing.T) {
 			t.Fatalf("after refusals sold = %d, want 1", got.Items[0].Sold)
 		}
 
-		// Bo takes the last 2; then the sale is sold out, for Cy too.
+		// Bo takes the last 2; then the sale is sold out, for Cy too. The
+		// node knows it by the time Bo hears, so that the next buy is
+		// answered from memory.
 		c.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 2)).must(t, http.StatusCreated, nil)
+		if !s.FlashSales.SoldOut(sh.StoreID, sale.ID, sh.Large.ID) {
+			t.Fatal("the node does not know the sale sold out when the buyer of the last units is answered")
+		}
 		c.do("POST", buy, buyBody(sh, sh.Large.ID, "cy@example.com", 1)).mustProblem(t, 409, "sold_out")
 		c.do("POST", buy, buyBody(sh, sh.Large.ID, "cy@example.com", 1)).mustProblem(t, 409, "sold_out")
 		var public struct {

@@ -149,6 +149,7 @@ func (s *Service) drain(key itemKey, q *queue) {
 			if len(q.buys) == 0 {
 				delete(b.queues, key)
 				b.qmu.Unlock()
+				s.forgetKnown(key)
 				return
 			}
 			b.qmu.Unlock()
@@ -187,18 +188,30 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy) {
 		wg.Wait()
 		return
 	}
-	soldOut, placed := false, false
+	soldOut := false
+	var keys [][]byte // of the orders placed
 	for _, p := range group {
 		if err != nil { // nothing of the batch was kept
 			p.err, p.bought, p.replayOf, p.remaining = err, Bought{}, "", -1
 		}
 		soldOut = soldOut || p.remaining == 0 || errors.Is(p.err, errSoldOut)
-		placed = placed || p.bought.Order != nil
-		close(p.done)
+		if p.bought.Order != nil {
+			keys = append(keys, p.keyHash)
+		}
 	}
-	if soldOut { // tell the buys still queued, before the next batch
-		in := group[0].in
-		s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID, placed)
+	in := group[0].in
+	item := itemKey{tenantID, in.SaleID, in.VariantID}
+	if len(keys) > 0 {
+		s.notePlaced(item, keys)
+	}
+	// Sold out is noted before anyone is answered: the buyers of the last
+	// units send their next buy the moment they hear, and it should find
+	// the answer in memory, not wait for a batch to ask the database.
+	if soldOut {
+		s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID, len(keys) > 0)
+	}
+	for _, p := range group {
+		close(p.done)
 	}
 }
 

@@ -8,6 +8,7 @@ package flashsale
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -25,10 +26,10 @@ import (
 // again (a canceled order may have given units back, on any node).
 const hintTTL = 250 * time.Millisecond
 
-// keysMaxAge bounds how long a sold-out note keeps its keys without
-// reading them in full again, even if the item's placed count says no
-// order came since: a node of an earlier version places orders without
-// moving it, and a retry of such an order must not be refused for long.
+// keysMaxAge bounds how long a node trusts the keys it collected without
+// reading them in full, even if the item's placed count says they are all:
+// a node of an earlier version places orders without moving the count,
+// and a retry of such an order must not be refused for long.
 const keysMaxAge = 5 * time.Second
 
 // Burst is how much one node lets a sale and its buyers ask of it.
@@ -56,15 +57,23 @@ type itemKey struct{ tenantID, saleID, variantID string }
 // is acted on: it turns buyers away without a query for hintTTL. So that a
 // retry of a buy that did get an order still finds it, a sold-out hint
 // carries the idempotency key hashes of the item's orders (at most the
-// allocation's worth, plus canceled ones), read when the item sold out.
+// allocation's worth, plus canceled ones).
+//
+// The node collects those keys as its batches place orders (known), so
+// that at the sell-out the note is made from memory: the item's placed
+// count (orders ever placed) read in one row says whether known holds them
+// all. Only when it does not (orders placed by another node, or before
+// this one started) are the keys read in full.
 type hint struct {
 	remaining atomic.Int64
 	checked   atomic.Int64                          // unix nanoseconds of the database's answer
-	keys      atomic.Pointer[map[[32]byte]struct{}] // with remaining == 0
+	keys      atomic.Pointer[map[[32]byte]struct{}] // with remaining == 0: a copy of known
 	loaded    atomic.Int64                          // unix nanoseconds the note was last made (keys read or confirmed)
-	placed    atomic.Int64                          // the item's orders ever placed, when the keys were read
-	keysRead  atomic.Int64                          // unix nanoseconds the keys were last read in full
-	loading   sync.Mutex                            // one read of the keys at a time
+
+	mu        sync.Mutex            // one note at a time; guards what follows
+	known     map[[32]byte]struct{} // keys of the item's orders this node placed or read
+	published bool                  // keys holds all of known
+	keysRead  int64                 // unix nanoseconds known was last read in full, or begun
 }
 
 // burstState is the per-node state behind Burst; the zero value is ready.
@@ -144,51 +153,73 @@ func (s *Service) noteRemaining(tenantID, saleID, variantID string, left int64) 
 	h.checked.Store(time.Now().UnixNano())
 }
 
+// notePlaced adds the keys of orders a batch of this node has committed
+// to what the node knows of the item.
+func (s *Service) notePlaced(k itemKey, keys [][]byte) {
+	h := s.hintFor(k)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.known == nil {
+		h.known = make(map[[32]byte]struct{}, len(keys))
+		h.keysRead = time.Now().UnixNano()
+	}
+	for _, key := range keys {
+		h.known[[32]byte(key)] = struct{}{}
+	}
+	h.published = false
+}
+
+// forgetKnown drops the keys a node collected toward an item's sold-out
+// note once nobody buys it: memory follows the sales being bought. A note
+// already made keeps its copy; the next one reads the keys in full.
+func (s *Service) forgetKnown(k itemKey) {
+	if h := s.hintOf(k); h != nil {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.known, h.published = nil, false
+	}
+}
+
 // noteSoldOut records that nothing is left of an item, with the keys of
-// its orders, read again only if orders were placed since they last were
-// (the item's placed count moved): a sold-out item is asked about every
-// hintTTL while buyers keep coming. If they cannot be read, the node
-// simply keeps asking the database.
+// its orders: those the node knows if the item's placed count says they
+// are all of them, read in full otherwise. A sold-out item is asked about
+// every hintTTL while buyers keep coming. If the count or the keys cannot
+// be read, the node simply keeps asking the database.
 //
 // fresh says the caller has just placed orders of the item, whose keys the
-// note must hold; otherwise keys read less than hintTTL ago are kept.
+// note must hold; otherwise a note made less than hintTTL ago is kept.
 func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID string, fresh bool) {
 	h := s.hintFor(itemKey{tenantID, saleID, variantID})
 	recent := func() bool {
 		if fresh || time.Now().UnixNano()-h.loaded.Load() >= int64(hintTTL) {
 			return false
 		}
-		h.remaining.Store(0) // the keys read a moment ago still do
+		h.remaining.Store(0) // the keys noted a moment ago still do
 		h.checked.Store(time.Now().UnixNano())
 		return true
 	}
 	if recent() {
 		return
 	}
-	// Batches of one item run one or two at a time, so waiting for a read
+	// Batches of one item run one or two at a time, so waiting for a note
 	// in progress is short, and keeps every placed key in the note.
-	h.loading.Lock()
-	defer h.loading.Unlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if recent() {
 		return
 	}
 	began := time.Now().UnixNano()
-	prev, prevPlaced := h.keys.Load(), h.placed.Load()
-	old := began-h.keysRead.Load() >= int64(keysMaxAge)
-	var keys *map[[32]byte]struct{}
-	var placed int64
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
-		keys = prev
 		// The count first: keys read after it hold every order it counts.
+		var placed int64
 		if err := tx.QueryRow(ctx, `SELECT placed FROM flash_sale_items WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`,
 			tx.TenantID(), saleID, variantID).Scan(&placed); err != nil {
 			return err
 		}
-		if prev != nil && placed == prevPlaced && !old {
-			return nil // no order placed since the keys were read
+		if int64(len(h.known)) == placed && began-h.keysRead < int64(keysMaxAge) {
+			return nil // every order placed is known
 		}
 		read := map[[32]byte]struct{}{}
-		keys = &read
 		rows, err := tx.Query(ctx, `SELECT key_hash FROM flash_sale_orders WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`,
 			tx.TenantID(), saleID, variantID)
 		if err != nil {
@@ -204,16 +235,23 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 				read[[32]byte(k)] = struct{}{}
 			}
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		h.known, h.keysRead, h.published = read, began, false
+		return nil
 	})
 	if err != nil {
 		return
 	}
-	if keys != prev {
-		h.keysRead.Store(began)
+	if !h.published {
+		keys := maps.Clone(h.known)
+		if keys == nil {
+			keys = map[[32]byte]struct{}{}
+		}
+		h.keys.Store(&keys)
+		h.published = true
 	}
-	h.keys.Store(keys)
-	h.placed.Store(placed)
 	h.loaded.Store(began)
 	h.remaining.Store(0)
 	h.checked.Store(time.Now().UnixNano())
