@@ -140,7 +140,7 @@ func (s *Service) drain(key itemKey, q *queue) {
 			}
 			running.Go(func() {
 				defer func() { <-slots }()
-				s.runBatch(key.tenantID, live)
+				s.runBatch(key.tenantID, live, s.newNumberPool(key.tenantID))
 			})
 			idle.Reset(queueIdle)
 		case <-idle.C:
@@ -159,15 +159,15 @@ func (s *Service) drain(key itemKey, q *queue) {
 }
 
 // runBatch places a group of buys of one item and answers each.
-func (s *Service) runBatch(tenantID string, group []*pendingBuy) {
+func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *numberPool) {
 	// The batch serves many requests: none of their contexts may cut it short.
 	ctx := context.Background()
 	t, err := s.Tenants.Cached(ctx, tenantID)
 	if err == nil {
-		err = s.tryBatch(ctx, t, group)
+		err = s.tryBatch(ctx, t, group, numbers)
 		// A batch that lost a race is planned again on what is there now.
 		for attempt := 0; errors.Is(err, errRace) && attempt < 3; attempt++ {
-			err = s.tryBatch(ctx, t, group)
+			err = s.tryBatch(ctx, t, group, numbers)
 		}
 		if errors.Is(err, errRace) && len(group) == 1 {
 			err = errBusy
@@ -182,7 +182,7 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy) {
 			slots <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-slots }()
-				s.runBatch(tenantID, []*pendingBuy{p})
+				s.runBatch(tenantID, []*pendingBuy{p}, numbers)
 			})
 		}
 		wg.Wait()
@@ -216,12 +216,13 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy) {
 }
 
 // tryBatch plans a batch from what is committed (a read-only transaction,
-// off SQLite's single writer and outside PostgreSQL's row locks), then
-// places it in a write transaction whose guards hold it to the plan. What
-// the plan read may have moved since (units taken, a buyer's count, a key
-// used meanwhile, the sale ended) fails the write with errRace rather than
-// passing it.
-func (s *Service) tryBatch(ctx context.Context, t *tenant.Tenant, group []*pendingBuy) error {
+// off SQLite's single writer and outside PostgreSQL's row locks), decides
+// each buy on the plan, takes numbers for the orders it accepts, then
+// places them in a write transaction whose guards hold it to the plan.
+// What the plan read may have moved since (units taken, a buyer's count, a
+// key used meanwhile, the sale ended) fails the write with errRace rather
+// than passing it.
+func (s *Service) tryBatch(ctx context.Context, t *tenant.Tenant, group []*pendingBuy, numbers *numberPool) error {
 	var plan *batchPlan
 	err := s.DB.TenantView(ctx, t.ID, func(tx *db.TenantTx) (err error) {
 		plan, err = planBatch(ctx, tx, t, group)
@@ -230,7 +231,65 @@ func (s *Service) tryBatch(ctx context.Context, t *tenant.Tenant, group []*pendi
 	if err != nil || plan == nil {
 		return err
 	}
-	return s.DB.TenantUpdate(ctx, t.ID, func(tx *db.TenantTx) error { return s.placeBatch(ctx, tx, plan, group) })
+	d := plan.decide(group)
+	if len(d.accepted) == 0 {
+		if !d.short {
+			return nil
+		}
+		return s.DB.TenantView(ctx, t.ID, func(tx *db.TenantTx) error {
+			_, item, err := findSaleItem(ctx, tx, plan.sale.ID, plan.pr.variant.ID)
+			if err != nil {
+				return err
+			}
+			return moreThanPlanned(ctx, tx, plan, item.Remaining(), d.left, d.stock)
+		})
+	}
+	nums, err := numbers.take(ctx, len(d.accepted))
+	if err != nil {
+		return err
+	}
+	err = s.DB.TenantUpdate(ctx, t.ID, func(tx *db.TenantTx) error { return s.placeBatch(ctx, tx, plan, group, d, nums) })
+	if err != nil {
+		numbers.giveBack(nums)
+	}
+	return err
+}
+
+// numberPool hands the orders of one batch (and of its retries) their
+// numbers, taken from the store in a short transaction of their own (see
+// order.Service.TakeNumbers). Numbers an attempt took and could not use
+// are kept for the next; those left at the end are gaps in the store's
+// numbering, which only a failed batch leaves.
+type numberPool struct {
+	more func(ctx context.Context, n int) ([]int64, error) // n new numbers, ascending
+	mu   sync.Mutex                                        // the buys of a failed batch are retried a few at a time
+	free []int64                                           // ascending
+}
+
+func (s *Service) newNumberPool(tenantID string) *numberPool {
+	return &numberPool{more: func(ctx context.Context, n int) ([]int64, error) { return s.Orders.TakeNumbers(ctx, tenantID, n) }}
+}
+
+func (np *numberPool) take(ctx context.Context, n int) ([]int64, error) {
+	np.mu.Lock()
+	defer np.mu.Unlock()
+	if short := n - len(np.free); short > 0 {
+		more, err := np.more(ctx, short)
+		if err != nil {
+			return nil, err
+		}
+		np.free = append(np.free, more...)
+	}
+	nums := slices.Clone(np.free[:n])
+	np.free = np.free[n:]
+	return nums, nil
+}
+
+func (np *numberPool) giveBack(nums []int64) {
+	np.mu.Lock()
+	defer np.mu.Unlock()
+	np.free = append(np.free, nums...)
+	slices.Sort(np.free)
 }
 
 // errRace is a write that found what its plan read moved meanwhile (a
@@ -344,65 +403,69 @@ func planBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, group []*
 	return plan, nil
 }
 
-// placeBatch decides the planned buys on what the plan read and places
-// the accepted ones, in the caller's transaction: first the rows of the
-// buyers (new guests, counts against the limit), then the rows every buy
-// shares (the allocation, the stock, the order counter) and what hangs on
-// them (orders and their lines, events, keys). It may be run again
-// (PostgreSQL retries a deadlocked transaction), so it works on copies of
-// the plan and sets its results afresh.
-func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPlan, group []*pendingBuy) error {
-	for _, i := range plan.pending {
-		p := group[i]
-		p.bought, p.remaining, p.err = Bought{}, -1, nil
-	}
-	sale, in0 := plan.sale, group[0].in
-	held := maps.Clone(plan.held)
-	track := plan.pr.variant.TrackInventory
+// decision is what a batch decided on its plan: the buys it accepts, in
+// order of arrival, with their drafts, and what the plan leaves.
+type decision struct {
+	accepted []*pendingBuy
+	drafts   []*order.Draft
+	left     int64   // units of the allocation left after the accepted buys
+	stock    int64   // units of stock left after them, if the variant tracks it
+	short    bool    // a buy refused for want of units: more may have come back since the plan
+	told     []int64 // what each planned buy was told is left, as plan.pending
+}
 
-	// In order of arrival. An allocation larger than the stock sells out
-	// with the stock.
-	left, stock := plan.left, plan.stock
-	short := false // a buy refused for want of units: more may have come back since the plan
-	var accepted []*pendingBuy
-	var drafts []*order.Draft
+// decide decides each planned buy on what the plan read, in order of
+// arrival, and answers those it refuses. An allocation larger than the
+// stock sells out with the stock.
+func (plan *batchPlan) decide(group []*pendingBuy) *decision {
+	sale, track := plan.sale, plan.pr.variant.TrackInventory
+	held := maps.Clone(plan.held)
+	d := &decision{left: plan.left, stock: plan.stock}
 	for _, i := range plan.pending {
 		p, buyer := group[i], plan.buyer[i]
 		q := p.in.Quantity
-		p.remaining = left
+		p.bought, p.remaining, p.err = Bought{}, d.left, nil
 		switch {
 		case held[buyer]+q > sale.PerCustomerLimit:
 			p.err = nimbus.Errorf(nimbus.ECONFLICT, "each customer may buy at most %d in this sale", sale.PerCustomerLimit)
-		case left <= 0 || (track && stock <= 0):
-			p.err, p.remaining, short = errSoldOut, 0, true
-		case q > left:
-			p.err, short = nimbus.Errorf(nimbus.ESTOCK, "only %d left in the sale", left), true
-		case track && q > stock:
-			p.err, p.remaining, short = nimbus.Errorf(nimbus.ESTOCK, "only %d left in stock", stock), stock, true
+		case d.left <= 0 || (track && d.stock <= 0):
+			p.err, p.remaining, d.short = errSoldOut, 0, true
+		case q > d.left:
+			p.err, d.short = nimbus.Errorf(nimbus.ESTOCK, "only %d left in the sale", d.left), true
+		case track && q > d.stock:
+			p.err, p.remaining, d.short = nimbus.Errorf(nimbus.ESTOCK, "only %d left in stock", d.stock), d.stock, true
 		default:
 			held[buyer] += q
-			left, stock = left-q, stock-q
-			p.remaining = left
-			d := *plan.drafts[i]
-			accepted = append(accepted, p)
-			drafts = append(drafts, &d)
+			d.left, d.stock = d.left-q, d.stock-q
+			p.remaining = d.left
+			draft := *plan.drafts[i]
+			d.accepted = append(d.accepted, p)
+			d.drafts = append(d.drafts, &draft)
 		}
+		d.told = append(d.told, p.remaining)
 	}
-	if len(accepted) == 0 {
-		if !short {
-			return nil
-		}
-		_, item, err := findSaleItem(ctx, tx, sale.ID, in0.VariantID)
-		if err != nil {
-			return err
-		}
-		return moreThanPlanned(ctx, tx, plan, item.Remaining(), left, stock)
+	return d
+}
+
+// placeBatch places the buys a batch accepted, numbered beforehand, in the
+// caller's transaction: first the rows of the buyers (new guests, counts
+// against the limit), then the orders and what hangs on them (lines,
+// events, keys), and last the rows every buy shares, the allocation and
+// then the stock, so that on PostgreSQL the next batch waits for their
+// locks only for this one's last statements and commit. It may be run
+// again (PostgreSQL retries a deadlocked transaction), so it works on
+// copies of the decision and sets its results afresh.
+func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPlan, group []*pendingBuy, d *decision, numbers []int64) error {
+	sale, in0 := plan.sale, d.accepted[0].in
+	drafts := make([]order.Draft, len(d.drafts))
+	for i, draft := range d.drafts {
+		drafts[i] = *draft
 	}
 
 	// New guests, made before any stock is locked, as a checkout makes its
 	// guest and then locks stock: the two never wait on each other in turn.
 	guests := map[string]string{}
-	for i, p := range accepted {
+	for i, p := range d.accepted {
 		if drafts[i].CustomerID == "" {
 			guests[p.in.Email] = p.in.ShippingAddress.Name
 		}
@@ -412,15 +475,15 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 		if err != nil {
 			return err
 		}
-		for i, p := range accepted {
-			if d := drafts[i]; d.CustomerID == "" {
-				d.CustomerID = ids[p.in.Email]
+		for i, p := range d.accepted {
+			if drafts[i].CustomerID == "" {
+				drafts[i].CustomerID = ids[p.in.Email]
 			}
 		}
 	}
 	var units int64
 	taken := map[string]int64{} // customer -> units this batch
-	for i, p := range accepted {
+	for i, p := range d.accepted {
 		units += p.in.Quantity
 		taken[drafts[i].CustomerID] += p.in.Quantity
 	}
@@ -428,39 +491,14 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 		return err
 	}
 
-	// The allocation, while the sale lasts. The guard fails if other
-	// batches took what the plan counted on, or staff ended the sale.
-	var remaining int64
-	err := tx.QueryRow(ctx, `UPDATE flash_sale_items SET sold = sold + ?, placed = placed + ? WHERE tenant_id = ? AND sale_id = ?
-		AND variant_id = ? AND sold + ? <= allocation AND EXISTS (SELECT 1 FROM flash_sales WHERE tenant_id = ? AND id = ? AND ends_at > ?)
-		RETURNING allocation - sold`, units, len(accepted), tx.TenantID(), sale.ID, in0.VariantID, units, tx.TenantID(), sale.ID, tx.Now).
-		Scan(&remaining)
-	if errors.Is(err, sql.ErrNoRows) {
-		return errRace
-	}
-	if err != nil {
-		return fmt.Errorf("take flash sale units: %w", err)
-	}
-	placing := make([]order.Draft, len(drafts))
-	for i, d := range drafts {
-		placing[i] = *d
-	}
-	orders, tokens, err := s.Orders.PlaceMany(ctx, tx, placing)
-	if nimbus.ErrorCode(err) == nimbus.ESTOCK { // sold since the plan read the stock
-		return errRace
-	}
+	staged, err := s.Orders.Stage(ctx, tx, drafts, numbers)
 	if err != nil {
 		return err
 	}
-	if short {
-		if err := moreThanPlanned(ctx, tx, plan, remaining, left, stock); err != nil {
-			return err
-		}
-	}
-	args := make([]any, 0, 11*len(accepted))
-	for i, p := range accepted {
-		args = append(args, tx.TenantID(), orders[i].ID, sale.ID, p.in.VariantID, drafts[i].CustomerID, p.in.Quantity, p.keyHash,
-			p.in.requestHash, secret.Seal(p.in.IdempotencyKey, p.in.scope(), tokenPurpose, []byte(tokens[i])), false, tx.Now)
+	args := make([]any, 0, 11*len(d.accepted))
+	for i, p := range d.accepted {
+		args = append(args, tx.TenantID(), staged.Orders[i].ID, sale.ID, p.in.VariantID, drafts[i].CustomerID, p.in.Quantity, p.keyHash,
+			p.in.requestHash, secret.Seal(p.in.IdempotencyKey, p.in.scope(), tokenPurpose, []byte(staged.Tokens[i])), false, tx.Now)
 	}
 	if _, err := tx.ExecRows(ctx, `INSERT INTO flash_sale_orders (tenant_id, order_id, sale_id, variant_id, customer_id, quantity,
 		key_hash, request_hash, sealed_token, returned, created_at)`, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "", args); err != nil {
@@ -469,11 +507,36 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 		}
 		return fmt.Errorf("record flash sale orders: %w", err)
 	}
-	for i, p := range accepted {
-		p.bought = Bought{Order: orders[i], Token: tokens[i]}
+
+	// The allocation, while the sale lasts. The guard fails if other
+	// batches took what the plan counted on, or staff ended the sale.
+	var remaining int64
+	err = tx.QueryRow(ctx, `UPDATE flash_sale_items SET sold = sold + ?, placed = placed + ? WHERE tenant_id = ? AND sale_id = ?
+		AND variant_id = ? AND sold + ? <= allocation AND EXISTS (SELECT 1 FROM flash_sales WHERE tenant_id = ? AND id = ? AND ends_at > ?)
+		RETURNING allocation - sold`, units, len(d.accepted), tx.TenantID(), sale.ID, in0.VariantID, units, tx.TenantID(), sale.ID, tx.Now).
+		Scan(&remaining)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errRace
 	}
-	for _, i := range plan.pending { // what is left once the batch is in
-		group[i].remaining = min(group[i].remaining, remaining)
+	if err != nil {
+		return fmt.Errorf("take flash sale units: %w", err)
+	}
+	// Then the stock, which checkouts of the variant share.
+	if err := staged.HoldStock(ctx, tx); nimbus.ErrorCode(err) == nimbus.ESTOCK { // sold since the plan read it
+		return errRace
+	} else if err != nil {
+		return err
+	}
+	if d.short {
+		if err := moreThanPlanned(ctx, tx, plan, remaining, d.left, d.stock); err != nil {
+			return err
+		}
+	}
+	for i, p := range d.accepted {
+		p.bought = Bought{Order: staged.Orders[i], Token: staged.Tokens[i]}
+	}
+	for k, i := range plan.pending { // what is left once the batch is in
+		group[i].remaining = min(d.told[k], remaining)
 	}
 	return nil
 }

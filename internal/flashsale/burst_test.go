@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +156,27 @@ func TestAdmissionBeforeTheBody(t *testing.T) {
 	}
 	if refused == 0 || refused == 10 {
 		t.Fatalf("%d of 10 buys from one address refused", refused)
+	}
+}
+
+func TestNumberPoolKeepsWhatAFailedAttemptTook(t *testing.T) {
+	next := int64(1000)
+	np := &numberPool{more: func(_ context.Context, n int) ([]int64, error) {
+		nums := make([]int64, n)
+		for i := range nums {
+			next++
+			nums[i] = next
+		}
+		return nums, nil
+	}}
+	first, err := np.take(t.Context(), 3)
+	if err != nil || !slices.Equal(first, []int64{1001, 1002, 1003}) {
+		t.Fatalf("first take = %v, %v", first, err)
+	}
+	np.giveBack(first) // the write failed: the numbers were never used
+	again, _ := np.take(t.Context(), 2)
+	more, _ := np.take(t.Context(), 2)
+	if !slices.Equal(again, []int64{1001, 1002}) || !slices.Equal(more, []int64{1003, 1004}) {
+		t.Fatalf("after a failed attempt: %v then %v, want the numbers it took used first, in order", again, more)
 	}
 }

@@ -70,6 +70,83 @@ func (s *Service) Place(ctx context.Context, tx *db.TenantTx, d Draft) (*Order, 
 // per order for every round trip. All the orders are placed, or none
 // (ESTOCK when the stock of a variant is short for them together).
 func (s *Service) PlaceMany(ctx context.Context, tx *db.TenantTx, drafts []Draft) ([]*Order, []string, error) {
+	orders, tokens, err := s.newOrders(tx, drafts)
+	if err != nil {
+		return nil, nil, err
+	}
+	// First the rows every checkout of the store contends for: the stock of
+	// its variants, in id order, then the order counter. Every path takes
+	// them in that order, so two transactions cannot deadlock on them.
+	if err := holdStock(ctx, tx, orders); err != nil {
+		return nil, nil, err
+	}
+	if err := takeNumbers(ctx, tx, orders); err != nil {
+		return nil, nil, err
+	}
+	if err := insertPlaced(ctx, tx, orders); err != nil {
+		return nil, nil, err
+	}
+	return orders, tokens, nil
+}
+
+// Staged is orders written but for the stock they hold, which HoldStock
+// takes: see Stage.
+type Staged struct {
+	Orders []*Order
+	Tokens []string // each order's access token, shown once
+}
+
+// Stage writes orders numbered beforehand (TakeNumbers) with their lines,
+// events and expiries, but does not hold their stock: the caller does,
+// with HoldStock, as the last of its statements. Nothing it writes is a
+// row other transactions wait for, so a batch of a flash sale holds the
+// rows every buyer shares (the allocation, the stock) only for its last
+// statements and its commit, not while it writes hundreds of orders.
+func (s *Service) Stage(ctx context.Context, tx *db.TenantTx, drafts []Draft, numbers []int64) (*Staged, error) {
+	if len(numbers) != len(drafts) {
+		return nil, fmt.Errorf("stage orders: %d numbers for %d orders", len(numbers), len(drafts))
+	}
+	orders, tokens, err := s.newOrders(tx, drafts)
+	if err != nil {
+		return nil, err
+	}
+	for i, o := range orders {
+		o.Number = numbers[i]
+	}
+	if err := insertPlaced(ctx, tx, orders); err != nil {
+		return nil, err
+	}
+	return &Staged{Orders: orders, Tokens: tokens}, nil
+}
+
+// HoldStock holds the stock of staged orders, each variant in one guarded
+// update, in id order. Errors: ESTOCK.
+func (st *Staged) HoldStock(ctx context.Context, tx *db.TenantTx) error {
+	return holdStock(ctx, tx, st.Orders)
+}
+
+// TakeNumbers takes the store's next n order numbers in a transaction of
+// its own, which holds the store's counter for a moment only; Stage places
+// orders with them. A number taken by a write that then fails is never
+// used: the store's numbering has a gap there.
+func (s *Service) TakeNumbers(ctx context.Context, tenantID string, n int) ([]int64, error) {
+	orders := make([]*Order, n)
+	for i := range orders {
+		orders[i] = &Order{}
+	}
+	if err := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error { return takeNumbers(ctx, tx, orders) }); err != nil {
+		return nil, err
+	}
+	numbers := make([]int64, n)
+	for i, o := range orders {
+		numbers[i] = o.Number
+	}
+	return numbers, nil
+}
+
+// newOrders makes the orders of drafts, pending payment, with their ids
+// and access tokens.
+func (s *Service) newOrders(tx *db.TenantTx, drafts []Draft) ([]*Order, []string, error) {
 	orders, tokens := make([]*Order, len(drafts)), make([]string, len(drafts))
 	for i, d := range drafts {
 		if _, err := s.Providers.Get(d.PaymentProvider); err != nil {
@@ -97,9 +174,12 @@ func (s *Service) PlaceMany(ctx context.Context, tx *db.TenantTx, drafts []Draft
 		}
 		orders[i] = o
 	}
-	// First the rows every checkout of the store contends for: the stock of
-	// its variants, in id order, then the order counter. Every path takes
-	// them in that order, so two transactions cannot deadlock on them.
+	return orders, tokens, nil
+}
+
+// holdStock holds the units of orders' tracked lines, each variant in one
+// guarded update, in id order. Errors: ESTOCK.
+func holdStock(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
 	holds := map[string][]inventory.Hold{}
 	lineOf := map[string]*Line{}
 	for _, o := range orders {
@@ -113,19 +193,22 @@ func (s *Service) PlaceMany(ctx context.Context, tx *db.TenantTx, drafts []Draft
 	for _, v := range slices.Sorted(maps.Keys(holds)) {
 		if err := inventory.ReserveMany(ctx, tx, v, holds[v]); err != nil {
 			if l := lineOf[v]; nimbus.ErrorCode(err) == nimbus.ESTOCK && len(orders) == 1 {
-				return nil, nil, nimbus.Errorf(nimbus.ESTOCK, "not enough stock of %s (%s) for %d", l.Title, l.SKU, l.Quantity)
+				return nimbus.Errorf(nimbus.ESTOCK, "not enough stock of %s (%s) for %d", l.Title, l.SKU, l.Quantity)
 			}
-			return nil, nil, err
+			return err
 		}
 	}
-	if err := takeNumbers(ctx, tx, orders); err != nil {
-		return nil, nil, err
-	}
+	return nil
+}
+
+// insertPlaced writes numbered orders, their lines, expiries, events and
+// outbox messages.
+func insertPlaced(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
 	if err := insertOrders(ctx, tx, orders); err != nil {
-		return nil, nil, err
+		return err
 	}
 	if err := scheduleExpiries(ctx, tx, orders); err != nil {
-		return nil, nil, fmt.Errorf("schedule reservation expiry: %w", err)
+		return fmt.Errorf("schedule reservation expiry: %w", err)
 	}
 	events := make([]event, len(orders))
 	msgs := make([]outbox.Message, len(orders))
@@ -134,12 +217,9 @@ func (s *Service) PlaceMany(ctx context.Context, tx *db.TenantTx, drafts []Draft
 		msgs[i] = outbox.Message{Topic: "order.created", SubjectID: o.ID, Payload: eventPayload(o)}
 	}
 	if err := insertEvents(ctx, tx, events); err != nil {
-		return nil, nil, err
+		return err
 	}
-	if err := outbox.WriteMany(ctx, tx, msgs); err != nil {
-		return nil, nil, err
-	}
-	return orders, tokens, nil
+	return outbox.WriteMany(ctx, tx, msgs)
 }
 
 func eventPayload(o *Order) map[string]any {
