@@ -1,7 +1,9 @@
 package db_test
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
@@ -245,6 +247,101 @@ func TestExecRowsInChunks(t *testing.T) {
 		})
 		if err == nil {
 			t.Fatal("arguments that do not fill rows are accepted")
+		}
+	})
+}
+
+// TestExecRowsKeepsEveryValue: rows of every kind of value the stores
+// write (text, NULL, bytes, numbers, booleans, times and absent times)
+// come back as written, on PostgreSQL sent as one array per column, with a
+// tail and its arguments (an upsert that skips a row) applied to them.
+func TestExecRowsKeepsEveryValue(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ddl := `CREATE TABLE probe (id TEXT PRIMARY KEY, note TEXT, raw BYTEA, n BIGINT, ok BOOLEAN, at TIMESTAMPTZ, due TIMESTAMPTZ)`
+		if d.Dialect() == db.SQLite {
+			ddl = `CREATE TABLE probe (id TEXT PRIMARY KEY, note TEXT, raw BLOB, n INTEGER, ok BOOLEAN, at TIMESTAMP, due TIMESTAMP)`
+		}
+		at := time.Date(2026, 11, 26, 14, 3, 49, 123456000, time.UTC)
+		type row struct {
+			id   string
+			note sql.NullString
+			raw  []byte
+			n    int64
+			ok   bool
+			at   time.Time
+			due  *time.Time
+		}
+		want := []row{
+			{id: "a", note: sql.NullString{String: "it's \\ \"quoted\", {braced}, NULL", Valid: true}, raw: []byte{0, 1, 0xfe, '\\'}, n: -1 << 40, ok: true, at: at, due: &at},
+			{id: "b", raw: []byte{}, n: 0, at: at.Add(time.Hour)},
+		}
+		var args []any
+		for _, r := range want {
+			var note any
+			if r.note.Valid {
+				note = r.note.String
+			}
+			args = append(args, r.id, note, r.raw, r.n, r.ok, r.at, r.due)
+		}
+		// Made as the schema is, outside the role transactions run as.
+		if _, err := d.WritePool().ExecContext(ctx, ddl); err != nil {
+			t.Fatal(err)
+		}
+		if d.Dialect() == db.Postgres {
+			if _, err := d.WritePool().ExecContext(ctx, `GRANT SELECT, INSERT, UPDATE ON probe TO nimbus_tenant`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var affected int64
+		err := d.Update(ctx, func(tx *db.Tx) (err error) {
+			if _, err := tx.ExecRows(ctx, `INSERT INTO probe (id, note, raw, n, ok, at, due)`, "(?, ?, ?, ?, ?, ?, ?)", "", args); err != nil {
+				return err
+			}
+			// Again, as an upsert that moves only rows whose n is below 1.
+			affected, err = tx.ExecRows(ctx, `INSERT INTO probe (id, note, raw, n, ok, at, due)`, "(?, ?, ?, ?, ?, ?, ?)",
+				`ON CONFLICT (id) DO UPDATE SET n = probe.n + 1 WHERE probe.n < ?`, args, 0)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if affected != 1 {
+			t.Fatalf("the upsert affected %d rows, want the 1 its tail lets through", affected)
+		}
+		want[0].n++
+		var got []row
+		err = d.View(ctx, func(tx *db.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT id, note, raw, n, ok, at, due FROM probe ORDER BY id`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var r row
+				var due sql.NullTime
+				if err := rows.Scan(&r.id, &r.note, &r.raw, &r.n, &r.ok, &r.at, &due); err != nil {
+					return err
+				}
+				if due.Valid {
+					r.due = &due.Time
+				}
+				got = append(got, r)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("read %d rows, want %d", len(got), len(want))
+		}
+		for i, w := range want {
+			g := got[i]
+			if g.id != w.id || g.note != w.note || !bytes.Equal(g.raw, w.raw) || g.n != w.n || g.ok != w.ok || !g.at.Equal(w.at) ||
+				(g.due == nil) != (w.due == nil) || (g.due != nil && !g.due.Equal(*w.due)) {
+				t.Errorf("row %d: read %+v, wrote %+v", i, g, w)
+			}
 		}
 	})
 }

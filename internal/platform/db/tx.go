@@ -290,12 +290,31 @@ var rowChunks = []int{64, 16, 4, 1}
 // the placeholder list of one row, such as "(?, ?, ?)", and args holds the
 // rows' arguments one row after another. tailArgs follow each chunk's rows
 // (for a tail such as "ON CONFLICT ... WHERE n <= ?"). Rows go in chunks of
-// 64, 16, 4 and 1 on SQLite (all in one on PostgreSQL), in order, within
-// the caller's transaction; it returns the rows affected in all.
+// 64, 16, 4 and 1 on SQLite, in order, within the caller's transaction; on
+// PostgreSQL all in one statement, as one array per column (rows.go) when
+// head is a plain INSERT INTO t (columns). It returns the rows affected in
+// all.
 func (tx *Tx) ExecRows(ctx context.Context, head, row, tail string, args []any, tailArgs ...any) (int64, error) {
 	perRow := strings.Count(row, "?")
 	if perRow == 0 || len(args)%perRow != 0 {
 		return 0, fmt.Errorf("db: %d arguments for rows of %d", len(args), perRow)
+	}
+	if tx.dialect == Postgres && len(args) > 0 {
+		query, cols, err := tx.arrayInsert(ctx, head, row, tail)
+		if err != nil {
+			return 0, err
+		}
+		if cols == perRow {
+			arrays, err := columnArrays(args, perRow)
+			if err != nil {
+				return 0, err
+			}
+			res, err := tx.Exec(ctx, query, append(arrays, tailArgs...)...)
+			if err != nil {
+				return 0, err
+			}
+			return res.RowsAffected()
+		}
 	}
 	var affected int64
 	for n := len(args) / perRow; n > 0; {
