@@ -107,6 +107,16 @@ func TestRowLevelSecurity(t *testing.T) {
 		if err == nil {
 			t.Fatal("inserting into another tenant succeeded")
 		}
+		// Also in the tables written for every order, which check their
+		// tenant by this alone (no foreign key to tenants: migration 0008).
+		err = d.TenantUpdate(ctx, "ten_a", func(tx *db.TenantTx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO outbox_events (id, tenant_id, topic, subject_id, payload, created_at)
+				VALUES ('evt_x', 'ten_b', 'order.created', 'ord_x', '{}', ?)`, tx.Now)
+			return err
+		})
+		if err == nil {
+			t.Fatal("an outbox event for another tenant was written")
+		}
 		// Outside any tenant, tenant-owned rows are invisible.
 		err = d.View(ctx, func(tx *db.Tx) error {
 			return tx.QueryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
