@@ -102,16 +102,29 @@ type Staged struct {
 // row other transactions wait for, so a batch of a flash sale holds the
 // rows every buyer shares (the allocation, the stock) only for its last
 // statements and its commit, not while it writes hundreds of orders.
+//
+// With numbers nil, Stage takes the next numbers itself, in the caller's
+// transaction: right on SQLite, whose one writer holds the whole database
+// anyway (a transaction of their own would wait for the writer a second
+// time), wrong on PostgreSQL, where it would hold the store's counter
+// through the inserts.
 func (s *Service) Stage(ctx context.Context, tx *db.TenantTx, drafts []Draft, numbers []int64) (*Staged, error) {
-	if len(numbers) != len(drafts) {
+	if numbers != nil && len(numbers) != len(drafts) {
 		return nil, fmt.Errorf("stage orders: %d numbers for %d orders", len(numbers), len(drafts))
 	}
 	orders, tokens, err := s.newOrders(tx, drafts)
 	if err != nil {
 		return nil, err
 	}
+	if numbers == nil {
+		if err := takeNumbers(ctx, tx, orders); err != nil {
+			return nil, err
+		}
+	}
 	for i, o := range orders {
-		o.Number = numbers[i]
+		if numbers != nil {
+			o.Number = numbers[i]
+		}
 	}
 	if err := insertPlaced(ctx, tx, orders); err != nil {
 		return nil, err
