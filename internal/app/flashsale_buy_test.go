@@ -618,3 +618,36 @@ func TestFlashSaleStalledBodyGivesUp(t *testing.T) {
 		}
 	})
 }
+
+// TestOrderNumbersGivenBack: numbers a flash sale batch took and could not
+// use go back to the store while no later number was taken; otherwise they
+// stay a gap, and no number is ever handed out twice.
+func TestOrderNumbersGivenBack(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		ctx := t.Context()
+		take := func(n int) []int64 {
+			t.Helper()
+			nums, err := s.Orders.TakeNumbers(ctx, sh.StoreID, n)
+			if err != nil || len(nums) != n {
+				t.Fatalf("take %d: %v, %v", n, nums, err)
+			}
+			return nums
+		}
+		unused := take(3)
+		if err := s.Orders.ReturnNumbers(ctx, sh.StoreID, unused); err != nil {
+			t.Fatal(err)
+		}
+		if again := take(1); again[0] != unused[0] {
+			t.Fatalf("after giving back %v the next number is %d", unused, again[0])
+		}
+		late := take(2)
+		after := take(1)
+		if err := s.Orders.ReturnNumbers(ctx, sh.StoreID, late); err != nil {
+			t.Fatal(err)
+		}
+		if next := take(1); next[0] != after[0]+1 {
+			t.Fatalf("numbers %v given back after %d was taken: the next is %d, want %d", late, after[0], next[0], after[0]+1)
+		}
+	})
+}

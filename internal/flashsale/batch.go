@@ -54,6 +54,10 @@ const fallbackInFlight = 4
 // it goes away.
 const queueIdle = 5 * time.Second
 
+// fillWait bounds how long a batch waits to fill up while another batch
+// of its item has SQLite's writer.
+const fillWait = 20 * time.Millisecond
+
 // batchesInFlight is how many batches of one item a node runs at once: a
 // second batch is ready to run the moment the first one's commit ends,
 // so the database's writer is not left waiting for the next batch.
@@ -106,6 +110,14 @@ func (s *Service) drain(key itemKey, q *queue) {
 	idle := time.NewTimer(queueIdle)
 	defer idle.Stop()
 	slots := make(chan struct{}, batchesInFlight)
+	finished := make(chan struct{}, batchesInFlight) // a batch gave its slot back
+	oneWriter := s.DB.Dialect() == db.SQLite
+	// Once the last batch is done: the keys collected go, and numbers taken
+	// for batches that then failed go back to the store if none were taken
+	// after them.
+	defer s.forgetKnown(key)
+	numbers := s.newNumberPool(key.tenantID)
+	defer numbers.release()
 	var running sync.WaitGroup
 	defer running.Wait()
 	for {
@@ -113,12 +125,32 @@ func (s *Service) drain(key itemKey, q *queue) {
 		case p := <-q.buys:
 			slots <- struct{}{}
 			group := []*pendingBuy{p}
+			// On SQLite, while another batch runs the one writer is busy
+			// with it: this one fills up meanwhile rather than take the
+			// writer's next turn with the few buys that are there (the other
+			// batch's buyers send their next buys the moment it answers
+			// them), and is planned by the time the writer is free.
+			// PostgreSQL writes two batches side by side: it goes at once.
+			var fill <-chan time.Time
 		gather:
 			for len(group) < maxBatch {
 				select {
 				case p := <-q.buys:
 					group = append(group, p)
+					continue
 				default:
+				}
+				if !oneWriter || len(slots) == 1 { // ours alone: the writer waits for it
+					break
+				}
+				if fill == nil {
+					fill = time.After(fillWait)
+				}
+				select {
+				case p := <-q.buys:
+					group = append(group, p)
+				case <-finished:
+				case <-fill:
 					break gather
 				}
 			}
@@ -139,8 +171,14 @@ func (s *Service) drain(key itemKey, q *queue) {
 				continue
 			}
 			running.Go(func() {
-				defer func() { <-slots }()
-				s.runBatch(key.tenantID, live, s.newNumberPool(key.tenantID))
+				defer func() {
+					<-slots
+					select {
+					case finished <- struct{}{}:
+					default:
+					}
+				}()
+				s.runBatch(key.tenantID, live, numbers)
 			})
 			idle.Reset(queueIdle)
 		case <-idle.C:
@@ -149,7 +187,6 @@ func (s *Service) drain(key itemKey, q *queue) {
 			if len(q.buys) == 0 {
 				delete(b.queues, key)
 				b.qmu.Unlock()
-				s.forgetKnown(key)
 				return
 			}
 			b.qmu.Unlock()
@@ -258,26 +295,31 @@ func (s *Service) tryBatch(ctx context.Context, t *tenant.Tenant, group []*pendi
 	return err
 }
 
-// numberPool hands the orders of one batch (and of its retries) on
-// PostgreSQL their numbers, taken from the store in a short transaction of
-// their own (see order.Service.TakeNumbers). Numbers an attempt took and could not use
-// are kept for the next; those left at the end are gaps in the store's
-// numbering, which only a failed batch leaves.
+// numberPool hands the orders of an item's batches on PostgreSQL their
+// numbers, taken from the store in a short transaction of their own (see
+// order.Service.TakeNumbers). Numbers a batch took and could not use (it
+// lost a race near the sell-out) go to the next batch; those left when the
+// item's queue goes idle are given back if no number was taken after them,
+// and are a gap in the store's numbering otherwise.
 type numberPool struct {
-	more func(ctx context.Context, n int) ([]int64, error) // n new numbers, ascending
-	mu   sync.Mutex                                        // the buys of a failed batch are retried a few at a time
-	free []int64                                           // ascending
+	more   func(ctx context.Context, n int) ([]int64, error) // n new numbers, ascending
+	giveUp func(ctx context.Context, nums []int64) error     // return unused numbers
+	mu     sync.Mutex                                        // two batches, or a failed batch's buys, at a time
+	free   []int64                                           // ascending
 }
 
-// newNumberPool returns the pool for a batch of a store, or nil on SQLite,
-// where the batch takes its numbers in its own write: the one writer holds
+// newNumberPool returns the pool for a store's batches, or nil on SQLite,
+// where a batch takes its numbers in its own write: the one writer holds
 // the whole database anyway, and a transaction of their own would make each
 // batch wait for the writer twice (up to 70 ms, measured).
 func (s *Service) newNumberPool(tenantID string) *numberPool {
 	if s.DB.Dialect() == db.SQLite {
 		return nil
 	}
-	return &numberPool{more: func(ctx context.Context, n int) ([]int64, error) { return s.Orders.TakeNumbers(ctx, tenantID, n) }}
+	return &numberPool{
+		more:   func(ctx context.Context, n int) ([]int64, error) { return s.Orders.TakeNumbers(ctx, tenantID, n) },
+		giveUp: func(ctx context.Context, nums []int64) error { return s.Orders.ReturnNumbers(ctx, tenantID, nums) },
+	}
 }
 
 func (np *numberPool) take(ctx context.Context, n int) ([]int64, error) {
@@ -300,6 +342,20 @@ func (np *numberPool) giveBack(nums []int64) {
 	defer np.mu.Unlock()
 	np.free = append(np.free, nums...)
 	slices.Sort(np.free)
+}
+
+// release returns the numbers left to the store, if it has given none
+// since (a nil pool has none).
+func (np *numberPool) release() {
+	if np == nil {
+		return
+	}
+	np.mu.Lock()
+	defer np.mu.Unlock()
+	if len(np.free) > 0 {
+		np.giveUp(context.Background(), np.free) // if it cannot, the numbers are a gap
+		np.free = nil
+	}
 }
 
 // errRace is a write that found what its plan read moved meanwhile (a

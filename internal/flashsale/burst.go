@@ -62,8 +62,10 @@ type itemKey struct{ tenantID, saleID, variantID string }
 // The node collects those keys as its batches place orders (known), so
 // that at the sell-out the note is made from memory: the item's placed
 // count (orders ever placed) read in one row says whether known holds them
-// all. Only when it does not (orders placed by another node, or before
-// this one started) are the keys read in full.
+// all (counted, the count known accounts for, is the count at the last
+// full read plus the orders placed here since). Only when it does not
+// (orders placed by another node, or before this one started) are the keys
+// read in full.
 type hint struct {
 	remaining atomic.Int64
 	checked   atomic.Int64                          // unix nanoseconds of the database's answer
@@ -72,6 +74,7 @@ type hint struct {
 
 	mu        sync.Mutex            // one note at a time; guards what follows
 	known     map[[32]byte]struct{} // keys of the item's orders this node placed or read
+	counted   int64                 // the placed count known accounts for
 	published bool                  // keys holds all of known
 	keysRead  int64                 // unix nanoseconds known was last read in full, or begun
 }
@@ -164,9 +167,13 @@ func (s *Service) notePlaced(k itemKey, keys [][]byte) {
 		h.keysRead = time.Now().UnixNano()
 	}
 	for _, key := range keys {
-		h.known[[32]byte(key)] = struct{}{}
+		if _, seen := h.known[[32]byte(key)]; !seen {
+			h.known[[32]byte(key)] = struct{}{}
+			h.counted++
+		}
 	}
 	h.published = false
+	h.loaded.Store(0) // a note made before these orders does not hold them
 }
 
 // forgetKnown drops the keys a node collected toward an item's sold-out
@@ -176,7 +183,7 @@ func (s *Service) forgetKnown(k itemKey) {
 	if h := s.hintOf(k); h != nil {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		h.known, h.published = nil, false
+		h.known, h.counted, h.published = nil, 0, false
 	}
 }
 
@@ -216,7 +223,7 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 			tx.TenantID(), saleID, variantID).Scan(&placed); err != nil {
 			return err
 		}
-		if int64(len(h.known)) == placed && began-h.keysRead < int64(keysMaxAge) {
+		if h.known != nil && h.counted == placed && began-h.keysRead < int64(keysMaxAge) {
 			return nil // every order placed is known
 		}
 		read := map[[32]byte]struct{}{}
@@ -238,10 +245,13 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		h.known, h.keysRead, h.published = read, began, false
+		h.known, h.counted, h.keysRead, h.published = read, placed, began, false
 		return nil
 	})
 	if err != nil {
+		if fresh { // an earlier note lacks the orders just placed: answer from the database until the next
+			h.keys.Store(nil)
+		}
 		return
 	}
 	if !h.published {

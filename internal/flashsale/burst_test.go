@@ -179,4 +179,14 @@ func TestNumberPoolKeepsWhatAFailedAttemptTook(t *testing.T) {
 	if !slices.Equal(again, []int64{1001, 1002}) || !slices.Equal(more, []int64{1003, 1004}) {
 		t.Fatalf("after a failed attempt: %v then %v, want the numbers it took used first, in order", again, more)
 	}
+	// A last batch fails: its numbers go back when the queue goes idle.
+	var returned []int64
+	np.giveUp = func(_ context.Context, nums []int64) error { returned = append(returned, nums...); return nil }
+	last, _ := np.take(t.Context(), 2)
+	np.giveBack(last)
+	np.release()
+	np.release()
+	if !slices.Equal(returned, []int64{1005, 1006}) {
+		t.Fatalf("released %v, want the unused 1005 and 1006, once", returned)
+	}
 }

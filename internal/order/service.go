@@ -157,6 +157,25 @@ func (s *Service) TakeNumbers(ctx context.Context, tenantID string, n int) ([]in
 	return numbers, nil
 }
 
+// ReturnNumbers gives back numbers TakeNumbers took and no order used, so
+// that they do not become a gap: the last of them, from the highest down
+// while they follow one another, if none was taken after them. Others stay
+// a gap.
+func (s *Service) ReturnNumbers(ctx context.Context, tenantID string, numbers []int64) error {
+	if len(numbers) == 0 {
+		return nil
+	}
+	top := slices.Max(numbers)
+	low := top
+	for slices.Contains(numbers, low-1) {
+		low--
+	}
+	return s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		_, err := tx.Exec(ctx, `UPDATE order_numbers SET last_number = ? WHERE tenant_id = ? AND last_number = ?`, low-1, tx.TenantID(), top)
+		return err
+	})
+}
+
 // newOrders makes the orders of drafts, pending payment, with their ids
 // and access tokens.
 func (s *Service) newOrders(tx *db.TenantTx, drafts []Draft) ([]*Order, []string, error) {

@@ -262,29 +262,36 @@ func TestExecRowsInChunks(t *testing.T) {
 }
 
 // TestExecRowsKeepsEveryValue: rows of every kind of value the stores
-// write (text, NULL, bytes, numbers, booleans, times and absent times)
+// write (text, NULL, bytes, numbers, booleans, times and absent times,
+// bytes into a text column, a named string type)
 // come back as written, on PostgreSQL sent as one array per column, with a
 // tail and its arguments (an upsert that skips a row) applied to them.
 func TestExecRowsKeepsEveryValue(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		ddl := `CREATE TABLE probe (id TEXT PRIMARY KEY, note TEXT, raw BYTEA, n BIGINT, ok BOOLEAN, at TIMESTAMPTZ, due TIMESTAMPTZ)`
+		ddl := `CREATE TABLE probe (id TEXT PRIMARY KEY, note TEXT, raw BYTEA, n BIGINT, ok BOOLEAN, at TIMESTAMPTZ, due TIMESTAMPTZ,
+			label TEXT, kind VARCHAR(8))`
 		if d.Dialect() == db.SQLite {
-			ddl = `CREATE TABLE probe (id TEXT PRIMARY KEY, note TEXT, raw BLOB, n INTEGER, ok BOOLEAN, at TIMESTAMP, due TIMESTAMP)`
+			ddl = `CREATE TABLE probe (id TEXT PRIMARY KEY, note TEXT, raw BLOB, n INTEGER, ok BOOLEAN, at TIMESTAMP, due TIMESTAMP,
+			label TEXT, kind VARCHAR(8))`
 		}
+		type kind string // a named type, as stores pass their enums
 		at := time.Date(2026, 11, 26, 14, 3, 49, 123456000, time.UTC)
 		type row struct {
-			id   string
-			note sql.NullString
-			raw  []byte
-			n    int64
-			ok   bool
-			at   time.Time
-			due  *time.Time
+			id    string
+			note  sql.NullString
+			raw   []byte
+			n     int64
+			ok    bool
+			at    time.Time
+			due   *time.Time
+			label string // written as bytes into a text column
+			kind  kind
 		}
 		want := []row{
-			{id: "a", note: sql.NullString{String: "it's \\ \"quoted\", {braced}, NULL", Valid: true}, raw: []byte{0, 1, 0xfe, '\\'}, n: -1 << 40, ok: true, at: at, due: &at},
-			{id: "b", raw: []byte{}, n: 0, at: at.Add(time.Hour)},
+			{id: "a", note: sql.NullString{String: "it's \\ \"quoted\", {braced}, NULL", Valid: true}, raw: []byte{0, 1, 0xfe, '\\'}, n: -1 << 40, ok: true, at: at, due: &at,
+				label: "plain", kind: "pending"},
+			{id: "b", raw: []byte{}, n: 0, at: at.Add(time.Hour), label: `\x41`, kind: "paid"},
 		}
 		var args []any
 		for _, r := range want {
@@ -292,7 +299,7 @@ func TestExecRowsKeepsEveryValue(t *testing.T) {
 			if r.note.Valid {
 				note = r.note.String
 			}
-			args = append(args, r.id, note, r.raw, r.n, r.ok, r.at, r.due)
+			args = append(args, r.id, note, r.raw, r.n, r.ok, r.at, r.due, []byte(r.label), r.kind)
 		}
 		// Made as the schema is, outside the role transactions run as.
 		if _, err := d.WritePool().ExecContext(ctx, ddl); err != nil {
@@ -305,11 +312,11 @@ func TestExecRowsKeepsEveryValue(t *testing.T) {
 		}
 		var affected int64
 		err := d.Update(ctx, func(tx *db.Tx) (err error) {
-			if _, err := tx.ExecRows(ctx, `INSERT INTO probe (id, note, raw, n, ok, at, due)`, "(?, ?, ?, ?, ?, ?, ?)", "", args); err != nil {
+			if _, err := tx.ExecRows(ctx, `INSERT INTO probe (id, note, raw, n, ok, at, due, label, kind)`, "(?, ?, ?, ?, ?, ?, ?, ?, ?)", "", args); err != nil {
 				return err
 			}
 			// Again, as an upsert that moves only rows whose n is below 1.
-			affected, err = tx.ExecRows(ctx, `INSERT INTO probe (id, note, raw, n, ok, at, due)`, "(?, ?, ?, ?, ?, ?, ?)",
+			affected, err = tx.ExecRows(ctx, `INSERT INTO probe (id, note, raw, n, ok, at, due, label, kind)`, "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
 				`ON CONFLICT (id) DO UPDATE SET n = probe.n + 1 WHERE probe.n < ?`, args, 0)
 			return err
 		})
@@ -322,7 +329,7 @@ func TestExecRowsKeepsEveryValue(t *testing.T) {
 		want[0].n++
 		var got []row
 		err = d.View(ctx, func(tx *db.Tx) error {
-			rows, err := tx.Query(ctx, `SELECT id, note, raw, n, ok, at, due FROM probe ORDER BY id`)
+			rows, err := tx.Query(ctx, `SELECT id, note, raw, n, ok, at, due, label, kind FROM probe ORDER BY id`)
 			if err != nil {
 				return err
 			}
@@ -330,7 +337,7 @@ func TestExecRowsKeepsEveryValue(t *testing.T) {
 			for rows.Next() {
 				var r row
 				var due sql.NullTime
-				if err := rows.Scan(&r.id, &r.note, &r.raw, &r.n, &r.ok, &r.at, &due); err != nil {
+				if err := rows.Scan(&r.id, &r.note, &r.raw, &r.n, &r.ok, &r.at, &due, &r.label, &r.kind); err != nil {
 					return err
 				}
 				if due.Valid {
@@ -349,6 +356,7 @@ func TestExecRowsKeepsEveryValue(t *testing.T) {
 		for i, w := range want {
 			g := got[i]
 			if g.id != w.id || g.note != w.note || !bytes.Equal(g.raw, w.raw) || g.n != w.n || g.ok != w.ok || !g.at.Equal(w.at) ||
+				g.label != w.label || g.kind != w.kind ||
 				(g.due == nil) != (w.due == nil) || (g.due != nil && !g.due.Equal(*w.due)) {
 				t.Errorf("row %d: read %+v, wrote %+v", i, g, w)
 			}

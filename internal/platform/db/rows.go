@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,7 +24,12 @@ import (
 //
 // One statement text for any row count is prepared once per connection and
 // keeps its plan. The columns' types are read from the catalog once per
-// table and process (the schema is this binary's migrations).
+// table and process (the schema is this binary's migrations), without
+// their modifiers, so that a value too long for a varchar(n) is refused by
+// the INSERT as it would be from VALUES rather than cut by the cast. Times
+// go as text with nanoseconds, which PostgreSQL rounds to microseconds
+// (the stores write tx.Now, already truncated). A value of a kind pgText
+// does not know sends the rows as VALUES instead.
 
 // plainInsert matches the head ExecRows can send as arrays.
 var plainInsert = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+(\w+)\s*\(([\w\s,]+)\)\s*$`)
@@ -32,31 +38,34 @@ var plainInsert = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+(\w+)\s*\(([\w\s,
 var columnTypes sync.Map
 
 // arrayInsert returns the statement that inserts rows of head's columns
-// from one text array per column, followed by tail, or "" when head is not
-// a plain INSERT INTO t (columns) or row is not one placeholder per column.
-func (tx *Tx) arrayInsert(ctx context.Context, head, row, tail string) (string, int, error) {
+// from one text array per column, followed by tail, with the columns'
+// types, or "" when head is not a plain INSERT INTO t (columns) or row is
+// not one placeholder per column.
+func (tx *Tx) arrayInsert(ctx context.Context, head, row, tail string) (string, []string, error) {
 	m := plainInsert.FindStringSubmatch(head)
 	if m == nil {
-		return "", 0, nil
+		return "", nil, nil
 	}
 	table, cols := m[1], strings.Split(m[2], ",")
 	for i, c := range cols {
 		cols[i] = strings.TrimSpace(c)
 	}
 	if strings.ReplaceAll(row, " ", "") != "("+strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",")+")" {
-		return "", 0, nil
+		return "", nil, nil
 	}
 	types, err := tx.columnTypes(ctx, table)
 	if err != nil {
-		return "", 0, err
+		return "", nil, err
 	}
+	colTypes := make([]string, len(cols))
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") SELECT ")
 	for i, c := range cols {
 		t, ok := types[c]
 		if !ok {
-			return "", 0, fmt.Errorf("db: table %s has no column %s", table, c)
+			return "", nil, fmt.Errorf("db: table %s has no column %s", table, c)
 		}
+		colTypes[i] = t
 		if i > 0 {
 			b.WriteString(", ")
 		}
@@ -64,14 +73,14 @@ func (tx *Tx) arrayInsert(ctx context.Context, head, row, tail string) (string, 
 	}
 	b.WriteString(" FROM unnest(" + strings.TrimSuffix(strings.Repeat("?::text[], ", len(cols)), ", ") + `) AS u ("` +
 		strings.Join(cols, `", "`) + `") ` + tail)
-	return b.String(), len(cols), nil
+	return b.String(), colTypes, nil
 }
 
 func (tx *Tx) columnTypes(ctx context.Context, table string) (map[string]string, error) {
 	if v, ok := columnTypes.Load(table); ok {
 		return v.(map[string]string), nil
 	}
-	rows, err := tx.Query(ctx, `SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+	rows, err := tx.Query(ctx, `SELECT attname, format_type(atttypid, NULL) FROM pg_attribute
 		WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped`, table)
 	if err != nil {
 		return nil, fmt.Errorf("db: read the columns of %s: %w", table, err)
@@ -92,66 +101,79 @@ func (tx *Tx) columnTypes(ctx context.Context, table string) (map[string]string,
 	return types, nil
 }
 
-// columnArrays turns rows of args, perRow values each, into one array of
-// values in PostgreSQL's text form per column (nil is NULL).
-func columnArrays(args []any, perRow int) ([]any, error) {
+// columnArrays turns rows of args, one value per column of types each,
+// into one array of values in PostgreSQL's text form per column (nil is
+// NULL). ok is false if a value is of a kind it cannot send.
+func columnArrays(args []any, types []string) (arrays []any, ok bool) {
+	perRow := len(types)
 	n := len(args) / perRow
 	cols := make([][]*string, perRow)
 	for c := range cols {
 		cols[c] = make([]*string, n)
 	}
 	for i, v := range args {
-		s, err := pgText(v)
-		if err != nil {
-			return nil, err
+		s, ok := pgText(v, types[i%perRow] == "bytea")
+		if !ok {
+			return nil, false
 		}
 		cols[i%perRow][i/perRow] = s
 	}
-	out := make([]any, perRow)
+	arrays = make([]any, perRow)
 	for c := range cols {
-		out[c] = cols[c]
+		arrays[c] = cols[c]
 	}
-	return out, nil
+	return arrays, true
 }
 
-// pgText is a value in PostgreSQL's text input form, or nil for NULL.
-func pgText(v any) (*string, error) {
-	var s string
+// pgText is a value in PostgreSQL's text input form, or nil for NULL;
+// bytes are written as bytea's hex form for a bytea column, as text for
+// any other.
+func pgText(v any, bytea bool) (s *string, ok bool) {
+	text := func(s string) (*string, bool) { return &s, true }
 	switch x := v.(type) {
 	case nil:
-		return nil, nil
+		return nil, true
 	case string:
-		s = x
+		return text(x)
 	case []byte:
-		if x == nil {
-			return nil, nil
+		switch {
+		case x == nil:
+			return nil, true
+		case bytea:
+			return text(`\x` + hex.EncodeToString(x))
 		}
-		s = `\x` + hex.EncodeToString(x)
-	case bool:
-		s = strconv.FormatBool(x)
-	case int:
-		s = strconv.Itoa(x)
-	case int64:
-		s = strconv.FormatInt(x, 10)
-	case int32:
-		s = strconv.FormatInt(int64(x), 10)
-	case float64:
-		s = strconv.FormatFloat(x, 'g', -1, 64)
+		return text(string(x))
 	case time.Time:
-		s = x.Format(time.RFC3339Nano)
+		return text(x.Format(time.RFC3339Nano))
 	case *time.Time:
 		if x == nil {
-			return nil, nil
+			return nil, true
 		}
-		s = x.Format(time.RFC3339Nano)
+		return text(x.Format(time.RFC3339Nano))
 	case driver.Valuer:
 		dv, err := x.Value()
 		if err != nil {
-			return nil, err
+			return nil, false
 		}
-		return pgText(dv)
-	default:
-		return nil, fmt.Errorf("db: cannot send a %T in an array of rows", v)
+		return pgText(dv, bytea)
 	}
-	return &s, nil
+	r := reflect.ValueOf(v)
+	switch r.Kind() {
+	case reflect.String:
+		return text(r.String())
+	case reflect.Bool:
+		return text(strconv.FormatBool(r.Bool()))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return text(strconv.FormatInt(r.Int(), 10))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return text(strconv.FormatUint(r.Uint(), 10))
+	case reflect.Float32, reflect.Float64:
+		return text(strconv.FormatFloat(r.Float(), 'g', -1, 64))
+	case reflect.Pointer:
+		if r.IsNil() {
+			return nil, true
+		}
+		return pgText(r.Elem().Interface(), bytea)
+	}
+	return nil, false
 }

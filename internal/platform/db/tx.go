@@ -300,20 +300,18 @@ func (tx *Tx) ExecRows(ctx context.Context, head, row, tail string, args []any, 
 		return 0, fmt.Errorf("db: %d arguments for rows of %d", len(args), perRow)
 	}
 	if tx.dialect == Postgres && len(args) > 0 {
-		query, cols, err := tx.arrayInsert(ctx, head, row, tail)
+		query, types, err := tx.arrayInsert(ctx, head, row, tail)
 		if err != nil {
 			return 0, err
 		}
-		if cols == perRow {
-			arrays, err := columnArrays(args, perRow)
-			if err != nil {
-				return 0, err
+		if len(types) == perRow {
+			if arrays, ok := columnArrays(args, types); ok {
+				res, err := tx.Exec(ctx, query, append(arrays, tailArgs...)...)
+				if err != nil {
+					return 0, err
+				}
+				return res.RowsAffected()
 			}
-			res, err := tx.Exec(ctx, query, append(arrays, tailArgs...)...)
-			if err != nil {
-				return 0, err
-			}
-			return res.RowsAffected()
 		}
 	}
 	var affected int64

@@ -13,6 +13,13 @@
 -- a movement against its variant) stay. Low-volume tables keep their
 -- tenant check. SQLite keeps all of them: it has one writer and its checks
 -- take no locks.
+--
+-- Each ALTER locks its table (and tenants) exclusively, for a moment once
+-- it has the lock, but waiting for it would stall a store's checkouts
+-- behind a long transaction: the migration gives up after 5 s instead, and
+-- the node does not start, and starting it again tries again (best
+-- outside a sale).
+SET LOCAL lock_timeout = '5s';
 ALTER TABLE orders DROP CONSTRAINT orders_tenant_id_fkey;
 ALTER TABLE order_lines DROP CONSTRAINT order_lines_tenant_id_fkey;
 ALTER TABLE order_events DROP CONSTRAINT order_events_tenant_id_fkey;
