@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -157,6 +158,9 @@ func startBenchServer(ctx context.Context, cfg Config, env Env, adjust func(*Con
 	if adjust != nil {
 		adjust(&cfg)
 	}
+	// As "serve" runs it (the load shares the threads, as it shares the cores).
+	procs := runtime.GOMAXPROCS(threadsFor(cfg, env.Getenv, runtime.GOMAXPROCS(0)))
+	cleanup = append(cleanup, func() { runtime.GOMAXPROCS(procs) })
 	srv, err := NewServer(ctx, cfg, newLogger(cfg, env.Stderr))
 	if err != nil {
 		stopAll()
