@@ -97,6 +97,7 @@ func parseConfig(name string, args []string, env Env, bind func(*Config, *flag.F
 	if err := parse(fs, args, env.Getenv); err != nil {
 		return cfg, err
 	}
+	cfg.backendDefaults(fs)
 	return cfg, cfg.validate()
 }
 

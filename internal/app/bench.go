@@ -9,10 +9,12 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"time"
 
 	"github.com/nimbuscommerce/nimbus/internal/bench"
 	"github.com/nimbuscommerce/nimbus/internal/flashsale"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 )
 
 const benchUsage = `Usage: nimbus bench <program> [flags]
@@ -151,7 +153,7 @@ func startBenchServer(ctx context.Context, cfg Config, env Env, adjust func(*Con
 		cfg.DataDir = dir
 	}
 	cfg.Addr, cfg.MaxBodyBytes, cfg.ShutdownTimeout, cfg.LogLevel = "127.0.0.1:0", 1<<20, 10*time.Second, "warn"
-	cfg.MaxWrites, cfg.FlashSale.InFlightPerSale, cfg.FlashSale.PerIP, cfg.FlashSale.PerCustomer = 1024, flashsale.DefaultInFlightPerSale, 20, 5 // as served by default
+	cfg.MaxWrites, cfg.FlashSale.InFlightPerSale, cfg.FlashSale.PerIP, cfg.FlashSale.PerCustomer = 1024, 0, 20, 5 // as served by default (0: the backend's)
 	if cfg.LogFormat == "" {
 		cfg.LogFormat = "auto"
 	}
@@ -198,10 +200,14 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 	buyers := fs.Int("buyers", 2000, "concurrent buyers, each a distinct customer")
 	stock := fs.Int64("stock", 10000, "units in the sale (the product's whole stock)")
 	perCustomer := fs.Int64("per-customer", 0, "the sale's limit per customer (default: enough to ask for twice the stock)")
-	inFlight := fs.Int("in-flight", flashsale.DefaultInFlightPerSale, "buys of the sale the started server works on at once (its --flash-sale-in-flight)")
+	inFlight := fs.Int("in-flight", flashsale.DefaultInFlight(db.SQLite), "buys of the sale the started server works on at once (its --flash-sale-in-flight; default with --database-url: "+
+		strconv.Itoa(flashsale.DefaultInFlight(db.Postgres))+")")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (server and load) while the buyers run to this file")
 	if err := parse(fs, args, env.Getenv); err != nil {
 		return err
+	}
+	if cfg.DatabaseURL != "" && !given(fs, "in-flight") {
+		*inFlight = flashsale.DefaultInFlight(db.Postgres)
 	}
 	if *buyers < 1 || *stock < 1 || *inFlight < 1 {
 		return errors.New("--buyers, --stock and --in-flight must be positive")

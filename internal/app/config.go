@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nimbuscommerce/nimbus/internal/flashsale"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 )
 
 // Config is everything a Nimbus process is told at start-up. Every field
@@ -47,7 +49,7 @@ func (c *Config) bindServe(fs *flag.FlagSet) {
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark cookies Secure (set when clients reach Nimbus over HTTPS, for example behind a TLS load balancer)")
 	fs.StringVar(&c.ThemeDir, "theme-dir", "", "directory of storefront templates (templates/*.html) and static files (static/*) that replace the built-in ones")
 	fs.IntVar(&c.MaxWrites, "max-writes-in-flight", 1024, "writes (POST, PATCH, DELETE) served at once; past it a write gets 503 with Retry-After at once (0: no bound)")
-	fs.IntVar(&c.FlashSale.InFlightPerSale, "flash-sale-in-flight", flashsale.DefaultInFlightPerSale, "buys of one flash sale served at once by this node, below --max-writes-in-flight so that other writes still get in; past it a buy gets 429 with Retry-After at once")
+	fs.IntVar(&c.FlashSale.InFlightPerSale, "flash-sale-in-flight", flashsale.DefaultInFlight(db.SQLite), "buys of one flash sale served at once by this node, below --max-writes-in-flight so that other writes still get in; past it a buy gets 429 with Retry-After at once (default with --database-url: "+strconv.Itoa(flashsale.DefaultInFlight(db.Postgres))+")")
 	fs.Float64Var(&c.FlashSale.PerIP, "flash-sale-ip-rate", 20, "flash sale buys per second allowed from one client address, with bursts of twice as many (0: no limit)")
 	fs.Float64Var(&c.FlashSale.PerCustomer, "flash-sale-customer-rate", 5, "flash sale buys per second allowed for one customer, with bursts of twice as many (0: no limit)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted, in bytes")
@@ -98,11 +100,28 @@ func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 		if v == "" {
 			return
 		}
-		if err := f.Value.Set(v); err != nil {
+		if err := fs.Set(f.Name, v); err != nil { // counted as given, as on the command line
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// given reports whether a flag was set, on the command line or from the
+// environment.
+func given(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// backendDefaults fills in the defaults that depend on the database: a
+// flag's default is SQLite's, and with --database-url the ones not given
+// take PostgreSQL's.
+func (c *Config) backendDefaults(fs *flag.FlagSet) {
+	if c.DatabaseURL != "" && fs.Lookup("flash-sale-in-flight") != nil && !given(fs, "flash-sale-in-flight") {
+		c.FlashSale.InFlightPerSale = flashsale.DefaultInFlight(db.Postgres)
+	}
 }
 
 // validate checks the config as a whole.

@@ -95,7 +95,7 @@ func (s *Service) enqueue(tenantID string, p *pendingBuy) {
 	if q == nil {
 		// Admission bounds the buys of a sale in flight, so a queue that
 		// holds that many never blocks a sender (who holds qmu).
-		q = &queue{buys: make(chan *pendingBuy, max(s.Burst.InFlightPerSale, DefaultInFlightPerSale))}
+		q = &queue{buys: make(chan *pendingBuy, s.inFlightLimit())}
 		b.queues[key] = q
 		go s.drain(key, q)
 	}

@@ -1,0 +1,59 @@
+package app
+
+import (
+	"io"
+	"testing"
+)
+
+// TestThreadsFor: one more thread than cores for the embedded database,
+// none for PostgreSQL, and never over what GOMAXPROCS says.
+func TestThreadsFor(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "GOMAXPROCS" {
+				return v
+			}
+			return ""
+		}
+	}
+	for _, c := range []struct {
+		name     string
+		cfg      Config
+		gomaxenv string
+		want     int
+	}{
+		{"sqlite", Config{DataDir: "data"}, "", 5},
+		{"postgres", Config{DatabaseURL: "postgres://x"}, "", 4},
+		{"sqlite, GOMAXPROCS set", Config{DataDir: "data"}, "4", 4},
+	} {
+		if got := threadsFor(c.cfg, env(c.gomaxenv), 4); got != c.want {
+			t.Errorf("%s: %d threads on 4 cores, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+// TestInFlightFollowsTheBackend: a flash sale's buys in flight default to
+// what fills the backend's batches, and a value given on the command line
+// or in the environment wins.
+func TestInFlightFollowsTheBackend(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{[]string{"--data-dir", "d"}, nil, 400},
+		{[]string{"--database-url", "postgres://x"}, nil, 200},
+		{nil, map[string]string{"NIMBUS_DATABASE_URL": "postgres://x"}, 200},
+		{[]string{"--database-url", "postgres://x", "--flash-sale-in-flight", "300"}, nil, 300},
+		{[]string{"--database-url", "postgres://x"}, map[string]string{"NIMBUS_FLASH_SALE_IN_FLIGHT": "350"}, 350},
+	} {
+		env := Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return c.env[k] }}
+		cfg, err := parseConfig("serve", c.args, env, (*Config).bindServe)
+		if err != nil {
+			t.Fatalf("%v %v: %v", c.args, c.env, err)
+		}
+		if got := cfg.FlashSale.InFlightPerSale; got != c.want {
+			t.Errorf("%v %v: %d buys in flight, want %d", c.args, c.env, got, c.want)
+		}
+	}
+}
