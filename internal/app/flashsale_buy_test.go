@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -195,6 +196,7 @@ func forEachNodePair(t *testing.T, f func(t *testing.T, one, two *testServer)) {
 	t.Helper()
 	for _, b := range dbtest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			one := startServer(t, app.Config{DatabaseURL: b.Config.URL, DataDir: b.Config.DataDir})
 			two := one
 			if b.Config.URL != "" {
@@ -613,9 +615,66 @@ func TestFlashSaleStalledBodyGivesUp(t *testing.T) {
 			t.Fatalf("the stalled buy was never answered: %v", err)
 		}
 		res.Body.Close()
-		if res.StatusCode != http.StatusBadRequest || !res.Close {
+		// Given up after the body's wait (400), or refused at once if a
+		// buy held the sale's one place when its headers came (429):
+		// either way answered, closed, and never holding the place.
+		if (res.StatusCode != http.StatusBadRequest && res.StatusCode != http.StatusTooManyRequests) || !res.Close {
 			t.Fatalf("the stalled buy was answered %d, close %v", res.StatusCode, res.Close)
 		}
+	})
+}
+
+// TestFlashSaleRefusesAStalledBodyAtOnce: a buy refused before its body is
+// read (its address over its rate, or the sale full) is answered at once
+// and its connection closed, not held while the server waits for a body
+// it will not use.
+func TestFlashSaleRefusesAStalledBodyAtOnce(t *testing.T) {
+	cfg := app.Config{}
+	cfg.FlashSale.PerIP = 0.001 // a burst of 1, then nothing for the test's life
+	forEachBackendWith(t, cfg, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		sale := activeSale(t, sh, sh.Large.ID, 1999, 5, 1, false)
+		buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
+		s.client(t).do("POST", buy, buyBody(sh, sh.Large.ID, "one@example.com", 1)).must(t, http.StatusCreated, nil)
+		conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{", buy)
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second)) // the server would wait 30 s for the body
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("the refused buy was not answered: %v", err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusTooManyRequests || !res.Close {
+			t.Fatalf("the refused buy was answered %d, close %v; want 429 and the connection closed", res.StatusCode, res.Close)
+		}
+		// A refused buy whose body came whole keeps its connection.
+		whole, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer whole.Close()
+		whole.SetDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(whole)
+		body := `{"variant_id":"` + sh.Large.ID + `","quantity":1,"email":"two@example.com"}`
+		fmt.Fprintf(whole, "POST %s HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", buy, len(body), body)
+		res, err = http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusTooManyRequests || res.Close {
+			t.Fatalf("a whole refused buy was answered %d, close %v; want 429 on a kept connection", res.StatusCode, res.Close)
+		}
+		fmt.Fprintf(whole, "GET /healthz HTTP/1.1\r\nHost: shop\r\n\r\n")
+		if res, err = http.ReadResponse(r, nil); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("the kept connection's next request: %v, %v", res, err)
+		}
+		res.Body.Close()
 	})
 }
 

@@ -32,13 +32,17 @@ func forEachBackend(t *testing.T, f func(t *testing.T, s *testServer)) {
 }
 
 // forEachBackendWith is forEachBackend with a server configured as cfg
-// (its database settings are the backend's).
+// (its database settings are the backend's). The backends run side by
+// side: each has its own server and database, and a test mostly waits on
+// its database, so the suite takes about the time of the slower one.
 func forEachBackendWith(t *testing.T, cfg app.Config, f func(t *testing.T, s *testServer)) {
 	t.Helper()
 	for _, b := range dbtest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			cfg.DataDir, cfg.DatabaseURL = b.Config.DataDir, b.Config.URL
-			f(t, startServer(t, cfg))
+			t.Parallel()
+			c := cfg
+			c.DataDir, c.DatabaseURL = b.Config.DataDir, b.Config.URL
+			f(t, startServer(t, c))
 		})
 	}
 }

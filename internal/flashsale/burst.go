@@ -315,11 +315,11 @@ func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 			}
 			saleID := r.PathValue("id")
 			if err := s.allow(httpx.ClientIP(r.RemoteAddr), tenantID, ""); err != nil {
-				httpx.WriteProblem(w, r, err)
+				httpx.RefuseUnread(w, r, err)
 				return
 			}
 			if s.full(tenantID, saleID) {
-				httpx.WriteProblem(w, r, errSaleBusy)
+				httpx.RefuseUnread(w, r, errSaleBusy)
 				return
 			}
 			if err := httpx.BufferBody(w, r, bodyWait); err != nil {

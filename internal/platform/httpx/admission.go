@@ -81,6 +81,19 @@ func BufferBody(w http.ResponseWriter, r *http.Request, wait time.Duration) erro
 	return err
 }
 
+// RefuseUnread answers err to a request refused before its body was read,
+// without waiting for the body. net/http reads the rest of a body before
+// it replies, to keep the connection, for as long as the client takes to
+// send it (up to the server's read timeout): a client that sent headers
+// and stalled would be answered only then, holding a goroutine and a
+// connection meanwhile. Here only what has already arrived is read (a
+// small body comes with its headers); if more is due, the connection is
+// closed after the answer.
+func RefuseUnread(w http.ResponseWriter, r *http.Request, err error) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now()) // the server sets the next request's own
+	WriteProblem(w, r, err)
+}
+
 // ClientIP is the host of a request's remote address: the connection's,
 // never a header a client can set.
 func ClientIP(remoteAddr string) string {
