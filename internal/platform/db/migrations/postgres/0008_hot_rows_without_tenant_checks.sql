@@ -20,11 +20,11 @@
 -- the node does not start, and starting it again tries again (best
 -- outside a sale).
 SET LOCAL lock_timeout = '5s';
-ALTER TABLE orders DROP CONSTRAINT orders_tenant_id_fkey;
-ALTER TABLE order_lines DROP CONSTRAINT order_lines_tenant_id_fkey;
-ALTER TABLE order_events DROP CONSTRAINT order_events_tenant_id_fkey;
-ALTER TABLE outbox_events DROP CONSTRAINT outbox_events_tenant_id_fkey;
-ALTER TABLE inventory_movements DROP CONSTRAINT inventory_movements_tenant_id_fkey;
-ALTER TABLE flash_sale_orders DROP CONSTRAINT flash_sale_orders_tenant_id_fkey;
-ALTER TABLE flash_sale_buyers DROP CONSTRAINT flash_sale_buyers_tenant_id_fkey;
-ALTER TABLE customers DROP CONSTRAINT customers_tenant_id_fkey;
+ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_tenant_id_fkey;
+ALTER TABLE order_lines DROP CONSTRAINT IF EXISTS order_lines_tenant_id_fkey;
+ALTER TABLE order_events DROP CONSTRAINT IF EXISTS order_events_tenant_id_fkey;
+ALTER TABLE outbox_events DROP CONSTRAINT IF EXISTS outbox_events_tenant_id_fkey;
+ALTER TABLE inventory_movements DROP CONSTRAINT IF EXISTS inventory_movements_tenant_id_fkey;
+ALTER TABLE flash_sale_orders DROP CONSTRAINT IF EXISTS flash_sale_orders_tenant_id_fkey;
+ALTER TABLE flash_sale_buyers DROP CONSTRAINT IF EXISTS flash_sale_buyers_tenant_id_fkey;
+ALTER TABLE customers DROP CONSTRAINT IF EXISTS customers_tenant_id_fkey;
