@@ -281,15 +281,12 @@ func (s *Service) tryBatch(ctx context.Context, t *tenant.Tenant, group []*pendi
 			return moreThanPlanned(ctx, tx, plan, item.Remaining(), d.left, d.stock)
 		})
 	}
-	var nums []int64 // nil: taken in the write (SQLite)
-	if numbers != nil {
-		var err error
-		if nums, err = numbers.take(ctx, len(d.accepted)); err != nil {
-			return err
-		}
+	nums, err := numbers.take(ctx, len(d.accepted)) // none on SQLite: taken in the write
+	if err != nil {
+		return err
 	}
 	err = s.DB.TenantUpdate(ctx, t.ID, func(tx *db.TenantTx) error { return s.placeBatch(ctx, tx, plan, group, d, nums) })
-	if err != nil && numbers != nil {
+	if err != nil {
 		numbers.giveBack(nums)
 	}
 	return err
@@ -322,7 +319,11 @@ func (s *Service) newNumberPool(tenantID string) *numberPool {
 	}
 }
 
+// take hands out n numbers, those given back first; a nil pool none.
 func (np *numberPool) take(ctx context.Context, n int) ([]int64, error) {
+	if np == nil {
+		return nil, nil
+	}
 	np.mu.Lock()
 	defer np.mu.Unlock()
 	if short := n - len(np.free); short > 0 {
@@ -337,7 +338,11 @@ func (np *numberPool) take(ctx context.Context, n int) ([]int64, error) {
 	return nums, nil
 }
 
+// giveBack keeps numbers a failed write did not use for the next take.
 func (np *numberPool) giveBack(nums []int64) {
+	if np == nil {
+		return
+	}
 	np.mu.Lock()
 	defer np.mu.Unlock()
 	np.free = append(np.free, nums...)
