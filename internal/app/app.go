@@ -131,8 +131,8 @@ func runServe(ctx context.Context, args []string, env Env) error {
 // holds a thread through CPU-bound stretches that Go preempts only every
 // 10 ms; with one thread more than cores the kernel shares the cores in
 // finer slices, and the rest of the store stays responsive while a batch of
-// orders is written (another store's page p99 37-43 ms instead of 66-112 ms
-// during a flash sale, for about 15 % fewer orders a second at its peak).
+// orders is written (another store's page p99 23-43 ms instead of 33-117 ms
+// during a flash sale, for 12-15 % fewer orders a second at its peak).
 // PostgreSQL runs in processes of its own: no gain there (BENCHMARKS.md).
 func threadsFor(cfg Config, getenv func(string) string, cores int) int {
 	if cfg.DatabaseURL != "" || getenv("GOMAXPROCS") != "" {

@@ -206,9 +206,6 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 	if err := parse(fs, args, env.Getenv); err != nil {
 		return err
 	}
-	if cfg.DatabaseURL != "" && !given(fs, "in-flight") {
-		*inFlight = flashsale.DefaultInFlight(db.Postgres)
-	}
 	if *buyers < 1 || *stock < 1 || *inFlight < 1 {
 		return errors.New("--buyers, --stock and --in-flight must be positive")
 	}
@@ -218,7 +215,10 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 		// guards a real sale against one client, would stop the benchmark's
 		// crowd. The per-customer limit stays on.
 		url, stop, err := startBenchServer(ctx, cfg, env, func(c *Config) {
-			c.FlashSale.PerIP, c.FlashSale.InFlightPerSale = 0, *inFlight
+			c.FlashSale.PerIP = 0
+			if given(fs, "in-flight") { // else the server's default for its backend
+				c.FlashSale.InFlightPerSale = *inFlight
+			}
 		})
 		if err != nil {
 			return err

@@ -708,5 +708,22 @@ func TestOrderNumbersGivenBack(t *testing.T) {
 		if next := take(1); next[0] != after[0]+1 {
 			t.Fatalf("numbers %v given back after %d was taken: the next is %d, want %d", late, after[0], next[0], after[0]+1)
 		}
+		// Another store's counter is its own: numbers given back for it
+		// never move this store's, even when they are its last ones too.
+		other := openShop(t, s, "other")
+		mine := take(1)
+		theirs, err := s.Orders.TakeNumbers(ctx, other.StoreID, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Orders.ReturnNumbers(ctx, other.StoreID, mine); err != nil {
+			t.Fatal(err)
+		}
+		if next := take(1); next[0] != mine[0]+1 {
+			t.Fatalf("another store gave back %v: this store's next number is %d, want %d", mine, next[0], mine[0]+1)
+		}
+		if again, err := s.Orders.TakeNumbers(ctx, other.StoreID, 1); err != nil || again[0] != theirs[0]+1 {
+			t.Fatalf("the other store's next number is %v (%v), want %d", again, err, theirs[0]+1)
+		}
 	})
 }

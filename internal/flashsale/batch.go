@@ -5,18 +5,19 @@ package flashsale
 // and places them together: a plan read in a read-only transaction
 // (replays, the sale, what is left of the item and its stock, prices,
 // customers and their counts), then one write transaction with a fixed
-// number of statements, in which the item's allocation and its stock move
-// once for the batch and its orders, lines, events and keys are written
-// with multi-row INSERTs. While one batch commits the next gathers, so the
-// busier the sale, the larger the batches and the fewer the commits.
+// number of statements, in which its orders, lines, events and keys are
+// written with multi-row INSERTs and the item's allocation and its stock
+// move once for the batch. While one batch commits the next gathers, so
+// the busier the sale, the larger the batches and the fewer the commits.
 //
 // A batch decides each buy on its own (sold out, over the limit, a replay
 // of an earlier key, ...) on what the plan read, and the write holds it
 // to that: every row it depends on moves by a guarded statement that
 // fails if the row moved since. The rows every buy of the item shares
-// (the allocation, the stock, the order counter) come last, so that on
-// PostgreSQL the next batch waits for their locks only while this one
-// writes its orders, not while it makes guests or counts limits.
+// (the allocation, the stock) come last, after the orders, and on
+// PostgreSQL the orders' numbers are taken before the write: the next
+// batch waits for those locks only for this one's last statements and
+// its commit.
 //
 // A batch whose plan went stale is planned again on what is committed now
 // (near the sell-out, another batch took what this one counted on). If it
@@ -478,11 +479,11 @@ func planBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, group []*
 // order of arrival, with their drafts, and what the plan leaves.
 type decision struct {
 	accepted []*pendingBuy
-	drafts   []*order.Draft
-	left     int64   // units of the allocation left after the accepted buys
-	stock    int64   // units of stock left after them, if the variant tracks it
-	short    bool    // a buy refused for want of units: more may have come back since the plan
-	told     []int64 // what each planned buy was told is left, as plan.pending
+	drafts   []order.Draft // as accepted: the write fills in new guests on a copy
+	left     int64         // units of the allocation left after the accepted buys
+	stock    int64         // units of stock left after them, if the variant tracks it
+	short    bool          // a buy refused for want of units: more may have come back since the plan
+	told     []int64       // what each planned buy was told is left, as plan.pending
 }
 
 // decide decides each planned buy on what the plan read, in order of
@@ -509,9 +510,8 @@ func (plan *batchPlan) decide(group []*pendingBuy) *decision {
 			held[buyer] += q
 			d.left, d.stock = d.left-q, d.stock-q
 			p.remaining = d.left
-			draft := *plan.drafts[i]
 			d.accepted = append(d.accepted, p)
-			d.drafts = append(d.drafts, &draft)
+			d.drafts = append(d.drafts, *plan.drafts[i])
 		}
 		d.told = append(d.told, p.remaining)
 	}
@@ -528,10 +528,7 @@ func (plan *batchPlan) decide(group []*pendingBuy) *decision {
 // copies of the decision and sets its results afresh.
 func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPlan, group []*pendingBuy, d *decision, numbers []int64) error {
 	sale, in0 := plan.sale, d.accepted[0].in
-	drafts := make([]order.Draft, len(d.drafts))
-	for i, draft := range d.drafts {
-		drafts[i] = *draft
-	}
+	drafts := slices.Clone(d.drafts)
 
 	// New guests, made before any stock is locked, as a checkout makes its
 	// guest and then locks stock: the two never wait on each other in turn.

@@ -323,12 +323,10 @@ func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 				return
 			}
 			if err := httpx.BufferBody(w, r, bodyWait); err != nil {
-				// The connection is not read again: the server closes it.
-				w.Header().Set("Connection", "close")
 				if timeout, ok := errors.AsType[net.Error](err); ok && timeout.Timeout() {
 					err = errNoBody
 				}
-				httpx.WriteProblem(w, r, err) // too large: 413; cut off: 499
+				httpx.RefuseUnread(w, r, err) // too large: 413; cut off: 499; the connection is closed
 				return
 			}
 			leave, err := s.admit(tenantID, saleID)

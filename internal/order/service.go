@@ -120,9 +120,8 @@ func (s *Service) Stage(ctx context.Context, tx *db.TenantTx, drafts []Draft, nu
 		if err := takeNumbers(ctx, tx, orders); err != nil {
 			return nil, err
 		}
-	}
-	for i, o := range orders {
-		if numbers != nil {
+	} else {
+		for i, o := range orders {
 			o.Number = numbers[i]
 		}
 	}
@@ -140,19 +139,20 @@ func (st *Staged) HoldStock(ctx context.Context, tx *db.TenantTx) error {
 
 // TakeNumbers takes the store's next n order numbers in a transaction of
 // its own, which holds the store's counter for a moment only; Stage places
-// orders with them. A number taken by a write that then fails is never
-// used: the store's numbering has a gap there.
+// orders with them. A number a failed write did not use is a gap in the
+// store's numbering unless ReturnNumbers gives it back.
 func (s *Service) TakeNumbers(ctx context.Context, tenantID string, n int) ([]int64, error) {
-	orders := make([]*Order, n)
-	for i := range orders {
-		orders[i] = &Order{}
-	}
-	if err := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error { return takeNumbers(ctx, tx, orders) }); err != nil {
+	var last int64
+	err := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) (err error) {
+		last, err = nextNumbers(ctx, tx, n)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	numbers := make([]int64, n)
-	for i, o := range orders {
-		numbers[i] = o.Number
+	for i := range numbers {
+		numbers[i] = last - int64(n) + 1 + int64(i)
 	}
 	return numbers, nil
 }
