@@ -87,6 +87,22 @@ func TestFlashSaleBuy(t *testing.T) {
 		if p := c.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 1), "Idempotency-Key", "tab\tkey").mustProblem(t, 422, "invalid"); !p.hasField("header.Idempotency-Key") {
 			t.Fatalf("a key with a control character: %+v", p)
 		}
+		// The body is checked by the buy itself, not by the API's schema.
+		badProvider := buyBody(sh, sh.Large.ID, "bo@example.com", 1)
+		badProvider["payment_provider"] = "iou"
+		if p := c.do("POST", buy, badProvider).mustProblem(t, 422, "invalid"); !p.hasField("payment_provider") {
+			t.Fatalf("an unknown payment provider: %+v", p)
+		}
+		noAddress := buyBody(sh, sh.Large.ID, "bo@example.com", 1)
+		delete(noAddress, "shipping_address")
+		if p := c.do("POST", buy, noAddress).mustProblem(t, 422, "invalid"); !p.hasField("shipping_address.line1") {
+			t.Fatalf("no address: %+v", p)
+		}
+		wrongType := buyBody(sh, sh.Large.ID, "bo@example.com", 1)
+		wrongType["quantity"] = "one"
+		if r := c.do("POST", buy, wrongType); r.Status < 400 || r.Status >= 500 {
+			t.Fatalf("a quantity that is not a number: %d %s", r.Status, r.Body)
+		}
 		c.do("POST", buy, buyBody(sh, sh.Small.ID, "bo@example.com", 1)).mustProblem(t, 404, "not_found")
 		c.do("POST", "/api/v1/storefront/other/flash-sales/"+sale.ID+"/orders", buyBody(other, sh.Large.ID, "bo@example.com", 1)).
 			mustProblem(t, 404, "not_found")

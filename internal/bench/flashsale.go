@@ -54,11 +54,16 @@ type FlashSaleResult struct {
 	AfterSoldOutP99ms float64 `json:"after_sold_out_p99_ms"`
 	RejectedP99ms     float64 `json:"rejected_p99_ms"`
 	OtherStoreP99ms   float64 `json:"other_store_p99_ms"`
-	OtherStorePages   int     `json:"other_store_pages"`
-	Oversold          int64   `json:"oversold"`
-	Lost              int64   `json:"lost"`
-	Duplicates        int64   `json:"duplicates"`
-	LedgerConsistent  bool    `json:"ledger_consistent"`
+	// CPU milliseconds per order while the buyers ran: of this process
+	// (server and buyers, or the buyers alone with --target) and of the
+	// whole machine (a local database included); 0 where unknown.
+	CPUmsPerOrder        float64 `json:"cpu_ms_per_order"`
+	MachineCPUmsPerOrder float64 `json:"machine_cpu_ms_per_order"`
+	OtherStorePages      int     `json:"other_store_pages"`
+	Oversold             int64   `json:"oversold"`
+	Lost                 int64   `json:"lost"`
+	Duplicates           int64   `json:"duplicates"`
+	LedgerConsistent     bool    `json:"ledger_consistent"`
 }
 
 // Passed reports whether the audit found nothing wrong.
@@ -173,9 +178,10 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	if o.DuringSale != nil {
 		stopSale = o.DuringSale()
 	}
-	t0 := time.Now()
+	cpu0, t0 := readCPU(), time.Now()
 	close(start)
 	wg.Wait()
+	cpu1 := readCPU()
 	stopSale()
 	stopProbe()
 	other := <-probe
@@ -213,6 +219,8 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	slices.Sort(after)
 	res.AfterSoldOutP99ms = pct(after, 99)
 	res.Orders = int64(len(acked))
+	res.CPUmsPerOrder = perOrder(cpu0.process, cpu1.process, res.Orders)
+	res.MachineCPUmsPerOrder = perOrder(cpu0.machine, cpu1.machine, res.Orders)
 	if res.Orders > 0 {
 		res.SecondsToSellOut = last.Sub(t0).Seconds()
 		res.OrdersPerSecond = float64(res.Orders) / res.SecondsToSellOut
@@ -436,6 +444,9 @@ func (r *FlashSaleResult) Print(w io.Writer) {
 		r.SoldOutP50ms, r.SoldOutP99ms, r.AfterSoldOutP99ms, r.RejectedP99ms)
 	if r.OtherStorePages > 0 {
 		fmt.Fprintf(w, "another store's product page during the sale: p99 %.1f ms (%d pages)\n", r.OtherStoreP99ms, r.OtherStorePages)
+	}
+	if r.CPUmsPerOrder > 0 {
+		fmt.Fprintf(w, "CPU per order: %.3f ms in this process, %.3f ms on the machine\n", r.CPUmsPerOrder, r.MachineCPUmsPerOrder)
 	}
 	fmt.Fprintf(w, "audit: oversold %d, lost %d, duplicates %d, ledger consistent %v\n", r.Oversold, r.Lost, r.Duplicates, r.LedgerConsistent)
 	b, _ := json.Marshal(r)

@@ -231,6 +231,10 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Sho
 			"nothing is left, and 429 with Retry-After when the sale or the client is over its limits. " +
 			"Send an Idempotency-Key to retry safely.",
 		Tags: tags, DefaultStatus: http.StatusCreated,
+		// The schema stays documented, but the body is checked once, by
+		// BuyInput.validate: validating it against the schema parses it a
+		// second time, a fifth of a buy's CPU in the HTTP server.
+		SkipValidateBody: true,
 	}, func(ctx context.Context, in *buyRequest) (*buyOut, error) {
 		tenantID, err := stores.StoreID(ctx, in.Store)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nimbuscommerce/nimbus"
@@ -64,14 +65,28 @@ var errSoldOut = nimbus.Errorf(nimbus.ESOLDOUT, "sold out: nothing is left of th
 // tokenPurpose keeps the keys that seal order tokens apart from other uses.
 const tokenPurpose = "nimbus flash sale order token v1"
 
-// validate checks what can be checked without the database.
+// paymentProviders are the providers a buy may name (the API schema's enum).
+var paymentProviders = []string{"test", "manual"}
+
+// maxIDLength bounds the ids a buy names (the API schema's maxLength).
+const maxIDLength = 64
+
+// validate checks what can be checked without the database: all of a
+// buy's body, which the API does not validate against its schema first
+// (see RegisterStorefrontAPI).
 func (in *BuyInput) validate() error {
 	var fe []nimbus.FieldError
 	if in.Quantity < 1 || in.Quantity > maxAllocation {
 		fe = append(fe, nimbus.FieldError{Field: "quantity", Message: fmt.Sprintf("must be between 1 and %d", maxAllocation)})
 	}
-	if in.VariantID == "" {
-		fe = append(fe, nimbus.FieldError{Field: "variant_id", Message: "is required"})
+	if in.VariantID == "" || len(in.VariantID) > maxIDLength {
+		fe = append(fe, nimbus.FieldError{Field: "variant_id", Message: "must be a variant's id"})
+	}
+	if len(in.ShippingRateID) > maxIDLength {
+		fe = append(fe, nimbus.FieldError{Field: "shipping_rate_id", Message: "must be a shipping rate's id"})
+	}
+	if !slices.Contains(paymentProviders, in.PaymentProvider) {
+		fe = append(fe, nimbus.FieldError{Field: "payment_provider", Message: "must be one of " + strings.Join(paymentProviders, ", ")})
 	}
 	if in.CustomerID == "" {
 		email, bad := identity.NormalizeEmail("email", in.Email)
