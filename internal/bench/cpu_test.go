@@ -11,7 +11,7 @@ func TestCPUClockMoves(t *testing.T) {
 		t.Skip("no /proc here: the benchmark reports no CPU")
 	}
 	a := readCPU()
-	if a.process <= 0 || a.machine <= 0 {
+	if a.machine <= 0 { // the process itself may not have used a tick yet
 		t.Fatalf("CPU read as %+v", a)
 	}
 	// Burn CPU until the process clock moves by a tick or more.
