@@ -25,7 +25,7 @@ func TestCPUClockMoves(t *testing.T) {
 	if b.machine < a.machine || b.process <= a.process {
 		t.Fatalf("CPU went from %+v to %+v", a, b)
 	}
-	if got := perOrder(a.process, a.process+3*userTick, 2); got != 15 {
+	if got := perOrder(userTick, 4*userTick, 2); got != 15 {
 		t.Fatalf("3 ticks over 2 orders: %v ms each, want 15", got)
 	}
 }
