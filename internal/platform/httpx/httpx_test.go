@@ -136,3 +136,34 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestRequestLogCarriesItsID: what a request logs carries its request id,
+// and a logger set above a level writes nothing below it.
+func TestRequestLogCarriesItsID(t *testing.T) {
+	var log syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h := httpx.Chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fail" {
+			httpx.Logger(r.Context()).Error("it broke")
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}), httpx.RequestID(logger), httpx.Log)
+	for _, path := range []string{"/fine", "/fail"} {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set(httpx.RequestIDHeader, "req"+strings.TrimPrefix(path, "/")+"12345")
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want the failure and its request line, got %q", lines)
+	}
+	for _, l := range lines {
+		var entry struct {
+			RequestID string `json:"request_id"`
+			Level     string `json:"level"`
+		}
+		if err := json.Unmarshal([]byte(l), &entry); err != nil || entry.RequestID != "reqfail12345" || entry.Level != "ERROR" {
+			t.Fatalf("log line %s: %+v %v", l, entry, err)
+		}
+	}
+}

@@ -28,12 +28,35 @@ func Chain(h http.Handler, mws ...Middleware) http.Handler {
 
 type loggerContextKey struct{}
 
+// requestLogger makes a request's logger when something is logged: slog's
+// With formats its attributes at once, and most requests log nothing (a
+// tenth of a buy's own CPU in a flash sale when it ran for each).
+type requestLogger struct {
+	base *slog.Logger
+	id   string
+	once sync.Once
+	l    *slog.Logger
+}
+
+func (rl *requestLogger) logger() *slog.Logger {
+	rl.once.Do(func() { rl.l = rl.base.With("request_id", rl.id) })
+	return rl.l
+}
+
 // Logger returns the request's logger (with its request id), or the default.
 func Logger(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerContextKey{}).(*slog.Logger); ok {
-		return l
+	if rl, ok := ctx.Value(loggerContextKey{}).(*requestLogger); ok {
+		return rl.logger()
 	}
 	return slog.Default()
+}
+
+// loggerEnabled reports whether the request's logger writes at level.
+func loggerEnabled(ctx context.Context, level slog.Level) bool {
+	if rl, ok := ctx.Value(loggerContextKey{}).(*requestLogger); ok {
+		return rl.base.Enabled(ctx, level)
+	}
+	return slog.Default().Enabled(ctx, level)
 }
 
 // RequestIDHeader carries the request id in both directions.
@@ -54,7 +77,7 @@ func RequestID(logger *slog.Logger) Middleware {
 			}
 			w.Header().Set(RequestIDHeader, id)
 			ctx := nimbus.NewContextWithRequestID(r.Context(), id)
-			ctx = context.WithValue(ctx, loggerContextKey{}, logger.With("request_id", id))
+			ctx = context.WithValue(ctx, loggerContextKey{}, &requestLogger{base: logger, id: id})
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
@@ -136,6 +159,9 @@ func Log(next http.Handler) http.Handler {
 		level := slog.LevelInfo
 		if rec.code() >= 500 {
 			level = slog.LevelError
+		}
+		if !loggerEnabled(r.Context(), level) {
+			return
 		}
 		Logger(r.Context()).Log(r.Context(), level, "request",
 			"method", r.Method,
