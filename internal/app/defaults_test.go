@@ -42,9 +42,9 @@ func TestInFlightFollowsTheBackend(t *testing.T) {
 		want int
 	}{
 		{[]string{"--data-dir", "d"}, nil, 400},
-		{[]string{"--database-url", "postgres://x"}, nil, 200},
-		{nil, map[string]string{"NIMBUS_DATABASE_URL": "postgres://x"}, 200},
-		{[]string{"--database-url", "postgres://x", "--flash-sale-in-flight", "300"}, nil, 300},
+		{[]string{"--database-url", "postgres://x"}, nil, 300},
+		{nil, map[string]string{"NIMBUS_DATABASE_URL": "postgres://x"}, 300},
+		{[]string{"--database-url", "postgres://x", "--flash-sale-in-flight", "250"}, nil, 250},
 		{[]string{"--database-url", "postgres://x"}, map[string]string{"NIMBUS_FLASH_SALE_IN_FLIGHT": "350"}, 350},
 	} {
 		env := Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return c.env[k] }}
