@@ -29,6 +29,9 @@ type FlashSaleOptions struct {
 	// runs, to see that the rest of the platform stays responsive ("" skips).
 	OtherStore string
 	Out        io.Writer
+	// Timeline prints the orders acknowledged in each quarter second of the
+	// sale: where a slow start or a lull in the retries costs throughput.
+	Timeline bool
 	// DuringSale, if set, is called as the buyers start and the function it
 	// returns when the last one is done (to profile the sale alone).
 	DuringSale func() (done func())
@@ -84,6 +87,7 @@ type buyOutcome struct {
 	soldAt   []time.Time // when each sold-out buy was sent
 	rejLat   []time.Duration
 	lastOK   time.Time
+	okAt     []time.Time // when each order was acknowledged
 	attempts int64
 	rejected int64
 	errors   int64
@@ -210,6 +214,9 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 			last = b.lastOK
 		}
 	}
+	if o.Timeline {
+		printTimeline(o.Out, t0, outcomes)
+	}
 	var after []time.Duration
 	for _, b := range outcomes {
 		for i, at := range b.soldAt {
@@ -240,6 +247,25 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	return res, nil
 }
 
+// printTimeline writes how many orders were acknowledged in each quarter
+// second from t0.
+func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome) {
+	const step = 250 * time.Millisecond
+	var counts []int
+	for _, b := range outcomes {
+		for _, at := range b.okAt {
+			i := int(at.Sub(t0) / step)
+			for len(counts) <= i {
+				counts = append(counts, 0)
+			}
+			counts[i]++
+		}
+	}
+	for i, n := range counts {
+		fmt.Fprintf(w, "  %5d ms: %5d orders (%6.0f/s)\n", i*int(step/time.Millisecond), n, float64(n)*float64(time.Second/step))
+	}
+}
+
 // buyUntilDone buys one unit at a time until the sale is sold out or the
 // buyer's limit is reached. Overload answers are retried after Retry-After,
 // unclear failures at once, both with the same key.
@@ -257,6 +283,7 @@ func buyUntilDone(ctx context.Context, c *conn, url string, fields map[string]an
 		switch {
 		case err == nil && status == http.StatusCreated:
 			b.orders, b.okLat, b.lastOK, b.lastKey, b.lastID = append(b.orders, id), append(b.okLat, d), time.Now(), key, id
+			b.okAt = append(b.okAt, time.Now())
 			key, failures = randomHex(16), 0
 		case err == nil && status == http.StatusConflict && code == "sold_out":
 			b.soldLat, b.soldAt, b.soldOut = append(b.soldLat, d), append(b.soldAt, t), true

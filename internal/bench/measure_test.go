@@ -3,7 +3,9 @@ package bench
 import (
 	"crypto/sha256"
 	"os"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestCPUClockMoves(t *testing.T) {
@@ -27,5 +29,16 @@ func TestCPUClockMoves(t *testing.T) {
 	}
 	if got := perOrder(userTick, 4*userTick, 2); got != 15 {
 		t.Fatalf("3 ticks over 2 orders: %v ms each, want 15", got)
+	}
+}
+
+func TestTimelineCountsEachQuarterSecond(t *testing.T) {
+	t0 := time.Now()
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	var out strings.Builder
+	printTimeline(&out, t0, []*buyOutcome{{okAt: []time.Time{at(100), at(600)}}, {okAt: []time.Time{at(300), at(310), at(620)}}})
+	want := "      0 ms:     1 orders (     4/s)\n    250 ms:     2 orders (     8/s)\n    500 ms:     2 orders (     8/s)\n"
+	if out.String() != want {
+		t.Fatalf("timeline:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
