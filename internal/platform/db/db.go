@@ -120,7 +120,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			err = cfg.AlsoMigrate(ctx, d)
 		}
 		if err == nil {
-			d.writeStmts, d.readStmts = newStmtCache(d.write), newStmtCache(d.read)
+			d.writeStmts, d.readStmts = newStmtCache(d.write, true), newStmtCache(d.read, false)
 			d.startGroupCommit()
 		}
 	}

@@ -122,6 +122,9 @@ func (g *groupCommitter) run(group []*writeRequest) {
 			r.done <- err
 		}
 	}
+	// Statements the groups before ran unprepared: now, while the write
+	// connection is free, and once per text.
+	g.d.writeStmts.prepareQueued()
 	sqlTx, err := g.d.write.BeginTx(ctx, nil)
 	if err != nil {
 		fail(fmt.Errorf("begin: %w", err))
