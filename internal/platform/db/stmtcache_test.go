@@ -36,7 +36,9 @@ func TestWriteStatementsPreparedByTheNextGroup(t *testing.T) {
 		t.Fatal("not prepared by the next group")
 	}
 	var n int
-	if err := d.View(ctx, func(tx *Tx) error { return tx.QueryRow(ctx, `SELECT COUNT(*) FROM tenants WHERE id IN ('tnt_a', 'tnt_b')`).Scan(&n) }); err != nil || n != 2 {
+	if err := d.View(ctx, func(tx *Tx) error {
+		return tx.QueryRow(ctx, `SELECT COUNT(*) FROM tenants WHERE id IN ('tnt_a', 'tnt_b')`).Scan(&n)
+	}); err != nil || n != 2 {
 		t.Fatalf("%d rows, %v", n, err)
 	}
 }
