@@ -118,12 +118,26 @@ func TestFlashSaleBuy(t *testing.T) {
 		// Bo takes the last 2; then the sale is sold out, for Cy too. The
 		// node knows it by the time Bo hears, so that the next buy is
 		// answered from memory.
-		c.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 2)).must(t, http.StatusCreated, nil)
+		var last boughtJSON
+		c.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 2), "Idempotency-Key", "bo-last-two").must(t, http.StatusCreated, &last)
 		if !s.FlashSales.SoldOut(sh.StoreID, sale.ID, sh.Large.ID) {
 			t.Fatal("the node does not know the sale sold out when the buyer of the last units is answered")
 		}
 		c.do("POST", buy, buyBody(sh, sh.Large.ID, "cy@example.com", 1)).mustProblem(t, 409, "sold_out")
 		c.do("POST", buy, buyBody(sh, sh.Large.ID, "cy@example.com", 1)).mustProblem(t, 409, "sold_out")
+		// Sold out, a buy with a key no order has is answered before its
+		// body is read (this one is not even JSON); without a key it is
+		// read, and refused for what it is; a retry of Bo's buy still finds
+		// his order.
+		c.do("POST", buy, "{not json", "Idempotency-Key", "cy-new-key").mustProblem(t, 409, "sold_out")
+		if r := c.do("POST", buy, "{not json"); r.Status != http.StatusBadRequest && r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("a body that is not JSON, without a key: %d %s", r.Status, r.Body)
+		}
+		var retried boughtJSON
+		rr := c.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 2), "Idempotency-Key", "bo-last-two").must(t, http.StatusCreated, &retried)
+		if retried.Order.ID != last.Order.ID || rr.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("Bo's retry after the sell-out: order %s (replayed %q), want %s", retried.Order.ID, rr.Header.Get("Idempotent-Replayed"), last.Order.ID)
+		}
 		var public struct {
 			Items []struct {
 				Remaining int64 `json:"remaining"`

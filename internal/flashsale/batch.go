@@ -69,7 +69,8 @@ const batchesInFlight = 2
 type pendingBuy struct {
 	in      *BuyInput
 	keyHash []byte
-	probe   bool // let through a stale sold-out note to ask the database
+	bareKey [32]byte // see bareKeyHash
+	probe   bool     // let through a stale sold-out note to ask the database
 	done    chan struct{}
 
 	bought    Bought
@@ -227,26 +228,26 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *number
 		return
 	}
 	soldOut := false
-	var keys [][]byte // of the orders placed
+	var placed []*pendingBuy
 	for _, p := range group {
 		if err != nil { // nothing of the batch was kept
 			p.err, p.bought, p.replayOf, p.remaining = err, Bought{}, "", -1
 		}
 		soldOut = soldOut || p.remaining == 0 || errors.Is(p.err, errSoldOut)
 		if p.bought.Order != nil {
-			keys = append(keys, p.keyHash)
+			placed = append(placed, p)
 		}
 	}
 	in := group[0].in
 	item := itemKey{tenantID, in.SaleID, in.VariantID}
-	if len(keys) > 0 {
-		s.notePlaced(item, keys)
+	if len(placed) > 0 {
+		s.notePlaced(item, placed)
 	}
 	// Sold out is noted before anyone is answered: the buyers of the last
 	// units send their next buy the moment they hear, and it should find
 	// the answer in memory, not wait for a batch to ask the database.
 	if soldOut {
-		s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID, len(keys) > 0)
+		s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID, len(placed) > 0)
 	}
 	for _, p := range group {
 		close(p.done)
@@ -563,13 +564,13 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 	if err != nil {
 		return err
 	}
-	args := make([]any, 0, 11*len(d.accepted))
+	args := make([]any, 0, 12*len(d.accepted))
 	for i, p := range d.accepted {
 		args = append(args, tx.TenantID(), staged.Orders[i].ID, sale.ID, p.in.VariantID, drafts[i].CustomerID, p.in.Quantity, p.keyHash,
-			p.in.requestHash, secret.Seal(p.in.IdempotencyKey, p.in.scope(), tokenPurpose, []byte(staged.Tokens[i])), false, tx.Now)
+			p.bareKey[:], p.in.requestHash, secret.Seal(p.in.IdempotencyKey, p.in.scope(), tokenPurpose, []byte(staged.Tokens[i])), false, tx.Now)
 	}
 	if _, err := tx.ExecRows(ctx, `INSERT INTO flash_sale_orders (tenant_id, order_id, sale_id, variant_id, customer_id, quantity,
-		key_hash, request_hash, sealed_token, returned, created_at)`, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "", args); err != nil {
+		key_hash, bare_key_hash, request_hash, sealed_token, returned, created_at)`, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "", args); err != nil {
 		if db.IsUniqueViolation(err) { // a key placed since the plan read: the next plan finds its order
 			return errRace
 		}

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,22 +79,59 @@ type itemKey struct{ tenantID, saleID, variantID string }
 // read in full.
 type hint struct {
 	remaining atomic.Int64
-	checked   atomic.Int64                          // unix nanoseconds of the database's answer
-	keys      atomic.Pointer[map[[32]byte]struct{}] // with remaining == 0: a copy of known
-	loaded    atomic.Int64                          // unix nanoseconds the note was last made (keys read or confirmed)
+	checked   atomic.Int64              // unix nanoseconds of the database's answer
+	keys      atomic.Pointer[orderKeys] // with remaining == 0: a copy of known
+	loaded    atomic.Int64              // unix nanoseconds the note was last made (keys read or confirmed)
 
-	mu        sync.Mutex            // one note at a time; guards what follows
-	known     map[[32]byte]struct{} // keys of the item's orders this node placed or read
-	counted   int64                 // the placed count known accounts for
-	published bool                  // keys holds all of known
-	keysRead  int64                 // unix nanoseconds known was last read in full, or begun
+	mu        sync.Mutex // one note at a time; guards what follows
+	known     orderKeys  // keys of the item's orders this node placed or read
+	counted   int64      // the placed count known accounts for
+	published bool       // keys holds all of known
+	keysRead  int64      // unix nanoseconds known was last read in full, or begun
+}
+
+// orderKeys are the keys of a sale item's orders: each order's scoped key
+// hash (what decides a replay) and its bare key hash (see bareKeyHash).
+type orderKeys struct {
+	scoped map[[32]byte]struct{}
+	bare   map[[32]byte]struct{}
+	// bareAll says every order has its bare key (none was placed before
+	// they were kept): only then may a buy be refused on it.
+	bareAll bool
+}
+
+func (k *orderKeys) add(scoped []byte, bare []byte) (added bool) {
+	if k.scoped == nil {
+		k.scoped, k.bare, k.bareAll = map[[32]byte]struct{}{}, map[[32]byte]struct{}{}, true
+	}
+	if _, seen := k.scoped[[32]byte(scoped)]; seen {
+		return false
+	}
+	k.scoped[[32]byte(scoped)] = struct{}{}
+	if len(bare) == 32 {
+		k.bare[[32]byte(bare)] = struct{}{}
+	} else {
+		k.bareAll = false
+	}
+	return true
+}
+
+func (k *orderKeys) clone() *orderKeys {
+	c := &orderKeys{scoped: maps.Clone(k.scoped), bare: maps.Clone(k.bare), bareAll: k.bareAll}
+	if c.scoped == nil { // no order at all: every one of them has its bare key
+		c.scoped, c.bare, c.bareAll = map[[32]byte]struct{}{}, map[[32]byte]struct{}{}, true
+	}
+	return c
 }
 
 // burstState is the per-node state behind Burst; the zero value is ready.
 type burstState struct {
 	hints  sync.Map // itemKey -> *hint, only for items the database has answered for
 	public sync.Map // tenant/sale -> *publicEntry, only for sales that exist
-	offers sync.Map // tenant -> *offersEntry
+	// saleItems holds the variants of each sale noted sold out here (a
+	// sale's items never change), for refusing its buys unread.
+	saleItems sync.Map // tenant/sale -> []string
+	offers    sync.Map // tenant -> *offersEntry
 
 	mu       sync.Mutex
 	inFlight map[string]int // tenant/sale -> buys being worked on
@@ -143,7 +181,7 @@ func (s *Service) soldOut(tenantID, saleID, variantID string, keyHash []byte) (r
 	if h.remaining.Load() != 0 || keys == nil {
 		return false, false
 	}
-	if _, retry := (*keys)[[32]byte(keyHash)]; retry {
+	if _, retry := keys.scoped[[32]byte(keyHash)]; retry {
 		return false, false
 	}
 	now := time.Now().UnixNano()
@@ -168,17 +206,15 @@ func (s *Service) noteRemaining(tenantID, saleID, variantID string, left int64) 
 
 // notePlaced adds the keys of orders a batch of this node has committed
 // to what the node knows of the item.
-func (s *Service) notePlaced(k itemKey, keys [][]byte) {
+func (s *Service) notePlaced(k itemKey, placed []*pendingBuy) {
 	h := s.hintFor(k)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.known == nil {
-		h.known = make(map[[32]byte]struct{}, len(keys))
+	if h.known.scoped == nil {
 		h.keysRead = time.Now().UnixNano()
 	}
-	for _, key := range keys {
-		if _, seen := h.known[[32]byte(key)]; !seen {
-			h.known[[32]byte(key)] = struct{}{}
+	for _, p := range placed {
+		if h.known.add(p.keyHash, p.bareKey[:]) {
 			h.counted++
 		}
 	}
@@ -193,7 +229,7 @@ func (s *Service) forgetKnown(k itemKey) {
 	if h := s.hintOf(k); h != nil {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		h.known, h.counted, h.published = nil, 0, false
+		h.known, h.counted, h.published = orderKeys{}, 0, false
 	}
 }
 
@@ -233,23 +269,23 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 			tx.TenantID(), saleID, variantID).Scan(&placed); err != nil {
 			return err
 		}
-		if h.known != nil && h.counted == placed && began-h.keysRead < int64(keysMaxAge) {
+		if h.known.scoped != nil && h.counted == placed && began-h.keysRead < int64(keysMaxAge) {
 			return nil // every order placed is known
 		}
-		read := map[[32]byte]struct{}{}
-		rows, err := tx.Query(ctx, `SELECT key_hash FROM flash_sale_orders WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`,
+		var read orderKeys
+		rows, err := tx.Query(ctx, `SELECT key_hash, bare_key_hash FROM flash_sale_orders WHERE tenant_id = ? AND sale_id = ? AND variant_id = ?`,
 			tx.TenantID(), saleID, variantID)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var k []byte
-			if err := rows.Scan(&k); err != nil {
+			var k, bare []byte
+			if err := rows.Scan(&k, &bare); err != nil {
 				return err
 			}
 			if len(k) == 32 {
-				read[[32]byte(k)] = struct{}{}
+				read.add(k, bare)
 			}
 		}
 		if err := rows.Err(); err != nil {
@@ -265,16 +301,59 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 		return
 	}
 	if !h.published {
-		keys := maps.Clone(h.known)
-		if keys == nil {
-			keys = map[[32]byte]struct{}{}
-		}
-		h.keys.Store(&keys)
+		h.keys.Store(h.known.clone())
 		h.published = true
 	}
 	h.loaded.Store(began)
 	h.remaining.Store(0)
 	h.checked.Store(time.Now().UnixNano())
+	s.learnItems(ctx, tenantID, saleID)
+}
+
+// learnItems keeps the variants of a sale, read once per node.
+func (s *Service) learnItems(ctx context.Context, tenantID, saleID string) {
+	key := tenantID + "/" + saleID
+	if _, ok := s.burst.saleItems.Load(key); ok {
+		return
+	}
+	sale, err := s.Find(ctx, tenantID, saleID)
+	if err != nil {
+		return // buys are answered after their body meanwhile
+	}
+	variants := make([]string, len(sale.Items))
+	for i, it := range sale.Items {
+		variants[i] = it.VariantID
+	}
+	s.burst.saleItems.Store(key, variants)
+}
+
+// soldOutUnread reports whether a buy of a sale can be answered "sold out"
+// from its path and Idempotency-Key alone, before its body is read: every
+// item of the sale is noted sold out less than hintTTL ago (a stale note
+// lets the buy through, to ask the database as soldOut arranges), with the
+// bare keys of all its orders, and the buy's key is none of them (a retry
+// of a buy that got an order goes on, to find it).
+func (s *Service) soldOutUnread(tenantID, saleID, idempotencyKey string) bool {
+	v, ok := s.burst.saleItems.Load(tenantID + "/" + saleID)
+	if !ok {
+		return false
+	}
+	bare := bareKeyHash(saleID, idempotencyKey)
+	now := time.Now().UnixNano()
+	for _, variantID := range v.([]string) {
+		h := s.hintOf(itemKey{tenantID, saleID, variantID})
+		if h == nil || h.remaining.Load() != 0 || now-h.checked.Load() >= int64(hintTTL) {
+			return false
+		}
+		keys := h.keys.Load()
+		if keys == nil || !keys.bareAll {
+			return false
+		}
+		if _, retry := keys.bare[bare]; retry {
+			return false
+		}
+	}
+	return true
 }
 
 // forgetChecked makes a sold-out note stale, so that the next buy asks the
@@ -297,10 +376,11 @@ var errSaleBusy = nimbus.Errorf(nimbus.ETOOMANY, "so many shoppers are buying in
 // the body is parsed, a write slot taken or a session looked up. At a
 // sale's first moment thousands of buys arrive together, and those past
 // the bound should cost no more than a request line and a few hundred
-// bytes read.
+// bytes read; once it is sold out, so should the buys that keep coming.
 //
-// The client's address is held to its rate first; a sale that has its
-// fill refuses at once. Otherwise the body is read, within bodyWait, and
+// The client's address is held to its rate first; a sale known sold out
+// answers so (409) to a buy whose Idempotency-Key none of its orders
+// has; a sale that has its fill refuses at once. Otherwise the body is read, within bodyWait, and
 // only then is a place taken: a client that sends headers and stalls holds
 // none. Buy skips the address limit and its own admission for a buy let
 // in here.
@@ -317,6 +397,11 @@ func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 			saleID := r.PathValue("id")
 			if err := s.allow(httpx.ClientIP(r.RemoteAddr), tenantID, ""); err != nil {
 				httpx.RefuseUnread(w, r, err)
+				return
+			}
+			if key := r.Header.Get("Idempotency-Key"); key != "" && httpx.CheckIdempotencyKey(key) == nil &&
+				s.soldOutUnread(tenantID, saleID, key) {
+				httpx.RefuseUnread(w, r, errSoldOut)
 				return
 			}
 			if s.full(tenantID, saleID) {
@@ -454,13 +539,14 @@ type publicEntry struct {
 }
 
 // Public returns a sale as shoppers see it, read from the database at most
-// publicTTL ago: a burst of shoppers watching a sale costs one query per
-// node per publicTTL. Errors: ENOTFOUND.
+// publicTTL ago (a burst of shoppers watching a sale costs one query per
+// node per publicTTL), with the items this node knows to be sold out shown
+// so the moment it knows. Errors: ENOTFOUND.
 func (s *Service) Public(ctx context.Context, tenantID, id string) (*Sale, error) {
 	key := tenantID + "/" + id
 	if v, ok := s.burst.public.Load(key); ok {
 		if e := v.(*publicEntry); time.Since(e.fetched) < publicTTL {
-			return e.sale, nil
+			return s.withSoldOut(e.sale), nil
 		}
 	}
 	sale, err := s.Find(ctx, tenantID, id)
@@ -472,6 +558,27 @@ func (s *Service) Public(ctx context.Context, tenantID, id string) (*Sale, error
 		s.noteRemaining(tenantID, id, it.VariantID, it.Remaining()) // only ever "more are left"
 	}
 	return sale, nil
+}
+
+// withSoldOut returns sale with the items this node has noted sold out
+// since it was read shown sold out; the cached sale itself is shared and
+// left as read.
+func (s *Service) withSoldOut(sale *Sale) *Sale {
+	out := sale
+	for i, it := range sale.Items {
+		if it.Remaining() <= 0 || !s.SoldOut(sale.TenantID, sale.ID, it.VariantID) {
+			continue
+		}
+		if out == sale {
+			c := *sale
+			c.Items = slices.Clone(sale.Items)
+			out = &c
+		}
+		gone := *it
+		gone.Sold = gone.Allocation
+		out.Items[i] = &gone
+	}
+	return out
 }
 
 // Offer is a variant on sale now or soon, as the storefront shows it.

@@ -63,7 +63,8 @@ func TestSoldOutHintLetsRetriesThrough(t *testing.T) {
 	s := &Service{}
 	key := [32]byte{1}
 	h := &hint{}
-	keys := map[[32]byte]struct{}{key: {}}
+	var keys orderKeys
+	keys.add(key[:], nil)
 	h.keys.Store(&keys)
 	h.checked.Store(time.Now().UnixNano())
 	s.burst.hints.Store(itemKey{"t", "s", "v"}, h)
@@ -82,6 +83,54 @@ func TestSoldOutHintLetsRetriesThrough(t *testing.T) {
 	if refuse1 || !probe1 || !refuse2 || probe2 {
 		t.Fatalf("stale hint: first (refuse %v, probe %v), second (%v, %v); want exactly the first let through as the probe",
 			refuse1, probe1, refuse2, probe2)
+	}
+}
+
+// TestSoldOutUnread: a sale whose every item is freshly noted sold out,
+// with the bare keys of all its orders, refuses a buy by its key alone,
+// unless the key is an order's (a retry) or any of that is not so.
+func TestSoldOutUnread(t *testing.T) {
+	s := &Service{}
+	s.burst.saleItems.Store("t/s", []string{"v"})
+	h := &hint{}
+	placed := bareKeyHash("s", "placed-key")
+	var keys orderKeys
+	keys.add([]byte(strings.Repeat("a", 32)), placed[:])
+	h.keys.Store(keys.clone())
+	h.checked.Store(time.Now().UnixNano())
+	s.burst.hints.Store(itemKey{"t", "s", "v"}, h)
+
+	if !s.soldOutUnread("t", "s", "new-key") {
+		t.Fatal("a new buy of a sold-out sale is read")
+	}
+	if s.soldOutUnread("t", "s", "placed-key") {
+		t.Fatal("a retry of a buy that got an order is refused unread")
+	}
+	if s.soldOutUnread("t", "other", "new-key") {
+		t.Fatal("a sale this node has not noted sold out is taken for sold out")
+	}
+	s.burst.saleItems.Store("t/other", []string{"v"})
+	if s.soldOutUnread("t", "other", "new-key") {
+		t.Fatal("a sale with no note of its own is taken for sold out")
+	}
+
+	h.checked.Store(time.Now().Add(-time.Second).UnixNano())
+	if s.soldOutUnread("t", "s", "new-key") {
+		t.Fatal("a stale note refuses unread: the buy must go on to ask the database")
+	}
+	h.checked.Store(time.Now().UnixNano())
+
+	old := keys.clone()
+	keys.add([]byte(strings.Repeat("b", 32)), nil) // an order placed before bare keys were kept
+	h.keys.Store(keys.clone())
+	if s.soldOutUnread("t", "s", "new-key") {
+		t.Fatal("refused unread though an order's bare key is unknown")
+	}
+	h.keys.Store(old)
+
+	s.burst.saleItems.Store("t/s", []string{"v", "w"})
+	if s.soldOutUnread("t", "s", "new-key") {
+		t.Fatal("refused unread though another item of the sale is not sold out")
 	}
 }
 

@@ -132,6 +132,14 @@ func (in *BuyInput) keyHash() []byte {
 	return h[:]
 }
 
+// bareKeyHash identifies a buy by its sale and Idempotency-Key alone, what
+// a node can read before the body: stored with each order, so that a sold
+// out sale refuses new buys unread and lets the retries of its orders in.
+// It decides nothing else; the scoped keyHash decides replays.
+func bareKeyHash(saleID, key string) [32]byte {
+	return sha256.Sum256([]byte("bare\x00" + saleID + "\x00" + key))
+}
+
 // Buy creates an order in an active sale: it takes the units from the
 // sale's allocation and from the buyer's limit, holds the stock and places
 // the order, pending payment, in one transaction, shared with the other
@@ -173,7 +181,7 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 		return nil, err
 	}
 	defer leave()
-	p := &pendingBuy{in: &in, keyHash: keyHash, probe: probe, done: make(chan struct{})}
+	p := &pendingBuy{in: &in, keyHash: keyHash, bareKey: bareKeyHash(in.SaleID, in.IdempotencyKey), probe: probe, done: make(chan struct{})}
 	s.enqueue(tenantID, p) // a sold-out answer from the database is noted by the batch
 	// What the database said is left, refused or not: "more" clears a
 	// sold-out note even when this buy was refused for its own reasons.
