@@ -98,6 +98,11 @@ func TestFlashSaleBuy(t *testing.T) {
 		if p := c.do("POST", buy, noAddress).mustProblem(t, 422, "invalid"); !p.hasField("shipping_address.line1") {
 			t.Fatalf("no address: %+v", p)
 		}
+		unknown := buyBody(sh, sh.Large.ID, "bo@example.com", 1)
+		unknown["coupon"] = "FREE"
+		if r := c.do("POST", buy, unknown); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "coupon") {
+			t.Fatalf("an unknown field: %d %s", r.Status, r.Body)
+		}
 		wrongType := buyBody(sh, sh.Large.ID, "bo@example.com", 1)
 		wrongType["quantity"] = "one"
 		if r := c.do("POST", buy, wrongType); r.Status < 400 || r.Status >= 500 {

@@ -172,18 +172,18 @@ func (s *Server) routes() http.Handler {
 	s.storefront.Routes(mux)
 	s.console.Routes(mux)
 
-	routeOf := func(r *http.Request) string {
-		_, pattern := mux.Handler(r)
-		return pattern
-	}
-	s.idempotency.Skip = func(r *http.Request) bool { return routeOf(r) == flashsale.BuyPattern }
+	s.idempotency.Skip = func(r *http.Request) bool { return httpx.Pattern(r) == flashsale.BuyPattern }
 	return httpx.Chain(mux,
 		s.storefront.Domains, // first: a store's own host name becomes its /s/{handle}/ path
+		httpx.Route(func(r *http.Request) string {
+			_, pattern := mux.Handler(r)
+			return pattern
+		}),
 		s.inFlight.Middleware,
 		httpx.Recover,
 		httpx.RequestID(s.logger),
 		httpx.Log,
-		metrics.Middleware(routeOf),
+		metrics.Middleware(httpx.Pattern),
 		httpx.Recover, // inner recover: a panic is still counted and logged with its status
 		httpx.SecureHeaders,
 		httpx.NoStore,

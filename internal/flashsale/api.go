@@ -1,7 +1,10 @@
 package flashsale
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -148,16 +151,34 @@ type buyRequest struct {
 	ID             string `path:"id" maxLength:"64"`
 	CustomerToken  string `header:"X-Customer-Token" maxLength:"100" doc:"A signed-in customer's token: the order belongs to their account."`
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes a retry safe: the same key and request return the same order."`
-	Body           struct {
-		VariantID       string         `json:"variant_id" maxLength:"64"`
-		Quantity        int64          `json:"quantity" minimum:"1" maximum:"10000"`
-		Email           string         `json:"email,omitempty" maxLength:"254" doc:"Required for guests; a signed-in customer's account email is used."`
-		ShippingAddress nimbus.Address `json:"shipping_address"`
-		ShippingRateID  string         `json:"shipping_rate_id,omitempty" maxLength:"64" doc:"Default: the cheapest rate to the address."`
-		PaymentProvider string         `json:"payment_provider" enum:"test,manual"`
-	}
+	Body           buyBody
 
 	clientIP string
+}
+
+// buyBody is what a shopper asks for. It is checked by BuyInput.validate,
+// not against its schema (see RegisterStorefrontAPI), so it refuses
+// unknown fields itself, as the schema would.
+type buyBody struct {
+	VariantID       string         `json:"variant_id" maxLength:"64"`
+	Quantity        int64          `json:"quantity" minimum:"1" maximum:"10000"`
+	Email           string         `json:"email,omitempty" maxLength:"254" doc:"Required for guests; a signed-in customer's account email is used."`
+	ShippingAddress nimbus.Address `json:"shipping_address"`
+	ShippingRateID  string         `json:"shipping_rate_id,omitempty" maxLength:"64" doc:"Default: the cheapest rate to the address."`
+	PaymentProvider string         `json:"payment_provider" enum:"test,manual"`
+}
+
+func (b *buyBody) UnmarshalJSON(data []byte) error {
+	type fields buyBody // without this method
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode((*fields)(b)); err != nil {
+		return err
+	}
+	if d.More() {
+		return errors.New("json: more than one value in the body")
+	}
+	return nil
 }
 
 // Resolve takes the client's address from the connection (never from a

@@ -423,7 +423,13 @@ func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 			defer leave()
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), admittedKey{}, admitted{tenantID, saleID})))
 		})
-		return buys
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if p := httpx.Pattern(r); p != "" && p != BuyPattern { // routed already: not a buy
+				next.ServeHTTP(w, r)
+				return
+			}
+			buys.ServeHTTP(w, r)
+		})
 	}
 }
 

@@ -167,3 +167,27 @@ func TestRequestLogCarriesItsID(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteFoundOnce: Route finds a request's pattern once, before the
+// handlers that need it; without Route a request has none.
+func TestRouteFoundOnce(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /things/{id}", func(http.ResponseWriter, *http.Request) {})
+	var finds atomic.Int32
+	var seen []string
+	h := httpx.Chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = append(seen, httpx.Pattern(r)) }),
+		httpx.Route(func(r *http.Request) string {
+			finds.Add(1)
+			_, p := mux.Handler(r)
+			return p
+		}))
+	for _, path := range []string{"/things/7", "/nothing"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	}
+	if finds.Load() != 2 || len(seen) != 2 || seen[0] != "GET /things/{id}" || seen[1] != "" {
+		t.Fatalf("%d finds, patterns %q", finds.Load(), seen)
+	}
+	if p := httpx.Pattern(httptest.NewRequest(http.MethodGet, "/things/7", nil)); p != "" {
+		t.Fatalf("a request Route did not see has pattern %q", p)
+	}
+}

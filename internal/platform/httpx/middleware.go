@@ -59,6 +59,27 @@ func loggerEnabled(ctx context.Context, level slog.Level) bool {
 	return slog.Default().Enabled(ctx, level)
 }
 
+type routeContextKey struct{}
+
+// Route finds each request's route pattern once, before it is served, with
+// find (a ServeMux's Handler), for Pattern: the metrics, the idempotency
+// middleware and a flash sale's admission each routed the request again,
+// as much work each time as the routing that serves it.
+func Route(find func(*http.Request) string) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeContextKey{}, find(r))))
+		})
+	}
+}
+
+// Pattern returns the request's route pattern as Route found it: "" for a
+// request no route matches, or one Route did not see.
+func Pattern(r *http.Request) string {
+	p, _ := r.Context().Value(routeContextKey{}).(string)
+	return p
+}
+
 // RequestIDHeader carries the request id in both directions.
 const RequestIDHeader = "X-Request-Id"
 
