@@ -17,6 +17,14 @@ type Address struct {
 	Phone      string `json:"phone,omitempty" maxLength:"30"`
 }
 
+// Trim removes the spaces around each field, so that what is checked is
+// what is kept.
+func (a *Address) Trim() {
+	for _, f := range []*string{&a.Name, &a.Line1, &a.Line2, &a.City, &a.Region, &a.PostalCode, &a.Country, &a.Phone} {
+		*f = strings.TrimSpace(*f)
+	}
+}
+
 // Validate checks an address and returns its field errors, named under prefix.
 func (a *Address) Validate(prefix string) []FieldError {
 	var fe []FieldError

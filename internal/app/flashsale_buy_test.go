@@ -135,6 +135,9 @@ func TestFlashSaleBuy(t *testing.T) {
 		// read, and refused for what it is; a retry of Bo's buy still finds
 		// his order.
 		c.do("POST", buy, "{not json", "Idempotency-Key", "cy-new-key").mustProblem(t, 409, "sold_out")
+		// Bo's key is read on, but a buy it does not serve is told sold out
+		// too, not "invalid": the answer does not tell whose keys are used.
+		c.do("POST", buy, "{}", "Idempotency-Key", "bo-last-two").mustProblem(t, 409, "sold_out")
 		if r := c.do("POST", buy, "{not json"); r.Status != http.StatusBadRequest && r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("a body that is not JSON, without a key: %d %s", r.Status, r.Body)
 		}

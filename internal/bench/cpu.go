@@ -19,41 +19,46 @@ const userHZ = 100
 
 const userTick = time.Second / userHZ
 
-type cpuClock struct{ process, machine time.Duration }
+type cpuClock struct {
+	process, machine time.Duration
+	ok               bool // both were read
+}
 
 func readCPU() cpuClock {
-	return cpuClock{process: procSelfCPU(), machine: machineCPU()}
+	p, pok := procSelfCPU()
+	m, mok := machineCPU()
+	return cpuClock{process: p, machine: m, ok: pok && mok}
 }
 
 // procSelfCPU is utime + stime of /proc/self/stat (fields 14 and 15).
-func procSelfCPU() time.Duration {
+func procSelfCPU() (time.Duration, bool) {
 	b, err := os.ReadFile("/proc/self/stat")
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	// The command name, field 2, may hold spaces: count from its ")".
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0
+		return 0, false
 	}
 	f := bytes.Fields(b[i+1:]) // field 3 onwards
 	if len(f) < 13 {
-		return 0
+		return 0, false
 	}
-	return ticks(f[11]) + ticks(f[12])
+	return ticks(f[11]) + ticks(f[12]), true
 }
 
 // machineCPU is the time all CPUs spent on anything but idling and
 // waiting for I/O, from the first line of /proc/stat.
-func machineCPU() time.Duration {
+func machineCPU() (time.Duration, bool) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	line, _, _ := bytes.Cut(b, []byte("\n"))
 	f := bytes.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
 	if len(f) < 8 || string(f[0]) != "cpu" {
-		return 0
+		return 0, false
 	}
 	var busy time.Duration
 	for i, v := range f[1:8] {
@@ -61,7 +66,7 @@ func machineCPU() time.Duration {
 			busy += ticks(v)
 		}
 	}
-	return busy
+	return busy, true
 }
 
 func ticks(b []byte) time.Duration {
@@ -71,7 +76,7 @@ func ticks(b []byte) time.Duration {
 
 // perOrder is CPU milliseconds per order over the span from a to b, or 0.
 func perOrder(a, b time.Duration, orders int64) float64 {
-	if orders == 0 || b <= a || a == 0 {
+	if orders == 0 || b < a {
 		return 0
 	}
 	return float64(b-a) / float64(time.Millisecond) / float64(orders)

@@ -228,8 +228,10 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	slices.Sort(after)
 	res.AfterSoldOutP99ms = pct(after, 99)
 	res.Orders = int64(len(acked))
-	res.CPUmsPerOrder = perOrder(cpu0.process, cpu1.process, res.Orders)
-	res.MachineCPUmsPerOrder = perOrder(cpu0.machine, cpu1.machine, res.Orders)
+	if cpu0.ok && cpu1.ok {
+		res.CPUmsPerOrder = perOrder(cpu0.process, cpu1.process, res.Orders)
+		res.MachineCPUmsPerOrder = perOrder(cpu0.machine, cpu1.machine, res.Orders)
+	}
 	if res.Orders > 0 {
 		res.SecondsToSellOut = last.Sub(t0).Seconds()
 		res.OrdersPerSecond = float64(res.Orders) / res.SecondsToSellOut

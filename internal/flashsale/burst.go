@@ -328,28 +328,37 @@ func (s *Service) learnItems(ctx context.Context, tenantID, saleID string) {
 }
 
 // soldOutUnread reports whether a buy of a sale can be answered "sold out"
-// from its path and Idempotency-Key alone, before its body is read: every
-// item of the sale is noted sold out less than hintTTL ago (a stale note
-// lets the buy through, to ask the database as soldOut arranges), with the
-// bare keys of all its orders, and the buy's key is none of them (a retry
-// of a buy that got an order goes on, to find it).
+// from its path and Idempotency-Key alone, before its body is read: the
+// sale is sold out (saleSoldOut) and the buy's key is none of its orders'
+// (a retry of a buy that got an order goes on, to find it).
 func (s *Service) soldOutUnread(tenantID, saleID, idempotencyKey string) bool {
+	bare := bareKeyHash(saleID, idempotencyKey)
+	return s.saleSoldOut(tenantID, saleID, &bare)
+}
+
+// saleSoldOut reports whether this node noted every item of a sale sold
+// out less than hintTTL ago (a stale note lets a buy through, to ask the
+// database as soldOut arranges); given a bare key, also that the node holds
+// the bare keys of all the sale's orders and none is that one.
+func (s *Service) saleSoldOut(tenantID, saleID string, bare *[32]byte) bool {
 	v, ok := s.burst.saleItems.Load(tenantID + "/" + saleID)
 	if !ok {
 		return false
 	}
-	bare := bareKeyHash(saleID, idempotencyKey)
 	now := time.Now().UnixNano()
 	for _, variantID := range v.([]string) {
 		h := s.hintOf(itemKey{tenantID, saleID, variantID})
 		if h == nil || h.remaining.Load() != 0 || now-h.checked.Load() >= int64(hintTTL) {
 			return false
 		}
+		if bare == nil {
+			continue
+		}
 		keys := h.keys.Load()
 		if keys == nil || !keys.bareAll {
 			return false
 		}
-		if _, retry := keys.bare[bare]; retry {
+		if _, retry := keys.bare[*bare]; retry {
 			return false
 		}
 	}

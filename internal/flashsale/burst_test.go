@@ -239,3 +239,20 @@ func TestNumberPoolKeepsWhatAFailedAttemptTook(t *testing.T) {
 		t.Fatalf("released %v, want the unused 1005 and 1006, once", returned)
 	}
 }
+
+// TestBuyValidationKeepsWhatItChecks: address fields are kept as checked
+// (trimmed), and one buy takes at most the schema's maximum.
+func TestBuyValidationKeepsWhatItChecks(t *testing.T) {
+	in := BuyInput{SaleID: "fls_1", VariantID: "var_1", Quantity: 1, Email: "ada@example.com", PaymentProvider: "test",
+		ShippingAddress: nimbus.Address{Name: " Ada" + strings.Repeat(" ", 5000), Line1: "1 Main St ", City: "Springfield", Country: " us "}}
+	if err := in.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if a := in.ShippingAddress; a.Name != "Ada" || a.Line1 != "1 Main St" || a.Country != "US" {
+		t.Fatalf("kept %+v", a)
+	}
+	in.Quantity = maxBuyQuantity + 1
+	if err := in.validate(); err == nil {
+		t.Fatal("a buy over the schema's maximum quantity is valid")
+	}
+}

@@ -68,16 +68,20 @@ const tokenPurpose = "nimbus flash sale order token v1"
 // paymentProviders are the providers a buy may name (the API schema's enum).
 var paymentProviders = []string{"test", "manual"}
 
-// maxIDLength bounds the ids a buy names (the API schema's maxLength).
-const maxIDLength = 64
+// maxIDLength bounds the ids a buy names, and maxBuyQuantity the units of
+// one buy (the API schema's maxLength and maximum).
+const (
+	maxIDLength    = 64
+	maxBuyQuantity = 10_000
+)
 
 // validate checks what can be checked without the database: all of a
 // buy's body, which the API does not validate against its schema first
 // (see RegisterStorefrontAPI).
 func (in *BuyInput) validate() error {
 	var fe []nimbus.FieldError
-	if in.Quantity < 1 || in.Quantity > maxAllocation {
-		fe = append(fe, nimbus.FieldError{Field: "quantity", Message: fmt.Sprintf("must be between 1 and %d", maxAllocation)})
+	if in.Quantity < 1 || in.Quantity > maxBuyQuantity {
+		fe = append(fe, nimbus.FieldError{Field: "quantity", Message: fmt.Sprintf("must be between 1 and %d", maxBuyQuantity)})
 	}
 	if in.VariantID == "" || len(in.VariantID) > maxIDLength {
 		fe = append(fe, nimbus.FieldError{Field: "variant_id", Message: "must be a variant's id"})
@@ -95,7 +99,8 @@ func (in *BuyInput) validate() error {
 		}
 		in.Email = email
 	}
-	in.ShippingAddress.Country = strings.ToUpper(strings.TrimSpace(in.ShippingAddress.Country))
+	in.ShippingAddress.Trim() // the lengths checked are the lengths kept
+	in.ShippingAddress.Country = strings.ToUpper(in.ShippingAddress.Country)
 	fe = append(fe, in.ShippingAddress.Validate("shipping_address")...)
 	if in.IdempotencyKey != "" {
 		if bad := httpx.CheckIdempotencyKey(in.IdempotencyKey); bad != nil {
@@ -151,6 +156,12 @@ func bareKeyHash(saleID, key string) [32]byte {
 // EIDEMPOTENCY, EIDEMPOTENCYBUSY.
 func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bought, error) {
 	if err := in.validate(); err != nil {
+		if s.saleSoldOut(tenantID, in.SaleID, nil) {
+			// A sold-out sale says so to any buy it does not serve: answered
+			// "invalid" here, a buy would tell that its key is an order's
+			// (those alone are read once the sale is sold out).
+			return nil, errSoldOut
+		}
 		return nil, err
 	}
 	keyHash := in.keyHash()

@@ -187,7 +187,7 @@ func Log(next http.Handler) http.Handler {
 		Logger(r.Context()).Log(r.Context(), level, "request",
 			"method", r.Method,
 			"path", r.URL.Path,
-			"route", r.Pattern,
+			"route", Pattern(r),
 			"status", rec.code(),
 			"bytes", rec.bytes,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000,
