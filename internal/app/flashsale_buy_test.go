@@ -138,6 +138,7 @@ func TestFlashSaleBuy(t *testing.T) {
 		// Bo's key is read on, but a buy it does not serve is told sold out
 		// too, not "invalid": the answer does not tell whose keys are used.
 		c.do("POST", buy, "{}", "Idempotency-Key", "bo-last-two").mustProblem(t, 409, "sold_out")
+		c.do("POST", buy, "{not json", "Idempotency-Key", "bo-last-two").mustProblem(t, 409, "sold_out")
 		if r := c.do("POST", buy, "{not json"); r.Status != http.StatusBadRequest && r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("a body that is not JSON, without a key: %d %s", r.Status, r.Body)
 		}

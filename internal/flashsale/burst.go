@@ -6,8 +6,11 @@ package flashsale
 // does, so they only ever refuse early.
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -327,13 +330,56 @@ func (s *Service) learnItems(ctx context.Context, tenantID, saleID string) {
 	s.burst.saleItems.Store(key, variants)
 }
 
-// soldOutUnread reports whether a buy of a sale can be answered "sold out"
-// from its path and Idempotency-Key alone, before its body is read: the
-// sale is sold out (saleSoldOut) and the buy's key is none of its orders'
-// (a retry of a buy that got an order goes on, to find it).
-func (s *Service) soldOutUnread(tenantID, saleID, idempotencyKey string) bool {
+// soldOutAnswer is what a node can tell of a buy from its path and
+// Idempotency-Key alone.
+type soldOutAnswer int
+
+const (
+	soldOutUnknown soldOutAnswer = iota // not known sold out: read the buy
+	soldOutNew                          // sold out, and the key is no order's: refuse it unread
+	soldOutRetry                        // sold out, and the key is an order's: read it, to find the order
+)
+
+// soldOutBefore answers a buy of a sale before its body is read: sold out
+// when the sale is (saleSoldOut) and the node holds the bare keys of all
+// its orders, a new buy or a retry by its key.
+func (s *Service) soldOutBefore(tenantID, saleID, idempotencyKey string) soldOutAnswer {
 	bare := bareKeyHash(saleID, idempotencyKey)
-	return s.saleSoldOut(tenantID, saleID, &bare)
+	if s.saleSoldOut(tenantID, saleID, &bare) {
+		return soldOutNew
+	}
+	if s.saleSoldOut(tenantID, saleID, nil) && s.saleKeysKnown(tenantID, saleID) {
+		return soldOutRetry
+	}
+	return soldOutUnknown
+}
+
+// saleKeysKnown reports whether this node holds the bare keys of every
+// order of a sale's items.
+func (s *Service) saleKeysKnown(tenantID, saleID string) bool {
+	v, ok := s.burst.saleItems.Load(tenantID + "/" + saleID)
+	if !ok {
+		return false
+	}
+	for _, variantID := range v.([]string) {
+		h := s.hintOf(itemKey{tenantID, saleID, variantID})
+		if h == nil {
+			return false
+		}
+		if keys := h.keys.Load(); keys == nil || !keys.bareAll {
+			return false
+		}
+	}
+	return true
+}
+
+// wellFormedBuy reports whether a request's buffered body decodes as a buy
+// (strictly, as the route will), and leaves the body to be read again.
+func wellFormedBuy(r *http.Request) bool {
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var b buyBody
+	return err == nil && json.Unmarshal(body, &b) == nil
 }
 
 // saleSoldOut reports whether this node noted every item of a sale sold
@@ -408,10 +454,15 @@ func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 				httpx.RefuseUnread(w, r, err)
 				return
 			}
-			if key := r.Header.Get("Idempotency-Key"); key != "" && httpx.CheckIdempotencyKey(key) == nil &&
-				s.soldOutUnread(tenantID, saleID, key) {
-				httpx.RefuseUnread(w, r, errSoldOut)
-				return
+			retry := false // of an order of a sale known sold out
+			if key := r.Header.Get("Idempotency-Key"); key != "" && httpx.CheckIdempotencyKey(key) == nil {
+				switch s.soldOutBefore(tenantID, saleID, key) {
+				case soldOutNew:
+					httpx.RefuseUnread(w, r, errSoldOut)
+					return
+				case soldOutRetry:
+					retry = true
+				}
 			}
 			if s.full(tenantID, saleID) {
 				httpx.RefuseUnread(w, r, errSaleBusy)
@@ -422,6 +473,13 @@ func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 					err = errNoBody
 				}
 				httpx.RefuseUnread(w, r, err) // too large: 413; cut off: 499; the connection is closed
+				return
+			}
+			if retry && !wellFormedBuy(r) {
+				// Told "invalid" where a buy with another key hears "sold
+				// out", it would say that the key is an order's (Buy
+				// answers the same for a buy that does not validate).
+				httpx.WriteProblem(w, r, errSoldOut)
 				return
 			}
 			leave, err := s.admit(tenantID, saleID)

@@ -86,10 +86,10 @@ func TestSoldOutHintLetsRetriesThrough(t *testing.T) {
 	}
 }
 
-// TestSoldOutUnread: a sale whose every item is freshly noted sold out,
+// TestSoldOutBeforeTheBody: a sale whose every item is freshly noted sold out,
 // with the bare keys of all its orders, refuses a buy by its key alone,
 // unless the key is an order's (a retry) or any of that is not so.
-func TestSoldOutUnread(t *testing.T) {
+func TestSoldOutBeforeTheBody(t *testing.T) {
 	s := &Service{}
 	s.burst.saleItems.Store("t/s", []string{"v"})
 	h := &hint{}
@@ -100,22 +100,22 @@ func TestSoldOutUnread(t *testing.T) {
 	h.checked.Store(time.Now().UnixNano())
 	s.burst.hints.Store(itemKey{"t", "s", "v"}, h)
 
-	if !s.soldOutUnread("t", "s", "new-key") {
+	if s.soldOutBefore("t", "s", "new-key") != soldOutNew {
 		t.Fatal("a new buy of a sold-out sale is read")
 	}
-	if s.soldOutUnread("t", "s", "placed-key") {
-		t.Fatal("a retry of a buy that got an order is refused unread")
+	if got := s.soldOutBefore("t", "s", "placed-key"); got != soldOutRetry {
+		t.Fatalf("a retry of a buy that got an order: %v, want soldOutRetry (read, to find its order)", got)
 	}
-	if s.soldOutUnread("t", "other", "new-key") {
+	if s.soldOutBefore("t", "other", "new-key") != soldOutUnknown {
 		t.Fatal("a sale this node has not noted sold out is taken for sold out")
 	}
 	s.burst.saleItems.Store("t/other", []string{"v"})
-	if s.soldOutUnread("t", "other", "new-key") {
+	if s.soldOutBefore("t", "other", "new-key") != soldOutUnknown {
 		t.Fatal("a sale with no note of its own is taken for sold out")
 	}
 
 	h.checked.Store(time.Now().Add(-time.Second).UnixNano())
-	if s.soldOutUnread("t", "s", "new-key") {
+	if s.soldOutBefore("t", "s", "new-key") != soldOutUnknown {
 		t.Fatal("a stale note refuses unread: the buy must go on to ask the database")
 	}
 	h.checked.Store(time.Now().UnixNano())
@@ -123,13 +123,13 @@ func TestSoldOutUnread(t *testing.T) {
 	old := keys.clone()
 	keys.add([]byte(strings.Repeat("b", 32)), nil) // an order placed before bare keys were kept
 	h.keys.Store(keys.clone())
-	if s.soldOutUnread("t", "s", "new-key") {
-		t.Fatal("refused unread though an order's bare key is unknown")
+	if got := s.soldOutBefore("t", "s", "new-key"); got != soldOutUnknown {
+		t.Fatalf("an order's bare key unknown: %v, want every buy read as before", got)
 	}
 	h.keys.Store(old)
 
 	s.burst.saleItems.Store("t/s", []string{"v", "w"})
-	if s.soldOutUnread("t", "s", "new-key") {
+	if s.soldOutBefore("t", "s", "new-key") != soldOutUnknown {
 		t.Fatal("refused unread though another item of the sale is not sold out")
 	}
 }
