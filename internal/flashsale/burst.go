@@ -344,33 +344,50 @@ const (
 // when the sale is (saleSoldOut) and the node holds the bare keys of all
 // its orders, a new buy or a retry by its key.
 func (s *Service) soldOutBefore(tenantID, saleID, idempotencyKey string) soldOutAnswer {
+	notes, ok := s.soldOutItems(tenantID, saleID)
+	if !ok {
+		return soldOutUnknown
+	}
 	bare := bareKeyHash(saleID, idempotencyKey)
-	if s.saleSoldOut(tenantID, saleID, &bare) {
-		return soldOutNew
+	answer := soldOutNew
+	for _, h := range notes {
+		keys := h.keys.Load()
+		if keys == nil || !keys.bareAll {
+			return soldOutUnknown
+		}
+		if _, retry := keys.bare[bare]; retry {
+			answer = soldOutRetry
+		}
 	}
-	if s.saleSoldOut(tenantID, saleID, nil) && s.saleKeysKnown(tenantID, saleID) {
-		return soldOutRetry
-	}
-	return soldOutUnknown
+	return answer
 }
 
-// saleKeysKnown reports whether this node holds the bare keys of every
-// order of a sale's items.
-func (s *Service) saleKeysKnown(tenantID, saleID string) bool {
+// saleSoldOut reports whether this node noted every item of a sale sold
+// out less than hintTTL ago (a stale note lets a buy through, to ask the
+// database as soldOut arranges).
+func (s *Service) saleSoldOut(tenantID, saleID string) bool {
+	_, ok := s.soldOutItems(tenantID, saleID)
+	return ok
+}
+
+// soldOutItems returns the notes on a sale's items if every one says sold
+// out, as of less than hintTTL ago.
+func (s *Service) soldOutItems(tenantID, saleID string) ([]*hint, bool) {
 	v, ok := s.burst.saleItems.Load(tenantID + "/" + saleID)
 	if !ok {
-		return false
+		return nil, false
 	}
-	for _, variantID := range v.([]string) {
+	variants := v.([]string)
+	notes := make([]*hint, len(variants))
+	now := time.Now().UnixNano()
+	for i, variantID := range variants {
 		h := s.hintOf(itemKey{tenantID, saleID, variantID})
-		if h == nil {
-			return false
+		if h == nil || h.remaining.Load() != 0 || now-h.checked.Load() >= int64(hintTTL) {
+			return nil, false
 		}
-		if keys := h.keys.Load(); keys == nil || !keys.bareAll {
-			return false
-		}
+		notes[i] = h
 	}
-	return true
+	return notes, true
 }
 
 // wellFormedBuy reports whether a request's buffered body decodes as a buy
@@ -380,35 +397,6 @@ func wellFormedBuy(r *http.Request) bool {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	var b buyBody
 	return err == nil && json.Unmarshal(body, &b) == nil
-}
-
-// saleSoldOut reports whether this node noted every item of a sale sold
-// out less than hintTTL ago (a stale note lets a buy through, to ask the
-// database as soldOut arranges); given a bare key, also that the node holds
-// the bare keys of all the sale's orders and none is that one.
-func (s *Service) saleSoldOut(tenantID, saleID string, bare *[32]byte) bool {
-	v, ok := s.burst.saleItems.Load(tenantID + "/" + saleID)
-	if !ok {
-		return false
-	}
-	now := time.Now().UnixNano()
-	for _, variantID := range v.([]string) {
-		h := s.hintOf(itemKey{tenantID, saleID, variantID})
-		if h == nil || h.remaining.Load() != 0 || now-h.checked.Load() >= int64(hintTTL) {
-			return false
-		}
-		if bare == nil {
-			continue
-		}
-		keys := h.keys.Load()
-		if keys == nil || !keys.bareAll {
-			return false
-		}
-		if _, retry := keys.bare[*bare]; retry {
-			return false
-		}
-	}
-	return true
 }
 
 // forgetChecked makes a sold-out note stale, so that the next buy asks the

@@ -156,7 +156,7 @@ func bareKeyHash(saleID, key string) [32]byte {
 // EIDEMPOTENCY, EIDEMPOTENCYBUSY.
 func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bought, error) {
 	if err := in.validate(); err != nil {
-		if s.saleSoldOut(tenantID, in.SaleID, nil) {
+		if s.saleSoldOut(tenantID, in.SaleID) {
 			// A sold-out sale says so to any buy it does not serve: answered
 			// "invalid" here, a buy would tell that its key is an order's
 			// (those alone are read once the sale is sold out).
