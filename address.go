@@ -17,12 +17,13 @@ type Address struct {
 	Phone      string `json:"phone,omitempty" maxLength:"30"`
 }
 
-// Trim removes the spaces around each field, so that what is checked is
-// what is kept.
-func (a *Address) Trim() {
+// Normalize removes the spaces around each field and upper-cases the
+// country, so that what Validate checks is what is kept.
+func (a *Address) Normalize() {
 	for _, f := range []*string{&a.Name, &a.Line1, &a.Line2, &a.City, &a.Region, &a.PostalCode, &a.Country, &a.Phone} {
 		*f = strings.TrimSpace(*f)
 	}
+	a.Country = strings.ToUpper(a.Country)
 }
 
 // Validate checks an address and returns its field errors, named under prefix.

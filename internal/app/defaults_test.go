@@ -3,6 +3,9 @@ package app
 import (
 	"io"
 	"testing"
+
+	"github.com/nimbuscommerce/nimbus/internal/flashsale"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 )
 
 // TestThreadsFor: one more thread than cores for the embedded database,
@@ -41,9 +44,9 @@ func TestInFlightFollowsTheBackend(t *testing.T) {
 		env  map[string]string
 		want int
 	}{
-		{[]string{"--data-dir", "d"}, nil, 400},
-		{[]string{"--database-url", "postgres://x"}, nil, 300},
-		{nil, map[string]string{"NIMBUS_DATABASE_URL": "postgres://x"}, 300},
+		{[]string{"--data-dir", "d"}, nil, flashsale.DefaultInFlight(db.SQLite)},
+		{[]string{"--database-url", "postgres://x"}, nil, flashsale.DefaultInFlight(db.Postgres)},
+		{nil, map[string]string{"NIMBUS_DATABASE_URL": "postgres://x"}, flashsale.DefaultInFlight(db.Postgres)},
 		{[]string{"--database-url", "postgres://x", "--flash-sale-in-flight", "250"}, nil, 250},
 		{[]string{"--database-url", "postgres://x"}, map[string]string{"NIMBUS_FLASH_SALE_IN_FLIGHT": "350"}, 350},
 	} {

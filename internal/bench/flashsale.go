@@ -86,7 +86,6 @@ type buyOutcome struct {
 	soldLat  []time.Duration
 	soldAt   []time.Time // when each sold-out buy was sent
 	rejLat   []time.Duration
-	lastOK   time.Time
 	okAt     []time.Time // when each order was acknowledged
 	attempts int64
 	rejected int64
@@ -210,8 +209,8 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 			acked[id] = true
 		}
 		okLat, soldLat, rejLat = append(okLat, b.okLat...), append(soldLat, b.soldLat...), append(rejLat, b.rejLat...)
-		if b.lastOK.After(last) {
-			last = b.lastOK
+		if n := len(b.okAt); n > 0 && b.okAt[n-1].After(last) {
+			last = b.okAt[n-1]
 		}
 	}
 	if o.Timeline {
@@ -284,8 +283,7 @@ func buyUntilDone(ctx context.Context, c *conn, url string, fields map[string]an
 		d := time.Since(t)
 		switch {
 		case err == nil && status == http.StatusCreated:
-			b.orders, b.okLat, b.lastOK, b.lastKey, b.lastID = append(b.orders, id), append(b.okLat, d), time.Now(), key, id
-			b.okAt = append(b.okAt, time.Now())
+			b.orders, b.okLat, b.okAt, b.lastKey, b.lastID = append(b.orders, id), append(b.okLat, d), append(b.okAt, time.Now()), key, id
 			key, failures = randomHex(16), 0
 		case err == nil && status == http.StatusConflict && code == "sold_out":
 			b.soldLat, b.soldAt, b.soldOut = append(b.soldLat, d), append(b.soldAt, t), true

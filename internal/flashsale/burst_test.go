@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/payment"
 	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
 )
 
@@ -245,14 +246,14 @@ func TestNumberPoolKeepsWhatAFailedAttemptTook(t *testing.T) {
 func TestBuyValidationKeepsWhatItChecks(t *testing.T) {
 	in := BuyInput{SaleID: "fls_1", VariantID: "var_1", Quantity: 1, Email: "ada@example.com", PaymentProvider: "test",
 		ShippingAddress: nimbus.Address{Name: " Ada" + strings.Repeat(" ", 5000), Line1: "1 Main St ", City: "Springfield", Country: " us "}}
-	if err := in.validate(); err != nil {
+	if err := in.validate(payment.Providers{"test": payment.TestProvider{}}); err != nil {
 		t.Fatal(err)
 	}
 	if a := in.ShippingAddress; a.Name != "Ada" || a.Line1 != "1 Main St" || a.Country != "US" {
 		t.Fatalf("kept %+v", a)
 	}
 	in.Quantity = maxBuyQuantity + 1
-	if err := in.validate(); err == nil {
+	if err := in.validate(payment.Providers{"test": payment.TestProvider{}}); err == nil {
 		t.Fatal("a buy over the schema's maximum quantity is valid")
 	}
 }

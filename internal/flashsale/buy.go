@@ -17,13 +17,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/catalog"
 	"github.com/nimbuscommerce/nimbus/internal/identity"
 	"github.com/nimbuscommerce/nimbus/internal/order"
+	"github.com/nimbuscommerce/nimbus/internal/payment"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
 	"github.com/nimbuscommerce/nimbus/internal/platform/secret"
@@ -65,9 +65,6 @@ var errSoldOut = nimbus.Errorf(nimbus.ESOLDOUT, "sold out: nothing is left of th
 // tokenPurpose keeps the keys that seal order tokens apart from other uses.
 const tokenPurpose = "nimbus flash sale order token v1"
 
-// paymentProviders are the providers a buy may name (the API schema's enum).
-var paymentProviders = []string{"test", "manual"}
-
 // maxIDLength bounds the ids a buy names, and maxBuyQuantity the units of
 // one buy (the API schema's maxLength and maximum).
 const (
@@ -77,8 +74,8 @@ const (
 
 // validate checks what can be checked without the database: all of a
 // buy's body, which the API does not validate against its schema first
-// (see RegisterStorefrontAPI).
-func (in *BuyInput) validate() error {
+// (see RegisterStorefrontAPI), its provider among the store's.
+func (in *BuyInput) validate(providers payment.Providers) error {
 	var fe []nimbus.FieldError
 	if in.Quantity < 1 || in.Quantity > maxBuyQuantity {
 		fe = append(fe, nimbus.FieldError{Field: "quantity", Message: fmt.Sprintf("must be between 1 and %d", maxBuyQuantity)})
@@ -89,8 +86,8 @@ func (in *BuyInput) validate() error {
 	if len(in.ShippingRateID) > maxIDLength {
 		fe = append(fe, nimbus.FieldError{Field: "shipping_rate_id", Message: "must be a shipping rate's id"})
 	}
-	if !slices.Contains(paymentProviders, in.PaymentProvider) {
-		fe = append(fe, nimbus.FieldError{Field: "payment_provider", Message: "must be one of " + strings.Join(paymentProviders, ", ")})
+	if bad := providers.Check(in.PaymentProvider); bad != nil {
+		fe = append(fe, *bad)
 	}
 	if in.CustomerID == "" {
 		email, bad := identity.NormalizeEmail("email", in.Email)
@@ -99,8 +96,7 @@ func (in *BuyInput) validate() error {
 		}
 		in.Email = email
 	}
-	in.ShippingAddress.Trim() // the lengths checked are the lengths kept
-	in.ShippingAddress.Country = strings.ToUpper(in.ShippingAddress.Country)
+	in.ShippingAddress.Normalize()
 	fe = append(fe, in.ShippingAddress.Validate("shipping_address")...)
 	if in.IdempotencyKey != "" {
 		if bad := httpx.CheckIdempotencyKey(in.IdempotencyKey); bad != nil {
@@ -155,7 +151,7 @@ func bareKeyHash(saleID, key string) [32]byte {
 // limit), EUNAUTHORIZED (accounts only), ESOLDOUT, ESTOCK, ETOOMANY,
 // EIDEMPOTENCY, EIDEMPOTENCYBUSY.
 func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bought, error) {
-	if err := in.validate(); err != nil {
+	if err := in.validate(s.Orders.Providers); err != nil {
 		if s.saleSoldOut(tenantID, in.SaleID) {
 			// A sold-out sale says so to any buy it does not serve: answered
 			// "invalid" here, a buy would tell that its key is an order's

@@ -58,35 +58,23 @@ type Draft struct {
 // the order.created event, and schedules the hold's expiry. It returns the
 // order and its access token, which lets the shopper see and pay it.
 func (s *Service) Place(ctx context.Context, tx *db.TenantTx, d Draft) (*Order, string, error) {
-	orders, tokens, err := s.PlaceMany(ctx, tx, []Draft{d})
+	orders, tokens, err := s.newOrders(tx, []Draft{d})
 	if err != nil {
 		return nil, "", err
-	}
-	return orders[0], tokens[0], nil
-}
-
-// PlaceMany is Place for several orders at once, in as many statements as
-// one order takes: a burst of buyers is committed in groups without paying
-// per order for every round trip. All the orders are placed, or none
-// (ESTOCK when the stock of a variant is short for them together).
-func (s *Service) PlaceMany(ctx context.Context, tx *db.TenantTx, drafts []Draft) ([]*Order, []string, error) {
-	orders, tokens, err := s.newOrders(tx, drafts)
-	if err != nil {
-		return nil, nil, err
 	}
 	// First the rows every checkout of the store contends for: the stock of
 	// its variants, in id order, then the order counter. Every path takes
 	// them in that order, so two transactions cannot deadlock on them.
 	if err := holdStock(ctx, tx, orders); err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
 	if err := takeNumbers(ctx, tx, orders); err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
 	if err := insertPlaced(ctx, tx, orders); err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
-	return orders, tokens, nil
+	return orders[0], tokens[0], nil
 }
 
 // Staged is orders written but for the stock they hold, which HoldStock
@@ -142,19 +130,15 @@ func (st *Staged) HoldStock(ctx context.Context, tx *db.TenantTx) error {
 // orders with them. A number a failed write did not use is a gap in the
 // store's numbering unless ReturnNumbers gives it back.
 func (s *Service) TakeNumbers(ctx context.Context, tenantID string, n int) ([]int64, error) {
-	var last int64
+	if n <= 0 {
+		return nil, nil
+	}
+	var numbers []int64
 	err := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) (err error) {
-		last, err = nextNumbers(ctx, tx, n)
+		numbers, err = nextNumbers(ctx, tx, n)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	numbers := make([]int64, n)
-	for i := range numbers {
-		numbers[i] = last - int64(n) + 1 + int64(i)
-	}
-	return numbers, nil
+	return numbers, err
 }
 
 // ReturnNumbers gives back numbers TakeNumbers took and no order used, so

@@ -57,26 +57,31 @@ func nullIfEmpty(s string) any {
 // takeNumbers gives orders the tenant's next order numbers (1001, 1002,
 // ...), in their order, with one update of the counter.
 func takeNumbers(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
-	last, err := nextNumbers(ctx, tx, len(orders))
+	numbers, err := nextNumbers(ctx, tx, len(orders))
 	if err != nil {
 		return err
 	}
 	for i, o := range orders {
-		o.Number = last - int64(len(orders)) + 1 + int64(i)
+		o.Number = numbers[i]
 	}
 	return nil
 }
 
-// nextNumbers moves the tenant's order counter on by n and returns the
-// last of the n numbers it passed.
-func nextNumbers(ctx context.Context, tx *db.TenantTx, n int) (last int64, err error) {
-	err = tx.QueryRow(ctx, `INSERT INTO order_numbers (tenant_id, last_number) VALUES (?, ?)
+// nextNumbers moves the tenant's order counter on by n and returns the n
+// numbers it passed, ascending.
+func nextNumbers(ctx context.Context, tx *db.TenantTx, n int) ([]int64, error) {
+	var last int64
+	err := tx.QueryRow(ctx, `INSERT INTO order_numbers (tenant_id, last_number) VALUES (?, ?)
 		ON CONFLICT (tenant_id) DO UPDATE SET last_number = order_numbers.last_number + ?
 		RETURNING last_number`, tx.TenantID(), 1000+n, n).Scan(&last)
 	if err != nil {
-		return 0, fmt.Errorf("next order number: %w", err)
+		return nil, fmt.Errorf("next order number: %w", err)
 	}
-	return last, nil
+	numbers := make([]int64, n)
+	for i := range numbers {
+		numbers[i] = last - int64(n) + 1 + int64(i)
+	}
+	return numbers, nil
 }
 
 // insertOrders writes new orders and their lines, a statement for each.

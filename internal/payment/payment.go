@@ -73,10 +73,18 @@ type Providers map[string]Provider
 
 // Get returns the named provider. Errors: EINVALID.
 func (p Providers) Get(name string) (Provider, error) {
-	if pr, ok := p[name]; ok {
-		return pr, nil
+	if bad := p.Check(name); bad != nil {
+		return nil, nimbus.Invalid(*bad)
 	}
-	return nil, nimbus.Invalid(nimbus.FieldError{Field: "payment_provider", Message: "must be one of the store's payment providers: test or manual"})
+	return p[name], nil
+}
+
+// Check refuses a name that is none of the providers, as a field error.
+func (p Providers) Check(name string) *nimbus.FieldError {
+	if _, ok := p[name]; ok {
+		return nil
+	}
+	return &nimbus.FieldError{Field: "payment_provider", Message: "must be one of the store's payment providers: test or manual"}
 }
 
 // Test card numbers of the test provider.

@@ -117,6 +117,20 @@ func TestRowLevelSecurity(t *testing.T) {
 		if err == nil {
 			t.Fatal("an outbox event for another tenant was written")
 		}
+		// Every table that migration 0008 left to row-level security alone
+		// has it forced, with a policy that checks the rows written.
+		for _, table := range []string{"orders", "order_lines", "order_events", "outbox_events", "inventory_movements",
+			"flash_sale_orders", "flash_sale_buyers", "customers"} {
+			var forced, checked bool
+			err := d.View(ctx, func(tx *db.Tx) error {
+				return tx.QueryRow(ctx, `SELECT c.relrowsecurity AND c.relforcerowsecurity,
+					EXISTS (SELECT 1 FROM pg_policies p WHERE p.tablename = c.relname AND p.with_check LIKE '%nimbus.tenant_id%')
+					FROM pg_class c WHERE c.oid = ?::regclass`, table).Scan(&forced, &checked)
+			})
+			if err != nil || !forced || !checked {
+				t.Errorf("%s: row-level security forced %v, a tenant check on writes %v (%v)", table, forced, checked, err)
+			}
+		}
 		// Outside any tenant, tenant-owned rows are invisible.
 		err = d.View(ctx, func(tx *db.Tx) error {
 			return tx.QueryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)

@@ -37,11 +37,34 @@ var plainInsert = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+(\w+)\s*\(([\w\s,
 // columnTypes caches table -> column -> SQL type, for arrayInsert.
 var columnTypes sync.Map
 
+// arrayStatements caches what arrayInsert made of each head, row and tail
+// (constants of the stores, as rebound's queries are).
+var arrayStatements sync.Map // head \x00 row \x00 tail -> arrayStatement
+
+type arrayStatement struct {
+	query string // "" when the rows go as VALUES
+	types []string
+}
+
 // arrayInsert returns the statement that inserts rows of head's columns
 // from one text array per column, followed by tail, with the columns'
 // types, or "" when head is not a plain INSERT INTO t (columns) or row is
 // not one placeholder per column.
 func (tx *Tx) arrayInsert(ctx context.Context, head, row, tail string) (string, []string, error) {
+	key := head + "\x00" + row + "\x00" + tail
+	if v, ok := arrayStatements.Load(key); ok {
+		st := v.(arrayStatement)
+		return st.query, st.types, nil
+	}
+	query, types, err := tx.makeArrayInsert(ctx, head, row, tail)
+	if err != nil {
+		return "", nil, err
+	}
+	arrayStatements.Store(key, arrayStatement{query: query, types: types})
+	return query, types, nil
+}
+
+func (tx *Tx) makeArrayInsert(ctx context.Context, head, row, tail string) (string, []string, error) {
 	m := plainInsert.FindStringSubmatch(head)
 	if m == nil {
 		return "", nil, nil

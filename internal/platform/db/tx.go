@@ -304,7 +304,7 @@ func (tx *Tx) ExecRows(ctx context.Context, head, row, tail string, args []any, 
 		if err != nil {
 			return 0, err
 		}
-		if len(types) == perRow {
+		if query != "" {
 			if arrays, ok := columnArrays(args, types); ok {
 				res, err := tx.Exec(ctx, query, append(arrays, tailArgs...)...)
 				if err != nil {
