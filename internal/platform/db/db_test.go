@@ -436,3 +436,24 @@ func insertTenants(ctx context.Context, d *db.DB, n int) (affected int64, err er
 	})
 	return affected, err
 }
+
+// TestSQLiteWriterSettings: the writer's connection keeps what durability
+// and speed depend on (the settings are SQLite's alone).
+func TestSQLiteWriterSettings(t *testing.T) {
+	d := dbtest.Open(t, db.Config{DataDir: t.TempDir()})
+	want := map[string]string{
+		"journal_mode": "wal",
+		"synchronous":  "2", // FULL: a commit survives a power cut
+		"foreign_keys": "1",
+		"temp_store":   "2", // MEMORY: savepoints' journal without a write per page
+	}
+	for pragma, v := range want {
+		var got string
+		if err := d.WritePool().QueryRow("PRAGMA " + pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != v {
+			t.Errorf("PRAGMA %s = %s, want %s", pragma, got, v)
+		}
+	}
+}
