@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
 	"runtime"
 
@@ -52,9 +51,7 @@ func (d *DB) openSQLite(ctx context.Context, path string) error {
 	q.Set("_time_format", "sqlite")
 	q.Set("_timezone", "UTC")
 	q.Set("_txlock", "immediate")
-	w := maps.Clone(q)
-	w.Add("_pragma", "temp_store(MEMORY)")
-	writeDSN := "file:" + path + "?" + url.Values(w).Encode()
+	writeDSN := "file:" + path + "?" + q.Encode() + "&_pragma=temp_store%28MEMORY%29"
 
 	var err error
 	if d.write, err = sql.Open("sqlite", writeDSN); err != nil {
