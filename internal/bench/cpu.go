@@ -30,6 +30,21 @@ func readCPU() cpuClock {
 	return cpuClock{process: p, machine: m, ok: pok && mok}
 }
 
+// sampleCPU reads the CPU clock every step until stop is closed.
+func sampleCPU(stop <-chan struct{}, step time.Duration) []cpuClock {
+	var out []cpuClock
+	tick := time.NewTicker(step)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return out
+		case <-tick.C:
+			out = append(out, readCPU())
+		}
+	}
+}
+
 // procSelfCPU is utime + stime of /proc/self/stat (fields 14 and 15).
 func procSelfCPU() (time.Duration, bool) {
 	b, err := os.ReadFile("/proc/self/stat")

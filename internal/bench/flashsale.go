@@ -86,6 +86,7 @@ type buyOutcome struct {
 	soldLat  []time.Duration
 	soldAt   []time.Time // when each sold-out buy was sent
 	rejLat   []time.Duration
+	rejAt    []time.Time // when each overload answer came
 	okAt     []time.Time // when each order was acknowledged
 	attempts int64
 	rejected int64
@@ -185,7 +186,12 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	}
 	cpu0, t0 := readCPU(), time.Now()
 	close(start)
+	stopSampling := make(chan struct{})
+	sampled := make(chan []cpuClock) // at each step, for the timeline
+	go func() { sampled <- sampleCPU(stopSampling, timelineStep) }()
 	wg.Wait()
+	close(stopSampling)
+	cpuSteps := <-sampled
 	cpu1 := readCPU()
 	stopSale()
 	stopProbe()
@@ -214,7 +220,7 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 		}
 	}
 	if o.Timeline {
-		printTimeline(o.Out, t0, outcomes)
+		printTimeline(o.Out, t0, outcomes, append([]cpuClock{cpu0}, cpuSteps...))
 	}
 	var after []time.Duration
 	for _, b := range outcomes {
@@ -248,22 +254,38 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	return res, nil
 }
 
-// printTimeline writes how many orders were acknowledged in each quarter
-// second from t0.
-func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome) {
-	const step = 250 * time.Millisecond
-	var counts []int
+// timelineStep is the time a line of the timeline covers.
+const timelineStep = 250 * time.Millisecond
+
+// printTimeline writes how many orders were acknowledged, how many buys
+// were turned away for overload and, where the CPU clock was read at each
+// step (cpu[i] at t0 + i steps), the CPU the process used, in each step
+// from t0.
+func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, cpu []cpuClock) {
+	const step = timelineStep
+	var orders, refused []int
+	count := func(counts *[]int, at time.Time) {
+		i := int(at.Sub(t0) / step)
+		for len(*counts) <= i {
+			*counts = append(*counts, 0)
+		}
+		(*counts)[i]++
+	}
 	for _, b := range outcomes {
 		for _, at := range b.okAt {
-			i := int(at.Sub(t0) / step)
-			for len(counts) <= i {
-				counts = append(counts, 0)
-			}
-			counts[i]++
+			count(&orders, at)
+		}
+		for _, at := range b.rejAt {
+			count(&refused, at)
 		}
 	}
-	for i, n := range counts {
-		fmt.Fprintf(w, "  %5d ms: %5d orders (%6.0f/s)\n", i*int(step/time.Millisecond), n, float64(n)*float64(time.Second/step))
+	refused = append(refused, make([]int, max(0, len(orders)-len(refused)))...)
+	for i, n := range orders {
+		fmt.Fprintf(w, "  %5d ms: %5d orders (%6.0f/s), %5d turned away", i*int(step/time.Millisecond), n, float64(n)*float64(time.Second/step), refused[i])
+		if i+1 < len(cpu) && cpu[i].ok && cpu[i+1].ok {
+			fmt.Fprintf(w, ", %4d ms CPU", (cpu[i+1].process - cpu[i].process).Milliseconds())
+		}
+		fmt.Fprintln(w)
 	}
 }
 
@@ -292,7 +314,7 @@ func buyUntilDone(ctx context.Context, c *conn, url string, fields map[string]an
 			return b // the limit per customer is reached
 		case err == nil && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable):
 			b.rejected++
-			b.rejLat = append(b.rejLat, d)
+			b.rejLat, b.rejAt = append(b.rejLat, d), append(b.rejAt, time.Now())
 			wait := time.Duration(retryAfter) * time.Second
 			if wait <= 0 {
 				wait = time.Second

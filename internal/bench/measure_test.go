@@ -36,8 +36,13 @@ func TestTimelineCountsEachQuarterSecond(t *testing.T) {
 	t0 := time.Now()
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	var out strings.Builder
-	printTimeline(&out, t0, []*buyOutcome{{okAt: []time.Time{at(100), at(600)}}, {okAt: []time.Time{at(300), at(310), at(620)}}})
-	want := "      0 ms:     1 orders (     4/s)\n    250 ms:     2 orders (     8/s)\n    500 ms:     2 orders (     8/s)\n"
+	cpu := func(ms int) cpuClock { return cpuClock{process: time.Duration(ms) * time.Millisecond, ok: true} }
+	printTimeline(&out, t0, []*buyOutcome{{okAt: []time.Time{at(100), at(600)}, rejAt: []time.Time{at(20)}},
+		{okAt: []time.Time{at(300), at(310), at(620)}, rejAt: []time.Time{at(30), at(400)}}},
+		[]cpuClock{cpu(1000), cpu(1300), cpu(1720)}) // no reading at the end of the last step
+	want := "      0 ms:     1 orders (     4/s),     2 turned away,  300 ms CPU\n" +
+		"    250 ms:     2 orders (     8/s),     1 turned away,  420 ms CPU\n" +
+		"    500 ms:     2 orders (     8/s),     0 turned away\n"
 	if out.String() != want {
 		t.Fatalf("timeline:\n%s\nwant:\n%s", out.String(), want)
 	}
