@@ -72,6 +72,11 @@ type pendingBuy struct {
 	bareKey [32]byte // see bareKeyHash
 	probe   bool     // let through a stale sold-out note to ask the database
 	done    chan struct{}
+	// The access token of the order the buy would create, and the token
+	// sealed with the buy's key (a replay opens it): made by the buyer's
+	// goroutine, so that the one writer spends no time on them.
+	token       string
+	sealedToken []byte
 
 	bought    Bought
 	replayOf  string // the order an earlier request with the key created
@@ -530,6 +535,9 @@ func (plan *batchPlan) decide(group []*pendingBuy) *decision {
 func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPlan, group []*pendingBuy, d *decision, numbers []int64) error {
 	sale, in0 := plan.sale, d.accepted[0].in
 	drafts := slices.Clone(d.drafts)
+	for i, p := range d.accepted {
+		drafts[i].Token = p.token
+	}
 
 	// New guests, made before any stock is locked, as a checkout makes its
 	// guest and then locks stock: the two never wait on each other in turn.
@@ -567,7 +575,7 @@ func (s *Service) placeBatch(ctx context.Context, tx *db.TenantTx, plan *batchPl
 	args := make([]any, 0, 12*len(d.accepted))
 	for i, p := range d.accepted {
 		args = append(args, tx.TenantID(), staged.Orders[i].ID, sale.ID, p.in.VariantID, drafts[i].CustomerID, p.in.Quantity, p.keyHash,
-			p.bareKey[:], p.in.requestHash, secret.Seal(p.in.IdempotencyKey, p.in.scope(), tokenPurpose, []byte(staged.Tokens[i])), false, tx.Now)
+			p.bareKey[:], p.in.requestHash, p.sealedToken, false, tx.Now)
 	}
 	if _, err := tx.ExecRows(ctx, `INSERT INTO flash_sale_orders (tenant_id, order_id, sale_id, variant_id, customer_id, quantity,
 		key_hash, bare_key_hash, request_hash, sealed_token, returned, created_at)`, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "", args); err != nil {

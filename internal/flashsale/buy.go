@@ -188,7 +188,9 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 		return nil, err
 	}
 	defer leave()
-	p := &pendingBuy{in: &in, keyHash: keyHash, bareKey: bareKeyHash(in.SaleID, in.IdempotencyKey), probe: probe, done: make(chan struct{})}
+	p := &pendingBuy{in: &in, keyHash: keyHash, bareKey: bareKeyHash(in.SaleID, in.IdempotencyKey), probe: probe, done: make(chan struct{}),
+		token: secret.New()}
+	p.sealedToken = secret.Seal(in.IdempotencyKey, in.scope(), tokenPurpose, []byte(p.token))
 	s.enqueue(tenantID, p) // a sold-out answer from the database is noted by the batch
 	// What the database said is left, refused or not: "more" clears a
 	// sold-out note even when this buy was refused for its own reasons.
