@@ -51,7 +51,8 @@ func (d *DB) openSQLite(ctx context.Context, path string) error {
 	q.Set("_time_format", "sqlite")
 	q.Set("_timezone", "UTC")
 	q.Set("_txlock", "immediate")
-	writeDSN := "file:" + path + "?" + q.Encode() + "&_pragma=temp_store%28MEMORY%29"
+	writerOnly := url.Values{"_pragma": {"temp_store(MEMORY)"}}
+	writeDSN := "file:" + path + "?" + q.Encode() + "&" + writerOnly.Encode()
 
 	var err error
 	if d.write, err = sql.Open("sqlite", writeDSN); err != nil {
