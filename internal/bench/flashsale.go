@@ -29,8 +29,10 @@ type FlashSaleOptions struct {
 	// runs, to see that the rest of the platform stays responsive ("" skips).
 	OtherStore string
 	Out        io.Writer
-	// Timeline prints the orders acknowledged in each quarter second of the
-	// sale: where a slow start or a lull in the retries costs throughput.
+	// Timeline prints, for each quarter second of the sale, the orders
+	// acknowledged, the buys turned away and the CPU this process used:
+	// where a slow start or a lull in the retries costs throughput, and
+	// whether a slow quarter lacked buys or spent more CPU on each.
 	Timeline bool
 	// DuringSale, if set, is called as the buyers start and the function it
 	// returns when the last one is done (to profile the sale alone).
