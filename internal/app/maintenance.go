@@ -7,12 +7,15 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/nimbuscommerce/nimbus/internal/customer"
 	"github.com/nimbuscommerce/nimbus/internal/identity"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
+	"github.com/nimbuscommerce/nimbus/internal/tenant"
 )
 
 // PurgeExpiredArgs is the periodic job that deletes what has expired:
-// sessions and idempotency records.
+// staff and customer sessions, and idempotency records.
 type PurgeExpiredArgs struct{}
 
 // Kind names the job in River's tables.
@@ -22,22 +25,40 @@ const purgeInterval = 15 * time.Minute
 
 type purgeExpiredWorker struct {
 	river.WorkerDefaults[PurgeExpiredArgs]
+	db          *db.DB
 	identity    *identity.Service
+	customers   *customer.Service
 	idempotency *httpx.Idempotency
 	logger      *slog.Logger
 }
 
 func (w *purgeExpiredWorker) Work(ctx context.Context, _ *river.Job[PurgeExpiredArgs]) error {
-	sessions, err := w.identity.PurgeExpiredSessions(ctx)
-	if err != nil {
+	var tenants []string
+	if err := w.db.View(ctx, func(tx *db.Tx) (err error) {
+		tenants, err = tenant.ListIDs(ctx, tx)
 		return err
+	}); err != nil {
+		return err
+	}
+	var staff, customers int64
+	for _, id := range tenants {
+		n, err := w.identity.PurgeExpiredSessions(ctx, id)
+		staff += n
+		if err != nil {
+			return err
+		}
+		n, err = w.customers.PurgeExpiredSessions(ctx, id)
+		customers += n
+		if err != nil {
+			return err
+		}
 	}
 	keys, err := w.idempotency.PurgeExpired(ctx)
 	if err != nil {
 		return err
 	}
-	if sessions+keys > 0 {
-		w.logger.Info("purged expired records", "sessions", sessions, "idempotency_keys", keys)
+	if staff+customers+keys > 0 {
+		w.logger.Info("purged expired records", "sessions", staff, "customer_sessions", customers, "idempotency_keys", keys)
 	}
 	return nil
 }

@@ -109,7 +109,8 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 	}
 	s.Jobs, err = jobs.New(d, jobs.Config{
 		Register: func(w *river.Workers) {
-			river.AddWorker(w, &purgeExpiredWorker{identity: s.Identity, idempotency: s.idempotency, logger: logger})
+			river.AddWorker(w, &purgeExpiredWorker{db: d, identity: s.Identity, customers: s.Customers, idempotency: s.idempotency,
+				logger: logger})
 			river.AddWorker(w, &order.ExpireReservationsWorker{Orders: s.Orders, Logger: logger})
 		},
 		Periodic: []*river.PeriodicJob{purgeExpiredJob(), order.ExpireReservationsJob()},

@@ -257,28 +257,10 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string) (*nimbus.P
 	return &nimbus.Principal{TenantID: tenantID, UserID: u.ID, Role: role, CredentialID: k.ID}, nil
 }
 
-// PurgeExpiredSessions deletes expired sessions of every tenant, each in its
-// own tenant transaction. It returns how many it deleted.
-func (s *Service) PurgeExpiredSessions(ctx context.Context) (int64, error) {
-	var ids []string
-	if err := s.DB.View(ctx, func(tx *db.Tx) (err error) {
-		ids, err = tenant.ListIDs(ctx, tx)
-		return err
-	}); err != nil {
-		return 0, err
-	}
-	var total int64
-	for _, id := range ids {
-		err := s.DB.TenantUpdate(ctx, id, func(tx *db.TenantTx) error {
-			n, err := deleteExpiredSessions(ctx, tx)
-			total += n
-			return err
-		})
-		if err != nil {
-			return total, err
-		}
-	}
-	return total, nil
+// PurgeExpiredSessions deletes a tenant's expired staff sessions,
+// db.PurgeChunk to a transaction, and returns how many.
+func (s *Service) PurgeExpiredSessions(ctx context.Context, tenantID string) (int64, error) {
+	return s.DB.TenantPurge(ctx, tenantID, func(tx *db.TenantTx) (int64, error) { return deleteExpiredSessions(ctx, tx) })
 }
 
 // HashPassword hashes a password with the service's cost, sharing the

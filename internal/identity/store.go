@@ -164,7 +164,8 @@ func deleteUserSessions(ctx context.Context, tx *db.TenantTx, userID string) err
 }
 
 func deleteExpiredSessions(ctx context.Context, tx *db.TenantTx) (int64, error) {
-	res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE tenant_id = ? AND expires_at <= ?`, tx.TenantID(), tx.Now)
+	res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id IN
+		(SELECT id FROM sessions WHERE tenant_id = ? AND expires_at <= ? LIMIT ?)`, tx.TenantID(), tx.Now, db.PurgeChunk)
 	if err != nil {
 		return 0, err
 	}

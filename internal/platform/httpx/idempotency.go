@@ -217,32 +217,17 @@ func (m *Idempotency) forget(ctx context.Context, scope string, keyHash []byte) 
 	}
 }
 
-// purgeChunk bounds the records one purge transaction deletes. A quarter
-// of an hour of a busy store's keys is hundreds of thousands of rows:
-// deleted at once, they would hold SQLite's one writer, and every write
-// waiting behind it, for seconds.
-const purgeChunk = 1000
-
-// PurgeExpired deletes expired idempotency records, purgeChunk to a
+// PurgeExpired deletes expired idempotency records, db.PurgeChunk to a
 // transaction, and returns how many.
 func (m *Idempotency) PurgeExpired(ctx context.Context) (int64, error) {
-	var total int64
-	for {
-		var n int64
-		err := m.DB.Update(ctx, func(tx *db.Tx) error {
-			res, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE (scope, key_hash) IN
-				(SELECT scope, key_hash FROM idempotency_keys WHERE expires_at <= ? LIMIT ?)`, tx.Now, purgeChunk)
-			if err != nil {
-				return err
-			}
-			n, err = res.RowsAffected()
-			return err
-		})
-		total += n
-		if err != nil || n < purgeChunk {
-			return total, err
+	return m.DB.Purge(ctx, func(tx *db.Tx) (int64, error) {
+		res, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE (scope, key_hash) IN
+			(SELECT scope, key_hash FROM idempotency_keys WHERE expires_at <= ? LIMIT ?)`, tx.Now, db.PurgeChunk)
+		if err != nil {
+			return 0, err
 		}
-	}
+		return res.RowsAffected()
+	})
 }
 
 // sealPurpose keeps stored responses' keys apart from other sealed data.
