@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -32,7 +34,20 @@ type purgeExpiredWorker struct {
 	logger      *slog.Logger
 }
 
+// Timeout gives a run the interval between runs: a backlog is purged a
+// chunk to a transaction, each a commit of its own.
+func (w *purgeExpiredWorker) Timeout(*river.Job[PurgeExpiredArgs]) time.Duration {
+	return purgeInterval
+}
+
+// Work purges the idempotency records first (one table for every store),
+// then each store's sessions; a store that fails is tried again next run,
+// after the others had their turn.
 func (w *purgeExpiredWorker) Work(ctx context.Context, _ *river.Job[PurgeExpiredArgs]) error {
+	keys, err := w.idempotency.PurgeExpired(ctx)
+	if err != nil {
+		return err
+	}
 	var tenants []string
 	if err := w.db.View(ctx, func(tx *db.Tx) (err error) {
 		tenants, err = tenant.ListIDs(ctx, tx)
@@ -41,26 +56,25 @@ func (w *purgeExpiredWorker) Work(ctx context.Context, _ *river.Job[PurgeExpired
 		return err
 	}
 	var staff, customers int64
+	var failed []error
 	for _, id := range tenants {
 		n, err := w.identity.PurgeExpiredSessions(ctx, id)
 		staff += n
-		if err != nil {
-			return err
+		if err == nil {
+			n, err = w.customers.PurgeExpiredSessions(ctx, id)
+			customers += n
 		}
-		n, err = w.customers.PurgeExpiredSessions(ctx, id)
-		customers += n
 		if err != nil {
-			return err
+			failed = append(failed, fmt.Errorf("store %s: %w", id, err))
+			if ctx.Err() != nil {
+				break
+			}
 		}
-	}
-	keys, err := w.idempotency.PurgeExpired(ctx)
-	if err != nil {
-		return err
 	}
 	if staff+customers+keys > 0 {
 		w.logger.Info("purged expired records", "sessions", staff, "customer_sessions", customers, "idempotency_keys", keys)
 	}
-	return nil
+	return errors.Join(failed...)
 }
 
 func purgeExpiredJob() *river.PeriodicJob {

@@ -30,9 +30,15 @@ func readCPU() cpuClock {
 	return cpuClock{process: p, machine: m, ok: pok && mok}
 }
 
+// cpuSample is the CPU clock read at a moment.
+type cpuSample struct {
+	at    time.Time
+	clock cpuClock
+}
+
 // sampleCPU reads the CPU clock every step until stop is closed.
-func sampleCPU(stop <-chan struct{}, step time.Duration) []cpuClock {
-	var out []cpuClock
+func sampleCPU(stop <-chan struct{}, step time.Duration) []cpuSample {
+	var out []cpuSample
 	tick := time.NewTicker(step)
 	defer tick.Stop()
 	for {
@@ -40,7 +46,7 @@ func sampleCPU(stop <-chan struct{}, step time.Duration) []cpuClock {
 		case <-stop:
 			return out
 		case <-tick.C:
-			out = append(out, readCPU())
+			out = append(out, cpuSample{at: time.Now(), clock: readCPU()})
 		}
 	}
 }

@@ -189,7 +189,7 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	cpu0, t0 := readCPU(), time.Now()
 	close(start)
 	stopSampling := make(chan struct{})
-	sampled := make(chan []cpuClock) // at each step, for the timeline
+	sampled := make(chan []cpuSample) // at each step, for the timeline
 	go func() { sampled <- sampleCPU(stopSampling, timelineStep) }()
 	wg.Wait()
 	close(stopSampling)
@@ -222,7 +222,7 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 		}
 	}
 	if o.Timeline {
-		printTimeline(o.Out, t0, outcomes, append([]cpuClock{cpu0}, cpuSteps...))
+		printTimeline(o.Out, t0, outcomes, append([]cpuSample{{at: t0, clock: cpu0}}, cpuSteps...))
 	}
 	var after []time.Duration
 	for _, b := range outcomes {
@@ -260,10 +260,10 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 const timelineStep = 250 * time.Millisecond
 
 // printTimeline writes how many orders were acknowledged, how many buys
-// were turned away for overload and, where the CPU clock was read at each
-// step (cpu[i] at t0 + i steps), the CPU the process used, in each step
-// from t0.
-func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, cpu []cpuClock) {
+// were turned away for overload and, where the CPU clock was read at both
+// ends of a step (within half a step of them), the CPU the process used, in
+// each step from t0 to the last answer.
+func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, cpu []cpuSample) {
 	const step = timelineStep
 	var orders, refused []int
 	count := func(counts *[]int, at time.Time) {
@@ -281,11 +281,23 @@ func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, cpu []cpuC
 			count(&refused, at)
 		}
 	}
-	refused = append(refused, make([]int, max(0, len(orders)-len(refused)))...)
-	for i, n := range orders {
-		fmt.Fprintf(w, "  %5d ms: %5d orders (%6.0f/s), %5d turned away", i*int(step/time.Millisecond), n, float64(n)*float64(time.Second/step), refused[i])
-		if i+1 < len(cpu) && cpu[i].ok && cpu[i+1].ok {
-			fmt.Fprintf(w, ", %4d ms CPU", (cpu[i+1].process - cpu[i].process).Milliseconds())
+	steps := max(len(orders), len(refused))
+	orders = append(orders, make([]int, steps-len(orders))...)
+	refused = append(refused, make([]int, steps-len(refused))...)
+	clockAt := map[int]cpuClock{} // step boundary -> the clock read there
+	for _, c := range cpu {
+		k := int((c.at.Sub(t0) + step/2) / step)
+		if _, seen := clockAt[k]; !seen && c.clock.ok {
+			clockAt[k] = c.clock
+		}
+	}
+	for i := range steps {
+		fmt.Fprintf(w, "  %5d ms: %5d orders (%6.0f/s), %5d turned away", i*int(step/time.Millisecond), orders[i],
+			float64(orders[i])*float64(time.Second/step), refused[i])
+		from, ok1 := clockAt[i]
+		to, ok2 := clockAt[i+1]
+		if ok1 && ok2 {
+			fmt.Fprintf(w, ", %4d ms CPU", (to.process - from.process).Milliseconds())
 		}
 		fmt.Fprintln(w)
 	}

@@ -36,13 +36,17 @@ func TestTimelineCountsEachQuarterSecond(t *testing.T) {
 	t0 := time.Now()
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	var out strings.Builder
-	cpu := func(ms int) cpuClock { return cpuClock{process: time.Duration(ms) * time.Millisecond, ok: true} }
+	cpu := func(atMS, ms int) cpuSample {
+		return cpuSample{at: at(atMS), clock: cpuClock{process: time.Duration(ms) * time.Millisecond, ok: true}}
+	}
 	printTimeline(&out, t0, []*buyOutcome{{okAt: []time.Time{at(100), at(600)}, rejAt: []time.Time{at(20)}},
-		{okAt: []time.Time{at(300), at(310), at(620)}, rejAt: []time.Time{at(30), at(400)}}},
-		[]cpuClock{cpu(1000), cpu(1300), cpu(1720)}) // no reading at the end of the last step
+		{okAt: []time.Time{at(300), at(310), at(620)}, rejAt: []time.Time{at(30), at(400), at(800)}}},
+		// read late at 260 ms; the reading due at 750 ms was missed
+		[]cpuSample{cpu(0, 1000), cpu(260, 1300), cpu(500, 1720), cpu(1000, 2000)})
 	want := "      0 ms:     1 orders (     4/s),     2 turned away,  300 ms CPU\n" +
 		"    250 ms:     2 orders (     8/s),     1 turned away,  420 ms CPU\n" +
-		"    500 ms:     2 orders (     8/s),     0 turned away\n"
+		"    500 ms:     2 orders (     8/s),     0 turned away\n" +
+		"    750 ms:     0 orders (     0/s),     1 turned away\n"
 	if out.String() != want {
 		t.Fatalf("timeline:\n%s\nwant:\n%s", out.String(), want)
 	}

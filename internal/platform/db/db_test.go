@@ -438,7 +438,8 @@ func insertTenants(ctx context.Context, d *db.DB, n int) (affected int64, err er
 }
 
 // TestSQLiteWriterSettings: the writer's connection keeps what durability
-// and speed depend on (the settings are SQLite's alone).
+// and speed depend on, the migrations Open ran included (the settings are
+// SQLite's alone).
 func TestSQLiteWriterSettings(t *testing.T) {
 	d := dbtest.Open(t, db.Config{DataDir: t.TempDir()})
 	want := map[string]string{

@@ -70,7 +70,18 @@ func (d *DB) Migrate(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
-	return d.migrate(ctx, conn)
+	// A migration may rewrite a whole table: its statement journal spills
+	// to a temporary file, as SQLite's default has it, instead of growing
+	// in the writer's memory (see openSQLite), which it gets back after.
+	if _, err := conn.ExecContext(ctx, "PRAGMA temp_store = FILE"); err != nil {
+		return err
+	}
+	err = d.migrate(ctx, conn)
+	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = MEMORY"); rerr != nil {
+		conn.Raw(func(any) error { return driver.ErrBadConn }) // a writer without its setting is dropped, not reused
+		err = errors.Join(err, rerr)
+	}
+	return err
 }
 
 // withMigrationLock runs fn holding the migration lock on a connection of
