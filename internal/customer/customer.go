@@ -248,14 +248,7 @@ func newSession(ctx context.Context, tx *db.TenantTx, customerID string) (string
 // PurgeExpiredSessions deletes a store's expired customer sessions,
 // db.PurgeChunk to a transaction, and returns how many.
 func (s *Service) PurgeExpiredSessions(ctx context.Context, tenantID string) (int64, error) {
-	return s.DB.TenantPurge(ctx, tenantID, func(tx *db.TenantTx) (int64, error) {
-		res, err := tx.Exec(ctx, `DELETE FROM customer_sessions WHERE id IN
-			(SELECT id FROM customer_sessions WHERE tenant_id = ? AND expires_at <= ? LIMIT ?)`, tx.TenantID(), tx.Now, db.PurgeChunk)
-		if err != nil {
-			return 0, err
-		}
-		return res.RowsAffected()
-	})
+	return s.DB.PurgeExpired(ctx, tenantID, "customer_sessions")
 }
 
 // Authenticate returns the signed-in customer of a session token.

@@ -260,7 +260,7 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string) (*nimbus.P
 // PurgeExpiredSessions deletes a tenant's expired staff sessions,
 // db.PurgeChunk to a transaction, and returns how many.
 func (s *Service) PurgeExpiredSessions(ctx context.Context, tenantID string) (int64, error) {
-	return s.DB.TenantPurge(ctx, tenantID, func(tx *db.TenantTx) (int64, error) { return deleteExpiredSessions(ctx, tx) })
+	return s.DB.PurgeExpired(ctx, tenantID, "sessions")
 }
 
 // HashPassword hashes a password with the service's cost, sharing the

@@ -163,15 +163,6 @@ func deleteUserSessions(ctx context.Context, tx *db.TenantTx, userID string) err
 	return err
 }
 
-func deleteExpiredSessions(ctx context.Context, tx *db.TenantTx) (int64, error) {
-	res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id IN
-		(SELECT id FROM sessions WHERE tenant_id = ? AND expires_at <= ? LIMIT ?)`, tx.TenantID(), tx.Now, db.PurgeChunk)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
-
 const apiKeyColumns = `id, tenant_id, user_id, name, role, hint, created_at, last_used_at, revoked_at`
 
 func scanAPIKey(row scanner) (*APIKey, error) {

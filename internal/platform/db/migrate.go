@@ -77,7 +77,7 @@ func (d *DB) Migrate(ctx context.Context) error {
 		return err
 	}
 	err = d.migrate(ctx, conn)
-	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = MEMORY"); rerr != nil {
+	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = "+writerTempStore); rerr != nil {
 		conn.Raw(func(any) error { return driver.ErrBadConn }) // a writer without its setting is dropped, not reused
 		err = errors.Join(err, rerr)
 	}

@@ -16,6 +16,10 @@ import (
 // builds and tests with nothing but Go (no C compiler), and measured on this
 // project's workload it is as fast as the cgo driver (see docs/ARCHITECTURE.md).
 
+// writerTempStore is where the writer keeps its statement journal and
+// temporary tables (see openSQLite; Migrate sets it back after its run).
+const writerTempStore = "MEMORY"
+
 func (d *DB) openSQLite(ctx context.Context, path string) error {
 	d.dialect = SQLite
 	// Pragmas, set through the DSN so that every connection gets them:
@@ -51,7 +55,7 @@ func (d *DB) openSQLite(ctx context.Context, path string) error {
 	q.Set("_time_format", "sqlite")
 	q.Set("_timezone", "UTC")
 	q.Set("_txlock", "immediate")
-	writerOnly := url.Values{"_pragma": {"temp_store(MEMORY)"}}
+	writerOnly := url.Values{"_pragma": {"temp_store(" + writerTempStore + ")"}}
 	writeDSN := "file:" + path + "?" + q.Encode() + "&" + writerOnly.Encode()
 
 	var err error

@@ -220,13 +220,9 @@ func (m *Idempotency) forget(ctx context.Context, scope string, keyHash []byte) 
 // PurgeExpired deletes expired idempotency records, db.PurgeChunk to a
 // transaction, and returns how many.
 func (m *Idempotency) PurgeExpired(ctx context.Context) (int64, error) {
-	return m.DB.Purge(ctx, func(tx *db.Tx) (int64, error) {
-		res, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE (scope, key_hash) IN
+	return m.DB.Purge(ctx, func(tx *db.Tx) (sql.Result, error) {
+		return tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE (scope, key_hash) IN
 			(SELECT scope, key_hash FROM idempotency_keys WHERE expires_at <= ? LIMIT ?)`, tx.Now, db.PurgeChunk)
-		if err != nil {
-			return 0, err
-		}
-		return res.RowsAffected()
 	})
 }
 
