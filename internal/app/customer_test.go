@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 )
 
@@ -110,6 +111,79 @@ func TestCustomerAccount(t *testing.T) {
 		sh.Owner.do("GET", "/api/v1/orders?customer_id="+reg.Customer.ID, nil).must(t, http.StatusOK, &orders)
 		if len(orders.Data) != 2 {
 			t.Fatalf("staff see %d orders of the customer, want 2 (guest and signed in)", len(orders.Data))
+		}
+	})
+}
+
+// TestOrdersByEmail: staff find a store's orders by email, the guest ones
+// (through the customer the email names) and the signed-in ones, including
+// one placed with another email than its account's; newest first, and none
+// of another store's.
+func TestOrdersByEmail(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		other := openShop(t, s, "other")
+		c := s.client(t)
+		place := func(sh *shop, email, customerToken string) string {
+			t.Helper()
+			base := "/api/v1/storefront/" + sh.Handle + "/carts"
+			var cart cartJSON
+			var headers []string
+			if customerToken != "" {
+				headers = []string{"X-Customer-Token", customerToken}
+			}
+			c.do("POST", base, nil, headers...).must(t, http.StatusCreated, &cart)
+			c.do("POST", base+"/"+cart.Token+"/lines", map[string]any{"variant_id": sh.Small.ID, "quantity": 1}).must(t, http.StatusCreated, nil)
+			update := map[string]any{"shipping_address": usAddress, "shipping_rate_id": sh.RateID}
+			if email != "" {
+				update["email"] = email
+			}
+			c.do("PATCH", base+"/"+cart.Token, update).must(t, http.StatusOK, nil)
+			var placed struct {
+				Order orderJSON `json:"order"`
+			}
+			c.do("POST", base+"/"+cart.Token+"/checkout", map[string]any{"payment_provider": "manual"}).must(t, http.StatusCreated, &placed)
+			return placed.Order.ID
+		}
+		var reg customerSession
+		c.do("POST", "/api/v1/storefront/acme/customers", map[string]any{"email": "ada@example.com", "password": "analytical engine"}).
+			must(t, http.StatusCreated, &reg)
+
+		signedInOther := place(sh, "ada.work@example.com", reg.Token) // signed in, another email
+		signedIn := place(sh, "", reg.Token)                          // signed in, the account's email
+		guest := place(sh, "ada@example.com", "")                     // a guest, the account's email
+		guestOther := place(sh, "ada.work@example.com", "")           // a guest, a customer of its own
+		buyer := place(sh, "buyer@example.com", "")
+		elsewhere := place(other, "ada@example.com", "")
+
+		ids := func(m *merchant, query string) []string {
+			t.Helper()
+			var list struct {
+				Data []orderJSON `json:"data"`
+			}
+			m.Owner.do("GET", "/api/v1/orders?"+query, nil).must(t, http.StatusOK, &list)
+			var out []string
+			for _, o := range list.Data {
+				out = append(out, o.ID)
+			}
+			return out
+		}
+		for _, tc := range []struct {
+			m     *merchant
+			query string
+			want  []string
+		}{
+			{sh.merchant, "email=ada@example.com", []string{guest, signedIn}},
+			{sh.merchant, "email=ADA.Work@example.com", []string{guestOther, signedInOther}},
+			{sh.merchant, "email=buyer@example.com", []string{buyer}},
+			{sh.merchant, "email=nobody@example.com", nil},
+			{sh.merchant, "email=ada@example.com&limit=1", []string{guest}},
+			{sh.merchant, "email=ada@example.com&customer_id=" + reg.Customer.ID, []string{guest, signedIn}},
+			{other.merchant, "email=ada@example.com", []string{elsewhere}},
+		} {
+			if got := ids(tc.m, tc.query); !slices.Equal(got, tc.want) {
+				t.Errorf("%s: %s = %v, want %v", tc.m.Handle, tc.query, got, tc.want)
+			}
 		}
 	})
 }

@@ -298,7 +298,14 @@ func findOrders(ctx context.Context, tx *db.TenantTx, f Filter) ([]*Order, error
 		where, args = append(where, "signed_in = ?"), append(args, *f.SignedIn)
 	}
 	if f.Email != nil {
-		where, args = append(where, "email = ?"), append(args, strings.ToLower(*f.Email))
+		// A guest order belongs to the customer its email names; a signed-in
+		// one may carry another email than its account's, and only those
+		// are indexed by email (migration 0010 on SQLite, 0011 on PostgreSQL).
+		e := strings.ToLower(*f.Email)
+		where = append(where, `id IN (SELECT id FROM orders WHERE tenant_id = ? AND signed_in AND email = ?
+			UNION ALL SELECT id FROM orders WHERE tenant_id = ? AND email = ?
+			AND customer_id = (SELECT id FROM customers WHERE tenant_id = ? AND email = ?))`)
+		args = append(args, tx.TenantID(), e, tx.TenantID(), e, tx.TenantID(), e)
 	}
 	if f.Since != nil {
 		where, args = append(where, "created_at >= ?"), append(args, f.Since.UTC())
