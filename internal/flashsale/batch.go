@@ -646,8 +646,13 @@ func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 	for i, p := range group {
 		keys[i] = p.keyHash
 	}
-	rows, err := db.QueryKeys(ctx, tx, `SELECT key_hash, order_id, request_hash, sealed_token FROM flash_sale_orders
-		WHERE tenant_id = ? AND sale_id = ?`, "key_hash", keys, tx.TenantID(), saleID)
+	// A key hash covers its sale, and so its store, and alone is unique
+	// (migration 0011 on SQLite, 0012 on PostgreSQL). The store is checked
+	// on each row found rather than in the query: SQLite, planning without
+	// statistics, would read a store's flash sale orders by its index
+	// instead of the keys by theirs.
+	rows, err := db.QueryKeys(ctx, tx, `SELECT key_hash, order_id, request_hash, sealed_token, tenant_id FROM flash_sale_orders
+		WHERE sale_id = ?`, "key_hash", keys, saleID)
 	if err != nil {
 		return fmt.Errorf("find flash sale orders: %w", err)
 	}
@@ -660,8 +665,12 @@ func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 	for rows.Next() {
 		var k []byte
 		var e earlier
-		if err := rows.Scan(&k, &e.orderID, &e.reqHash, &e.sealed); err != nil {
+		var tenantID string
+		if err := rows.Scan(&k, &e.orderID, &e.reqHash, &e.sealed, &tenantID); err != nil {
 			return err
+		}
+		if tenantID != tx.TenantID() {
+			continue
 		}
 		found[string(k)] = e
 	}
