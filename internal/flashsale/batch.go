@@ -648,9 +648,9 @@ func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 	}
 	// A key hash covers its sale, and so its store, and alone is unique
 	// (migration 0011 on SQLite, 0012 on PostgreSQL). The store is checked
-	// on each row found rather than in the query: SQLite, planning without
-	// statistics, would read a store's flash sale orders by its index
-	// instead of the keys by theirs.
+	// on each row found rather than in the query: given the store, SQLite
+	// (planning without statistics) read the store's flash sale orders by
+	// their primary key instead of the keys by theirs.
 	rows, err := db.QueryKeys(ctx, tx, `SELECT key_hash, order_id, request_hash, sealed_token, tenant_id FROM flash_sale_orders
 		WHERE sale_id = ?`, "key_hash", keys, saleID)
 	if err != nil {
