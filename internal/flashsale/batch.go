@@ -639,6 +639,10 @@ func moreThanPlanned(ctx context.Context, tx *db.TenantTx, plan *batchPlan, item
 	return nil
 }
 
+// replaysQuery reads, with db.QueryKeys, the orders of a sale by their
+// buyers' key hashes.
+const replaysQuery = `SELECT key_hash, order_id, request_hash, sealed_token, tenant_id FROM flash_sale_orders WHERE sale_id = ?`
+
 // findReplays marks the buys whose key already has an order (or is used
 // twice in the group) with what to answer.
 func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*pendingBuy) error {
@@ -651,8 +655,7 @@ func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 	// on each row found rather than in the query: given the store, SQLite
 	// (planning without statistics) read the store's flash sale orders by
 	// their primary key instead of the keys by theirs.
-	rows, err := db.QueryKeys(ctx, tx, `SELECT key_hash, order_id, request_hash, sealed_token, tenant_id FROM flash_sale_orders
-		WHERE sale_id = ?`, "key_hash", keys, saleID)
+	rows, err := db.QueryKeys(ctx, tx, replaysQuery, "key_hash", keys, saleID)
 	if err != nil {
 		return fmt.Errorf("find flash sale orders: %w", err)
 	}
@@ -697,6 +700,9 @@ func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 	return nil
 }
 
+// buyersQuery reads, with db.QueryKeys, the units buyers hold of a sale.
+const buyersQuery = `SELECT customer_id, bought FROM flash_sale_buyers WHERE tenant_id = ? AND sale_id = ?`
+
 // boughtSoFar reads how many units of the sale the group's customers hold.
 func boughtSoFar(ctx context.Context, tx *db.TenantTx, saleID string, group []*pendingBuy, drafts []*order.Draft) (map[string]int64, error) {
 	var ids []string
@@ -708,8 +714,7 @@ func boughtSoFar(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 	if len(ids) == 0 {
 		return map[string]int64{}, nil
 	}
-	rows, err := db.QueryKeys(ctx, tx, `SELECT customer_id, bought FROM flash_sale_buyers WHERE tenant_id = ? AND sale_id = ?`,
-		"customer_id", ids, tx.TenantID(), saleID)
+	rows, err := db.QueryKeys(ctx, tx, buyersQuery, "customer_id", ids, tx.TenantID(), saleID)
 	if err != nil {
 		return nil, fmt.Errorf("read flash sale buyers: %w", err)
 	}

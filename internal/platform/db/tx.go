@@ -352,9 +352,11 @@ func (tx *TenantTx) ExecRows(ctx context.Context, head, row, tail string, args [
 // QueryKeys runs query, a SELECT of one table ending in a WHERE clause,
 // for the rows whose column equals one of keys (which may repeat), and
 // returns each once, in no particular order. The column must complete a
-// unique index with columns the query fixes by equality, such as (tenant_id, sale_id, key_hash):
-// each key is then one probe of that index, whatever the planner knows of
-// the table.
+// unique index with columns the query fixes by equality, or be one alone,
+// such as (tenant_id, email) or (key_hash): each key is then one probe of
+// that index, whatever the planner knows of the table, provided no other
+// index starts with the columns the query fixes (a planner without
+// statistics may take it instead; see KeysSQL for a plan test).
 //
 // A plain IN list does not promise that on PostgreSQL 15. Offered an IN
 // list on an index column after the first, it weighs one descent of the
@@ -375,13 +377,9 @@ func QueryKeys[K string | []byte](ctx context.Context, tx interface {
 		seen[string(k)] = true
 		return dup
 	})
+	_, bytes := any(keys).([][]byte)
 	if tx.Dialect() == Postgres {
-		array := "text[]"
-		if _, ok := any(keys).([][]byte); ok {
-			array = "bytea[]"
-		}
-		return tx.Query(ctx, `SELECT found.* FROM unnest(?::`+array+`) AS wanted (key) CROSS JOIN LATERAL (`+
-			query+` AND `+column+` = wanted.key LIMIT 1) AS found`, append([]any{keys}, args...)...)
+		return tx.Query(ctx, KeysSQL(Postgres, query, column, bytes, len(keys)), append([]any{keys}, args...)...)
 	}
 	n := min(len(keys), 1) // IN () matches nothing on SQLite
 	for n < len(keys) {
@@ -391,5 +389,21 @@ func QueryKeys[K string | []byte](ctx context.Context, tx interface {
 	for i := range n {
 		padded = append(padded, keys[min(i, len(keys)-1)])
 	}
-	return tx.Query(ctx, query+` AND `+column+` IN (`+Placeholders(n)+`)`, padded...)
+	return tx.Query(ctx, KeysSQL(SQLite, query, column, bytes, n), padded...)
+}
+
+// KeysSQL is the statement QueryKeys runs for n keys (bytes: the keys are
+// []byte), with ? placeholders: on PostgreSQL the keys come first, as one
+// array, and then query's arguments; on SQLite query's arguments and then
+// n keys. Tests use it to check the plan of a lookup.
+func KeysSQL(d Dialect, query, column string, bytes bool, n int) string {
+	if d == Postgres {
+		array := "text[]"
+		if bytes {
+			array = "bytea[]"
+		}
+		return `SELECT found.* FROM unnest(?::` + array + `) AS wanted (key) CROSS JOIN LATERAL (` +
+			query + ` AND ` + column + ` = wanted.key LIMIT 1) AS found`
+	}
+	return query + ` AND ` + column + ` IN (` + Placeholders(n) + `)`
 }
