@@ -163,8 +163,8 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	outcomes := make([]*buyOutcome, o.Buyers)
 	probeCtx, stopProbe := context.WithCancel(ctx)
 	probe := make(chan []time.Duration, 1)
-	go func() { probe <- probeStore(probeCtx, o.BaseURL, o.OtherStore) }()
 	start := make(chan struct{})
+	go func() { probe <- probeStore(probeCtx, o.BaseURL, o.OtherStore, start) }()
 	var wg, ready sync.WaitGroup
 	for i := range o.Buyers {
 		c := &conn{addr: base.Host}
@@ -375,9 +375,10 @@ func buyOnce(ctx context.Context, c doer, url string, body []byte, key string) (
 	return res.StatusCode, retryAfter, fields[0].String(), fields[1].String(), nil
 }
 
-// probeStore fetches a product page of another store every 20 ms until ctx
-// ends and returns how long each took.
-func probeStore(ctx context.Context, base, store string) []time.Duration {
+// probeStore fetches a product page of another store every 20 ms from the
+// sale's start until ctx ends and returns how long each took. (While the
+// buyers connect, before the sale, a page waits behind their handshakes.)
+func probeStore(ctx context.Context, base, store string, start <-chan struct{}) []time.Duration {
 	if store == "" {
 		return nil
 	}
@@ -392,6 +393,11 @@ func probeStore(ctx context.Context, base, store string) []time.Duration {
 	}
 	page := base + "/s/" + store + "/products/" + list.Data[0].Handle
 	var out []time.Duration
+	select {
+	case <-start:
+	case <-ctx.Done():
+		return nil
+	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
