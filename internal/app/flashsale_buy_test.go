@@ -423,6 +423,35 @@ func TestFlashSaleUnitsComeBackOnAnotherNode(t *testing.T) {
 	})
 }
 
+// TestFlashSaleRetryAfterResaleElsewhere: a node notes a sale sold out;
+// a cancel on another node gives the unit back, and a buyer takes it there.
+// The buyer's retry, sent to the first node at once, gets the order: the
+// cancel told every node when it committed, so none still answers "sold
+// out" from its note.
+func TestFlashSaleRetryAfterResaleElsewhere(t *testing.T) {
+	forEachNodePair(t, func(t *testing.T, one, two *testServer) {
+		sh := openShop(t, one, "acme")
+		sale := activeSale(t, sh, sh.Large.ID, 1999, 1, 1, false)
+		buy := "/api/v1/storefront/acme/flash-sales/" + sale.ID + "/orders"
+		a, b := one.client(t), two.client(t)
+		var ada boughtJSON
+		a.do("POST", buy, buyBody(sh, sh.Large.ID, "ada@example.com", 1), "Idempotency-Key", "ada").must(t, http.StatusCreated, &ada)
+		b.do("POST", buy, buyBody(sh, sh.Large.ID, "cy@example.com", 1), "Idempotency-Key", "cy").mustProblem(t, http.StatusConflict, "sold_out")
+		heard := two.FlashSales.GiveBackNotices()
+		sh.Owner.do("POST", "/api/v1/orders/"+ada.Order.ID+"/cancel", map[string]any{}).must(t, http.StatusOK, nil)
+		if one != two { // told through PostgreSQL; on SQLite the one node forgets as it cancels
+			waitFor(t, func() bool { return two.FlashSales.GiveBackNotices() > heard }, "the other node told of the cancel")
+		}
+		var bo, again boughtJSON
+		a.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 1), "Idempotency-Key", "bo").must(t, http.StatusCreated, &bo)
+		b.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 1), "Idempotency-Key", "bo").must(t, http.StatusCreated, &again)
+		if again.Order.ID != bo.Order.ID || again.OrderToken != bo.OrderToken {
+			t.Fatalf("the retry on the other node got %s, want %s", again.Order.ID, bo.Order.ID)
+		}
+		b.do("POST", buy, buyBody(sh, sh.Large.ID, "dee@example.com", 1), "Idempotency-Key", "dee").mustProblem(t, http.StatusConflict, "sold_out")
+	})
+}
+
 // TestFlashSaleCancelsDuringBurst: staff cancel orders while buyers rush
 // the sale. Every cancel and every buy gets a clear answer, and in the end
 // the sale's count, the stock held and the orders agree.

@@ -246,6 +246,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err := s.Jobs.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start jobs: %w", err)
 	}
+	followCtx, stopFollowing := context.WithCancel(context.WithoutCancel(ctx))
+	following := make(chan struct{})
+	go func() {
+		defer close(following)
+		s.FlashSales.FollowGiveBacks(followCtx, s.logger)
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.http.Serve(s.ln) }()
@@ -294,6 +300,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	case jerr != nil:
 		err = errors.Join(err, fmt.Errorf("stop jobs: %w", jerr))
 	}
+	stopFollowing()
+	<-following
 	if cerr := s.DB.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
 	}

@@ -11,10 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -146,6 +148,8 @@ type burstState struct {
 	queues map[itemKey]*queue // items with buys waiting or placed lately
 
 	limits keyedLimiter
+
+	giveBackNotices atomic.Int64 // see GiveBackNotices
 }
 
 // hintOf returns the node's note on an item, or nil.
@@ -409,6 +413,40 @@ func (s *Service) forgetChecked(tenantID, saleID, variantID string) {
 		h.checked.Store(0)
 	}
 }
+
+// givenBackChannel is the PostgreSQL notification channel on which a
+// cancel that gives a sale's units back tells every node which item.
+const givenBackChannel = "nimbus_flash_sale_given_back"
+
+// payload is an item as a give-back notification carries it.
+func (k itemKey) payload() string { return k.tenantID + " " + k.saleID + " " + k.variantID }
+
+// FollowGiveBacks keeps this node's sold-out notes true to cancels on the
+// other nodes, until ctx ends. A cancel that gives a sale's units back
+// tells every node when it commits (on PostgreSQL; SQLite is one node),
+// and each drops its note of the item at once, where it would otherwise
+// answer from it for up to hintTTL: a buy of the units given back, placed
+// on another node, would then hear "sold out" on this one when retried.
+// Whenever the notifications' connection is made again, every note is
+// dropped, since those sent meanwhile are lost.
+func (s *Service) FollowGiveBacks(ctx context.Context, logger *slog.Logger) {
+	s.DB.Listen(ctx, db.Subscription{
+		Channel:   givenBackChannel,
+		Connected: func() { s.burst.hints.Clear() },
+		Notified: func(payload string) {
+			if f := strings.Fields(payload); len(f) == 3 {
+				s.forgetRemaining(f[0], f[1], f[2])
+				s.burst.giveBackNotices.Add(1)
+			}
+		},
+		Failed: func(err error) {
+			logger.Warn("flash sales: lost the notifications of other nodes' cancels; connecting again", "err", err)
+		},
+	})
+}
+
+// GiveBackNotices counts the give-backs this node heard of from the others.
+func (s *Service) GiveBackNotices() int64 { return s.burst.giveBackNotices.Load() }
 
 // forgetRemaining drops what this node knows of an item, so that the next
 // buy asks the database.

@@ -332,7 +332,14 @@ func (s *Service) GiveBack(ctx context.Context, tx *db.TenantTx, orderID string)
 		return fmt.Errorf("give back flash sale units: %w", err)
 	}
 	// Forgetting is safe even if the cancel then rolls back: the next buy
-	// simply asks the database.
+	// simply asks the database. The other nodes hear of it when the cancel
+	// commits (FollowGiveBacks).
 	s.forgetRemaining(tx.TenantID(), saleID, variantID)
+	if tx.Dialect() == db.Postgres {
+		if _, err := tx.Exec(ctx, `SELECT pg_notify(?, ?)`, givenBackChannel,
+			itemKey{tx.TenantID(), saleID, variantID}.payload()); err != nil {
+			return fmt.Errorf("tell the nodes of a flash sale give back: %w", err)
+		}
+	}
 	return nil
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Dialect names the SQL engine behind a DB.
@@ -64,6 +66,7 @@ type DB struct {
 	writeStmts, readStmts *stmtCache
 
 	logger    *slog.Logger
+	pgConfig  *pgx.ConnConfig // PostgreSQL's, for connections of their own (Listen)
 	closeOnce sync.Once
 	closeErr  error
 }

@@ -24,6 +24,7 @@ func (d *DB) openPostgres(ctx context.Context, url string) error {
 	if err != nil {
 		return fmt.Errorf("open postgres: %w", err)
 	}
+	d.pgConfig = cfg.Copy()
 	d.write = stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(scanTimesInUTC))
 	// A few connections per core keep the server busy without making it
 	// thrash; PostgreSQL itself scales with cores, not with clients.
