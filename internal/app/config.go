@@ -49,7 +49,7 @@ func (c *Config) bindServe(fs *flag.FlagSet) {
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "mark cookies Secure (set when clients reach Nimbus over HTTPS, for example behind a TLS load balancer)")
 	fs.StringVar(&c.ThemeDir, "theme-dir", "", "directory of storefront templates (templates/*.html) and static files (static/*) that replace the built-in ones")
 	fs.IntVar(&c.MaxWrites, "max-writes-in-flight", 1024, "writes (POST, PATCH, DELETE) served at once; past it a write gets 503 with Retry-After at once (0: no bound)")
-	fs.IntVar(&c.FlashSale.InFlightPerSale, "flash-sale-in-flight", flashsale.DefaultInFlight(db.SQLite), "buys of one flash sale served at once by this node, below --max-writes-in-flight so that other writes still get in; past it a buy gets 429 with Retry-After at once (default with --database-url: "+strconv.Itoa(flashsale.DefaultInFlight(db.Postgres))+")")
+	fs.IntVar(&c.FlashSale.InFlightPerSale, "flash-sale-in-flight", flashsale.DefaultInFlight(db.SQLite), "buys of one flash sale served at once by this node (all sales together: at most three quarters of --max-writes-in-flight, so that other writes still get in); past it a buy gets 429 with Retry-After at once (default with --database-url: "+strconv.Itoa(flashsale.DefaultInFlight(db.Postgres))+")")
 	fs.Float64Var(&c.FlashSale.PerIP, "flash-sale-ip-rate", 20, "flash sale buys per second allowed from one client address, with bursts of twice as many (0: no limit)")
 	fs.Float64Var(&c.FlashSale.PerCustomer, "flash-sale-customer-rate", 5, "flash sale buys per second allowed for one customer, with bursts of twice as many (0: no limit)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted, in bytes")

@@ -65,6 +65,10 @@ func TestFlashSaleBuy(t *testing.T) {
 		if again.Order.ID != o.ID || again.OrderToken != first.OrderToken || r.Header.Get("Idempotent-Replayed") != "true" {
 			t.Fatalf("retry = %s / %s, want the first order %s", again.Order.ID, r.Header.Get("Idempotent-Replayed"), o.ID)
 		}
+		// The same request in another store, naming this store's sale, finds
+		// neither the sale nor the order its key placed here.
+		c.do("POST", "/api/v1/storefront/other/flash-sales/"+sale.ID+"/orders", buyBody(sh, sh.Large.ID, "ada@example.com", 1),
+			"Idempotency-Key", "ada-1").mustProblem(t, http.StatusNotFound, "not_found")
 		// The key lives with the order, not in the generic idempotency store,
 		// whose record could outlive a crash between the order and its own write.
 		var generic int

@@ -57,7 +57,7 @@ func startServer(t *testing.T, cfg app.Config) *testServer {
 		cfg.ShutdownTimeout = 5e9
 	}
 	if cfg.MaxWrites == 0 {
-		cfg.MaxWrites = 256 // as served: every test goes through write admission
+		cfg.MaxWrites = 1024 // as served (the flag's default): every test goes through write admission
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())

@@ -94,7 +94,12 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 		"test":   payment.TestProvider{},
 		"manual": payment.ManualProvider{},
 	}}
-	s.FlashSales = &flashsale.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders, Burst: cfg.FlashSale}
+	burst := cfg.FlashSale
+	if cfg.MaxWrites > 0 {
+		// Sales running together keep a quarter of the write slots free.
+		burst.InFlightAllSales = cfg.MaxWrites * 3 / 4
+	}
+	s.FlashSales = &flashsale.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders, Burst: burst}
 	s.Orders.OnCancel = append(s.Orders.OnCancel, s.FlashSales.GiveBack)
 	s.Checkout = &checkout.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders}
 	s.Customers = &customer.Service{DB: d, Passwords: s.Identity}

@@ -43,6 +43,11 @@ type Burst struct {
 	// InFlightPerSale bounds the buys of one sale a node works on at once;
 	// past it a buy is answered 429 at once. 0 means DefaultInFlight.
 	InFlightPerSale int
+	// InFlightAllSales bounds the buys of all sales a node works on at once,
+	// so that sales running together leave the node's other writes their
+	// share of its write slots; past it a buy is answered 429 too. 0 means
+	// no bound but each sale's.
+	InFlightAllSales int
 	// PerIP and PerCustomer are token bucket rates, in buys per second with
 	// a burst of twice as many; 0 turns a limit off (the address limit is
 	// off for a benchmark whose buyers all come from one address).
@@ -53,16 +58,17 @@ type Burst struct {
 // DefaultInFlight is how many buys of one sale a node works on at once
 // unless told otherwise: what keeps the database busy with full batches,
 // and no more. A buy admitted past that only waits in the queue, and by
-// Little's law each one adds its share of a batch to the wait of all.
-// Both engines take the batches of an item two at a time (on SQLite one
-// writing while the next is planned, on PostgreSQL two writing side by
-// side), and a buy is in flight from its admission to its answer, not only
-// in a batch: with a batch more gathering meanwhile, the next starts full
-// the moment one ends. SQLite: three batches of 200; on a host at pgbench
-// 4,100 TPS that sold 6-8 % more a second than two (400), at buy p99
-// 100-135 ms (BENCHMARKS.md). PostgreSQL's batches wait on its locks and
-// commits: on a host at pgbench 3,400-3,700 TPS, 300 sold 15-20 % more a
-// second than 200 with buy p99 167-234 ms, where 400 passed 250 ms.
+// Little's law each one adds its share of a batch to the wait of all. A
+// buy counts from its admission to its answer, not only while in a batch.
+// SQLite's one writer takes an item's batches in turn, one writing while
+// the next is planned: with a third batch gathering meanwhile, the next
+// starts full the moment one ends. Three batches of 200 sold 4-12 % more a
+// second than two (400), at buy p99 98-129 ms against 78-94 ms, on a host
+// at pgbench 4,100 TPS (BENCHMARKS.md, 2026-11-27; when the server was
+// slower, 600 had put p99 at 239-250 ms). PostgreSQL writes two batches
+// side by side, whose waits are its locks and commits; with half a batch
+// more gathering, on a host at pgbench 3,400-3,700 TPS, 300 sold 15-20 %
+// more a second than 200 with buy p99 167-234 ms, where 400 passed 250 ms.
 func DefaultInFlight(d db.Dialect) int {
 	if d == db.Postgres {
 		return maxBatch + maxBatch/2
@@ -143,6 +149,7 @@ type burstState struct {
 
 	mu       sync.Mutex
 	inFlight map[string]int // tenant/sale -> buys being worked on
+	total    int            // buys of all sales being worked on
 
 	qmu    sync.Mutex
 	queues map[itemKey]*queue // items with buys waiting or placed lately
@@ -541,12 +548,20 @@ type admitted struct{ tenantID, saleID string }
 
 var errNoBody = nimbus.Errorf(nimbus.EMALFORMED, "the request's body did not arrive in time")
 
-// full reports whether a sale has its fill of buys in flight on this node.
+// full reports whether a sale has its fill of buys in flight on this node,
+// or the node its fill of all sales' buys.
 func (s *Service) full(tenantID, saleID string) bool {
 	b := &s.burst
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.inFlight[tenantID+"/"+saleID] >= s.inFlightLimit()
+	return s.atLimit(tenantID + "/" + saleID)
+}
+
+// atLimit reports whether a sale (tenant/sale) or the node has all the buys
+// in flight it may; b.mu is held.
+func (s *Service) atLimit(key string) bool {
+	b := &s.burst
+	return b.inFlight[key] >= s.inFlightLimit() || (s.Burst.InFlightAllSales > 0 && b.total >= s.Burst.InFlightAllSales)
 }
 
 func (s *Service) inFlightLimit() int {
@@ -558,7 +573,6 @@ func (s *Service) inFlightLimit() int {
 
 // admit takes one of the sale's in-flight places, or refuses at once.
 func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
-	limit := s.inFlightLimit()
 	key := tenantID + "/" + saleID
 	b := &s.burst
 	b.mu.Lock()
@@ -566,13 +580,15 @@ func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
 	if b.inFlight == nil {
 		b.inFlight = map[string]int{}
 	}
-	if b.inFlight[key] >= limit {
+	if s.atLimit(key) {
 		return nil, errSaleBusy
 	}
 	b.inFlight[key]++ // the map holds only sales with buys in flight
+	b.total++
 	return func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
+		b.total--
 		if b.inFlight[key]--; b.inFlight[key] == 0 {
 			delete(b.inFlight, key)
 		}

@@ -36,6 +36,33 @@ func TestAdmitBoundsEachSale(t *testing.T) {
 	}
 }
 
+// TestAdmitBoundsAllSales: sales running together share the node's bound,
+// each still within its own.
+func TestAdmitBoundsAllSales(t *testing.T) {
+	s := &Service{Burst: Burst{InFlightPerSale: 2, InFlightAllSales: 3}}
+	var leave []func()
+	for _, sale := range []string{"fls_1", "fls_1", "fls_2"} {
+		l, err := s.admit("ten_a", sale)
+		if err != nil {
+			t.Fatalf("%s: %v", sale, err)
+		}
+		leave = append(leave, l)
+	}
+	if _, err := s.admit("ten_b", "fls_3"); nimbus.ErrorCode(err) != nimbus.ETOOMANY || !s.full("ten_b", "fls_3") {
+		t.Fatalf("a fourth buy on a node bound to three: %v, want too_many", err)
+	}
+	leave[0]()
+	if s.full("ten_b", "fls_3") {
+		t.Fatal("the node is still full with a place freed")
+	}
+	if _, err := s.admit("ten_b", "fls_3"); err != nil {
+		t.Fatalf("a place freed is not taken: %v", err)
+	}
+	if _, err := s.admit("ten_a", "fls_2"); nimbus.ErrorCode(err) != nimbus.ETOOMANY {
+		t.Fatalf("past the node's bound again: %v, want too_many", err)
+	}
+}
+
 func TestLimiterPerKey(t *testing.T) {
 	var k keyedLimiter
 	now := time.Now()

@@ -22,15 +22,16 @@ func TestKeyLookupsProbeTheirIndex(t *testing.T) {
 	lookups := []struct {
 		query, column string
 		bytes         bool
-		index         map[db.Dialect]string // what the plan says of the probe
+		want          map[db.Dialect][]string // what the plan says of the probe
 		args          []any
 	}{
-		{replaysQuery, "key_hash", true, map[db.Dialect]string{
-			db.SQLite: "USING INDEX flash_sale_orders_key (key_hash=?)", db.Postgres: "Index Scan using flash_sale_orders_key on"},
+		{replaysQuery, "key_hash", true, map[db.Dialect][]string{
+			db.SQLite:   {"USING INDEX flash_sale_orders_key_hash (key_hash=?)"},
+			db.Postgres: {"Index Scan using flash_sale_orders_key_hash on", "Index Cond: (key_hash = wanted.key)"}},
 			[]any{"fls_a"}},
-		{buyersQuery, "customer_id", false, map[db.Dialect]string{
-			db.SQLite:   "USING INDEX sqlite_autoindex_flash_sale_buyers_1 (tenant_id=? AND sale_id=? AND customer_id=?)",
-			db.Postgres: "Index Scan using flash_sale_buyers_pkey on"},
+		{buyersQuery, "customer_id", false, map[db.Dialect][]string{
+			db.SQLite:   {"USING INDEX sqlite_autoindex_flash_sale_buyers_1 (tenant_id=? AND sale_id=? AND customer_id=?)"},
+			db.Postgres: {"Index Scan using flash_sale_buyers_pkey on", "AND (customer_id = wanted.key))"}},
 			[]any{"ten_a", "fls_a"}},
 	}
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
@@ -46,7 +47,7 @@ func TestKeyLookupsProbeTheirIndex(t *testing.T) {
 					// A utility statement takes no parameters: the values are literals.
 					values := []string{"ARRAY['a', 'b']"}
 					if l.bytes {
-						values[0] = `ARRAY['\\x01'::bytea, '\\x02'::bytea]`
+						values[0] = `ARRAY['\x01'::bytea, '\x02'::bytea]`
 					}
 					for _, a := range l.args {
 						values = append(values, "'"+a.(string)+"'")
@@ -70,8 +71,10 @@ func TestKeyLookupsProbeTheirIndex(t *testing.T) {
 					return err
 				}
 				text := strings.Join(plan, "\n")
-				if want := l.index[tx.Dialect()]; !strings.Contains(text, want) || strings.Contains(text, "Seq Scan") || strings.Contains(text, "SCAN ") {
-					t.Errorf("%s by %s: plan\n%s\nwant %q", l.query, l.column, text, want)
+				for _, want := range l.want[tx.Dialect()] {
+					if !strings.Contains(text, want) || strings.Contains(text, "Seq Scan") || strings.Contains(text, "SCAN ") {
+						t.Errorf("%s by %s: plan\n%s\nwant %q", l.query, l.column, text, want)
+					}
 				}
 				return nil
 			})
@@ -116,7 +119,9 @@ func explain(ctx context.Context, tx *db.TenantTx, setup, query string, args []a
 }
 
 // saleUnderway writes 1,000 orders of a sale, without their parent rows,
-// into a table the planner has no statistics for: a sale's first seconds.
+// into a table the planner has no statistics for (autovacuum kept from
+// gathering them): a sale's first seconds. Turning the foreign keys off
+// takes a superuser, as the tests' PostgreSQL URL is (README).
 func saleUnderway(t *testing.T, d *db.DB) {
 	t.Helper()
 	ctx := context.Background()
@@ -126,10 +131,11 @@ func saleUnderway(t *testing.T, d *db.DB) {
 	}
 	defer tx.Rollback()
 	for _, q := range []string{
+		"ALTER TABLE flash_sale_orders SET (autovacuum_enabled = off)",
 		"SET LOCAL session_replication_role = replica", // no foreign key checks
 		`INSERT INTO flash_sale_orders (tenant_id, order_id, sale_id, variant_id, customer_id, quantity, key_hash,
 			request_hash, sealed_token, created_at)
-		SELECT 'ten_a', 'ord_' || g, 'fls_a', 'var_a', 'cus_' || g, 1, sha256(g::text::bytea), '\\x00', '\\x00', now()
+		SELECT 'ten_a', 'ord_' || g, 'fls_a', 'var_a', 'cus_' || g, 1, sha256(g::text::bytea), '\x00', '\x00', now()
 		FROM generate_series(1, 1000) AS g`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {

@@ -355,8 +355,9 @@ func (tx *TenantTx) ExecRows(ctx context.Context, head, row, tail string, args [
 // unique index with columns the query fixes by equality, or be one alone,
 // such as (tenant_id, email) or (key_hash): each key is then one probe of
 // that index, whatever the planner knows of the table, provided no other
-// index starts with the columns the query fixes (a planner without
-// statistics may take it instead; see KeysSQL for a plan test).
+// index leads with columns the query fixes without having the key column
+// (a planner without statistics may take such an index and filter; see
+// KeysSQL for a plan test).
 //
 // A plain IN list does not promise that on PostgreSQL 15. Offered an IN
 // list on an index column after the first, it weighs one descent of the

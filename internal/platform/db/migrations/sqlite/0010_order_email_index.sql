@@ -6,5 +6,5 @@
 -- guest orders of an email are its customer's, found through
 -- orders_tenant_customer; a signed-in shopper may give another email than
 -- the account's, and those orders are found here (see order.findOrders).
+CREATE INDEX orders_signed_in_email ON orders (tenant_id, email) WHERE signed_in;
 DROP INDEX orders_tenant_email;
-CREATE INDEX orders_tenant_email ON orders (tenant_id, email) WHERE signed_in;
