@@ -60,20 +60,21 @@ type Burst struct {
 // and no more. A buy admitted past that only waits in the queue, and by
 // Little's law each one adds its share of a batch to the wait of all. A
 // buy counts from its admission to its answer, not only while in a batch.
-// SQLite's one writer takes an item's batches in turn, one writing while
-// the next is planned: with a third batch gathering meanwhile, the next
-// starts full the moment one ends. Three batches of 200 sold 4-12 % more a
-// second than two (400), at buy p99 98-129 ms against 78-94 ms, on a host
-// at pgbench 4,100 TPS (BENCHMARKS.md, 2026-11-27; when the server was
-// slower, 600 had put p99 at 239-250 ms). PostgreSQL writes two batches
-// side by side, whose waits are its locks and commits; with half a batch
-// more gathering, on a host at pgbench 3,400-3,700 TPS, 300 sold 15-20 %
+// Both engines take an item's batches two at a time (SQLite's one writer
+// writes one while the next is planned; PostgreSQL writes two side by
+// side), and with half a batch more gathering meanwhile the next starts
+// full the moment one ends. On SQLite, on a host at pgbench 4,500 TPS,
+// 500 sold 10 % more a second than 400, and 600 about 1 % more than 500
+// but left sold-out answers after the last unit over 5 ms in 6 runs of 9,
+// against 1 for 500: the buys still queued at the sell-out are answered
+// all at once, and a buy sent just after waits behind them (BENCHMARKS.md,
+// 2026-11-27). On PostgreSQL, at pgbench 3,400-3,700 TPS, 300 sold 15-20 %
 // more a second than 200 with buy p99 167-234 ms, where 400 passed 250 ms.
 func DefaultInFlight(d db.Dialect) int {
 	if d == db.Postgres {
 		return maxBatch + maxBatch/2
 	}
-	return (batchesInFlight + 1) * maxBatch
+	return batchesInFlight*maxBatch + maxBatch/2
 }
 
 type itemKey struct{ tenantID, saleID, variantID string }
