@@ -253,9 +253,44 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *number
 	// the answer in memory, not wait for a batch to ask the database.
 	if soldOut {
 		s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID, len(placed) > 0)
+		s.refuseQueued(item)
 	}
 	for _, p := range group {
 		close(p.done)
+	}
+}
+
+// refuseQueued answers "sold out" to the buys waiting in an item's queue
+// that its note refuses (retries of buys that got an order stay, to find
+// it), before the batch that noted the sell-out answers its own buyers.
+// Those buyers send their next buy the moment they hear, and it should not
+// wait behind a few hundred answers to buys that were queued before it:
+// answered after them, sold-out answers sent just after the last unit
+// took 3-8 ms instead of well under 1.
+func (s *Service) refuseQueued(k itemKey) {
+	b := &s.burst
+	b.qmu.Lock() // no buy joins the queue meanwhile, so those kept fit back in
+	defer b.qmu.Unlock()
+	q := b.queues[k]
+	if q == nil {
+		return
+	}
+	var kept []*pendingBuy
+	for empty := false; !empty; {
+		select {
+		case p := <-q.buys:
+			if refuse, _ := s.soldOut(k.tenantID, k.saleID, k.variantID, p.keyHash); refuse && !p.probe {
+				p.err = errSoldOut
+				close(p.done)
+			} else {
+				kept = append(kept, p)
+			}
+		default:
+			empty = true
+		}
+	}
+	for _, p := range kept {
+		q.buys <- p
 	}
 }
 

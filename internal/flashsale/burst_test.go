@@ -2,6 +2,7 @@ package flashsale
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -111,6 +112,45 @@ func TestSoldOutHintLetsRetriesThrough(t *testing.T) {
 	if refuse1 || !probe1 || !refuse2 || probe2 {
 		t.Fatalf("stale hint: first (refuse %v, probe %v), second (%v, %v); want exactly the first let through as the probe",
 			refuse1, probe1, refuse2, probe2)
+	}
+}
+
+// TestRefuseQueued: once an item is noted sold out, the new buys waiting
+// in its queue are answered at once; a retry of a buy that got an order
+// stays queued, to find its order.
+func TestRefuseQueued(t *testing.T) {
+	s := &Service{}
+	item := itemKey{"t", "s", "v"}
+	placed := [32]byte{1}
+	h := &hint{}
+	var keys orderKeys
+	keys.add(placed[:], nil)
+	h.keys.Store(&keys)
+	h.checked.Store(time.Now().UnixNano())
+	s.burst.hints.Store(item, h)
+	q := &queue{buys: make(chan *pendingBuy, 4)}
+	s.burst.queues = map[itemKey]*queue{item: q}
+	fresh := &pendingBuy{keyHash: make([]byte, 32), done: make(chan struct{})}
+	retry := &pendingBuy{keyHash: placed[:], done: make(chan struct{})}
+	q.buys <- fresh
+	q.buys <- retry
+
+	s.refuseQueued(item)
+	select {
+	case <-fresh.done:
+		if !errors.Is(fresh.err, errSoldOut) {
+			t.Fatalf("the new buy was answered %v, want sold out", fresh.err)
+		}
+	default:
+		t.Fatal("the new buy is still waiting")
+	}
+	if len(q.buys) != 1 || <-q.buys != retry {
+		t.Fatal("the retry left the queue")
+	}
+	select {
+	case <-retry.done:
+		t.Fatal("the retry was answered")
+	default:
 	}
 }
 
