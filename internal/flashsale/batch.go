@@ -166,12 +166,9 @@ func (s *Service) drain(key itemKey, q *queue) {
 			// still go through, to find it).
 			live := group[:0]
 			for _, p := range group {
-				if refuse, _ := s.soldOut(key.tenantID, key.saleID, key.variantID, p.keyHash); refuse && !p.probe {
-					p.err = errSoldOut
-					close(p.done)
-					continue
+				if !s.refuseIfSoldOut(key, p) {
+					live = append(live, p)
 				}
-				live = append(live, p)
 			}
 			if len(live) == 0 {
 				<-slots
@@ -260,6 +257,18 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *number
 	}
 }
 
+// refuseIfSoldOut answers a waiting buy "sold out" if the item's note
+// refuses it (not a retry of a buy that got an order, nor the probe let
+// through a stale note), and reports whether it did.
+func (s *Service) refuseIfSoldOut(k itemKey, p *pendingBuy) bool {
+	if refuse, _ := s.soldOut(k.tenantID, k.saleID, k.variantID, p.keyHash); !refuse || p.probe {
+		return false
+	}
+	p.err = errSoldOut
+	close(p.done)
+	return true
+}
+
 // refuseQueued answers "sold out" to the buys waiting in an item's queue
 // that its note refuses (retries of buys that got an order stay, to find
 // it), before the batch that noted the sell-out answers its own buyers.
@@ -279,10 +288,7 @@ func (s *Service) refuseQueued(k itemKey) {
 	for empty := false; !empty; {
 		select {
 		case p := <-q.buys:
-			if refuse, _ := s.soldOut(k.tenantID, k.saleID, k.variantID, p.keyHash); refuse && !p.probe {
-				p.err = errSoldOut
-				close(p.done)
-			} else {
+			if !s.refuseIfSoldOut(k, p) {
 				kept = append(kept, p)
 			}
 		default:

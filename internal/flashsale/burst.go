@@ -453,7 +453,8 @@ func (s *Service) FollowGiveBacks(ctx context.Context, logger *slog.Logger) {
 	})
 }
 
-// GiveBackNotices counts the give-backs this node heard of from the others.
+// GiveBackNotices counts the give-back notifications this node heard (its
+// own cancels' too: it forgot those items already, as it cancelled).
 func (s *Service) GiveBackNotices() int64 { return s.burst.giveBackNotices.Load() }
 
 // forgetRemaining drops what this node knows of an item, so that the next

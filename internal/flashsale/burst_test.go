@@ -88,15 +88,22 @@ func TestLimiterPerKey(t *testing.T) {
 	}
 }
 
+// noteSoldOutNow makes s's note of item: sold out a moment ago, with one
+// order, whose key hash is placed.
+func noteSoldOutNow(s *Service, item itemKey, placed []byte) *hint {
+	h := &hint{}
+	var keys orderKeys
+	keys.add(placed, nil)
+	h.keys.Store(&keys)
+	h.checked.Store(time.Now().UnixNano())
+	s.burst.hints.Store(item, h)
+	return h
+}
+
 func TestSoldOutHintLetsRetriesThrough(t *testing.T) {
 	s := &Service{}
 	key := [32]byte{1}
-	h := &hint{}
-	var keys orderKeys
-	keys.add(key[:], nil)
-	h.keys.Store(&keys)
-	h.checked.Store(time.Now().UnixNano())
-	s.burst.hints.Store(itemKey{"t", "s", "v"}, h)
+	h := noteSoldOutNow(s, itemKey{"t", "s", "v"}, key[:])
 	if refuse, _ := s.soldOut("t", "s", "v", make([]byte, 32)); !refuse {
 		t.Fatal("a new buy of a sold-out item goes to the database")
 	}
@@ -117,23 +124,20 @@ func TestSoldOutHintLetsRetriesThrough(t *testing.T) {
 
 // TestRefuseQueued: once an item is noted sold out, the new buys waiting
 // in its queue are answered at once; a retry of a buy that got an order
-// stays queued, to find its order.
+// stays queued, to find its order, and so does a probe let through.
 func TestRefuseQueued(t *testing.T) {
 	s := &Service{}
 	item := itemKey{"t", "s", "v"}
 	placed := [32]byte{1}
-	h := &hint{}
-	var keys orderKeys
-	keys.add(placed[:], nil)
-	h.keys.Store(&keys)
-	h.checked.Store(time.Now().UnixNano())
-	s.burst.hints.Store(item, h)
+	noteSoldOutNow(s, item, placed[:])
 	q := &queue{buys: make(chan *pendingBuy, 4)}
 	s.burst.queues = map[itemKey]*queue{item: q}
 	fresh := &pendingBuy{keyHash: make([]byte, 32), done: make(chan struct{})}
 	retry := &pendingBuy{keyHash: placed[:], done: make(chan struct{})}
+	probe := &pendingBuy{keyHash: make([]byte, 32), probe: true, done: make(chan struct{})}
 	q.buys <- fresh
 	q.buys <- retry
+	q.buys <- probe
 
 	s.refuseQueued(item)
 	select {
@@ -144,13 +148,15 @@ func TestRefuseQueued(t *testing.T) {
 	default:
 		t.Fatal("the new buy is still waiting")
 	}
-	if len(q.buys) != 1 || <-q.buys != retry {
-		t.Fatal("the retry left the queue")
+	if len(q.buys) != 2 || <-q.buys != retry || <-q.buys != probe {
+		t.Fatal("the retry or the probe left the queue")
 	}
-	select {
-	case <-retry.done:
-		t.Fatal("the retry was answered")
-	default:
+	for _, p := range []*pendingBuy{retry, probe} {
+		select {
+		case <-p.done:
+			t.Fatal("a retry or a probe was answered")
+		default:
+		}
 	}
 }
 
