@@ -213,7 +213,13 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Sho
 	tags := []string{"Storefront"}
 	prefix := httpx.APIPrefix + "/storefront/{store}/flash-sales/{id}"
 
-	type saleOut struct{ Body PublicSaleView }
+	type saleOut struct {
+		// Pages left open ask for this every few seconds while a sale runs
+		// (web/static/flashsale.js): a cache in front may answer them all
+		// for a second. Nothing in it is personal.
+		CacheControl string `header:"Cache-Control"`
+		Body         PublicSaleView
+	}
 	huma.Register(api, huma.Operation{
 		OperationID: "storefront-get-flash-sale", Method: http.MethodGet, Path: prefix,
 		Summary: "See a flash sale: its prices and what is left", Tags: tags,
@@ -235,7 +241,7 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Sho
 			v.Items = append(v.Items, PublicItemView{VariantID: it.VariantID, SalePrice: it.SalePrice, Remaining: it.Remaining(),
 				SoldOut: it.Remaining() <= 0})
 		}
-		return &saleOut{Body: v}, nil
+		return &saleOut{CacheControl: "public, max-age=1", Body: v}, nil
 	})
 
 	type buyOut struct {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,13 +30,16 @@ type salePage struct {
 	Status        string
 	Items         []saleItemChoice
 	Selected      string
+	AllSoldOut    bool // while the sale runs: nothing of it is left
 	Form          map[string]string
 	AddressFields []addressField
 }
 
 // salePage shows a flash sale with a form to buy in it. What is left is
-// at most a moment old (flashsale.Service.Public); the buy itself is
-// decided by the database.
+// at most a moment old (flashsale.Service.Public), and static/flashsale.js
+// keeps it so while the page stays open: the counts, the choices sold out
+// and the button, which a coming sale's page shows disabled until it
+// starts. The buy itself is decided by the database.
 func (s *Storefront) salePage(v *visit) error {
 	// The form carries an idempotency key: sending it twice (a double
 	// click, a reload) gives the one order.
@@ -76,6 +80,7 @@ func (s *Storefront) renderSale(v *visit, status int, form, fields map[string]st
 			page.Selected = it.VariantID
 		}
 	}
+	page.AllSoldOut = page.Status == "active" && !slices.ContainsFunc(page.Items, func(c saleItemChoice) bool { return c.Remaining > 0 })
 	return s.render(v, status, "flashsale", &page)
 }
 

@@ -132,6 +132,7 @@ type productPage struct {
 	Product  *catalog.Product
 	Variants []variantChoice
 	Selected string
+	HasOffer bool // a variant is in a sale: static/flashsale.js keeps it live
 }
 
 func (s *Storefront) product(v *visit) error {
@@ -180,6 +181,7 @@ func (s *Storefront) productPage(v *visit, b base, p *catalog.Product, fields ma
 		c.SoldOut = vr.TrackInventory && c.Available <= 0
 		if o := offers[vr.ID]; o != nil {
 			c.Offer, c.OfferActive = o, o.Active(s.FlashSales.DB.Now()) // the clock sales are stored by
+			page.HasOffer = true
 			if c.OfferActive && s.FlashSales.SoldOut(v.store.ID, o.SaleID, vr.ID) {
 				c.Offer = &flashsale.Offer{SaleID: o.SaleID, Title: o.Title, StartsAt: o.StartsAt, EndsAt: o.EndsAt, SalePrice: o.SalePrice}
 			}

@@ -1,0 +1,116 @@
+// Keeps a flash sale live on a page left open: what is left of each item,
+// the choices sold out, the buy button, and the sale's start and end. The
+// page is whole without it (every store page works without JavaScript):
+// this reads the sale's public JSON now and then and updates the page in
+// place.
+//
+// A page marks what it shows of a sale with data attributes:
+//   data-flash-sale="URL"      the sale's JSON; its texts in
+//                              data-left-text ("%d left") and
+//                              data-sold-out-text
+//   data-left-of="VARIANT"     what is left of an item
+//   data-when="STATE"          shown only while the sale is scheduled,
+//                              active, ended or (active and) sold-out
+//   data-buy                   the buy button or link: enabled (shown)
+//                              only while something is left to buy
+//   input[name=variant_id]     a choice, disabled while its item is sold out
+//
+// Thousands of shoppers may watch one sale, so each asks at most every two
+// seconds while it runs (with jitter, so that they do not ask together),
+// every five once it is sold out, every second only in the last seconds
+// before it starts, not at all from a hidden tab, and backs off on errors
+// and as long as Retry-After says.
+(function () {
+  "use strict";
+
+  var running = 2000, nearStart = 1000, soldOut = 5000, idle = 10000, maxBackoff = 60000;
+
+  var byURL = {};
+  document.querySelectorAll("[data-flash-sale]").forEach(function (box) {
+    (byURL[box.dataset.flashSale] = byURL[box.dataset.flashSale] || []).push(box);
+  });
+  Object.keys(byURL).forEach(function (url) { follow(url, byURL[url]); });
+
+  function follow(url, boxes) {
+    var failures = 0;
+
+    function later(ms) {
+      setTimeout(poll, ms * (0.75 + Math.random() * 0.5));
+    }
+
+    function poll() {
+      if (document.hidden) {
+        document.addEventListener("visibilitychange", poll, { once: true });
+        return;
+      }
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "omit" })
+        .then(function (res) {
+          if (!res.ok) {
+            var after = parseInt(res.headers.get("Retry-After"), 10);
+            throw { retryAfter: after > 0 ? after * 1000 : 0 };
+          }
+          return res.json();
+        })
+        .then(function (sale) {
+          failures = 0;
+          boxes.forEach(function (box) { show(box, sale); });
+          var wait = next(sale);
+          if (wait > 0) {
+            later(wait);
+          }
+        })
+        .catch(function (err) {
+          failures++;
+          later(Math.max((err && err.retryAfter) || 0, Math.min(maxBackoff, running * Math.pow(2, failures))));
+        });
+    }
+
+    later(running);
+  }
+
+  // next is how long to wait before asking again; 0 once the sale ended.
+  function next(sale) {
+    if (sale.status === "ended") {
+      return 0;
+    }
+    if (sale.status === "scheduled") {
+      var until = Date.parse(sale.starts_at) - Date.now();
+      return until > 15000 ? Math.min(until - 10000, idle) : nearStart;
+    }
+    // Sold out: units come back only when an order is canceled or its hold
+    // expires unpaid.
+    return sale.items.some(function (it) { return !it.sold_out; }) ? running : soldOut;
+  }
+
+  function show(box, sale) {
+    var left = box.dataset.leftText || "%d", soldOutText = box.dataset.soldOutText || "";
+    var anyLeft = false;
+    sale.items.forEach(function (it) {
+      anyLeft = anyLeft || !it.sold_out;
+      box.querySelectorAll('[data-left-of="' + it.variant_id + '"]').forEach(function (el) {
+        el.textContent = it.sold_out ? soldOutText : left.replace("%d", String(it.remaining));
+      });
+      box.querySelectorAll('input[name="variant_id"]').forEach(function (input) {
+        if (input.value !== it.variant_id) {
+          return;
+        }
+        input.disabled = it.sold_out;
+        if (it.sold_out) {
+          input.checked = false;
+        }
+      });
+    });
+    var open = sale.status === "active" && anyLeft;
+    box.querySelectorAll("[data-when]").forEach(function (el) {
+      var when = el.dataset.when;
+      el.hidden = when === "sold-out" ? !(sale.status === "active" && !anyLeft) : when !== sale.status;
+    });
+    box.querySelectorAll("[data-buy]").forEach(function (el) {
+      if (el.tagName === "BUTTON") {
+        el.disabled = !open;
+      } else {
+        el.hidden = !open;
+      }
+    });
+  }
+})();
