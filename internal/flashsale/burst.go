@@ -158,6 +158,11 @@ type burstState struct {
 	limits keyedLimiter
 
 	giveBackNotices atomic.Int64 // see GiveBackNotices
+
+	// afterPlan, set by tests only, is told of each batch planned, between
+	// its plan and its write: where another batch may take what the plan
+	// counted on.
+	afterPlan func(group []*pendingBuy)
 }
 
 // hintOf returns the node's note on an item, or nil.

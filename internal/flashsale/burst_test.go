@@ -123,8 +123,9 @@ func TestSoldOutHintLetsRetriesThrough(t *testing.T) {
 }
 
 // TestRefuseQueued: once an item is noted sold out, the new buys waiting
-// in its queue are answered at once; a retry of a buy that got an order
-// stays queued, to find its order, and so does a probe let through.
+// in its queue or gathered for its next batch are answered at once; a
+// retry of a buy that got an order stays, to find its order, and so does a
+// probe let through.
 func TestRefuseQueued(t *testing.T) {
 	s := &Service{}
 	item := itemKey{"t", "s", "v"}
@@ -138,20 +139,30 @@ func TestRefuseQueued(t *testing.T) {
 	q.buys <- fresh
 	q.buys <- retry
 	q.buys <- probe
+	// Buys already gathered for the next batch are answered as well.
+	gathered := &pendingBuy{keyHash: make([]byte, 32), done: make(chan struct{})}
+	gatheredRetry := &pendingBuy{keyHash: placed[:], done: make(chan struct{})}
+	q.gather(gathered)
+	q.gather(gatheredRetry)
 
 	s.refuseQueued(item)
-	select {
-	case <-fresh.done:
-		if !errors.Is(fresh.err, errSoldOut) {
-			t.Fatalf("the new buy was answered %v, want sold out", fresh.err)
+	for _, p := range []*pendingBuy{fresh, gathered} {
+		select {
+		case <-p.done:
+			if !errors.Is(p.err, errSoldOut) {
+				t.Fatalf("a new buy was answered %v, want sold out", p.err)
+			}
+		default:
+			t.Fatal("a new buy is still waiting")
 		}
-	default:
-		t.Fatal("the new buy is still waiting")
 	}
 	if len(q.buys) != 2 || <-q.buys != retry || <-q.buys != probe {
 		t.Fatal("the retry or the probe left the queue")
 	}
-	for _, p := range []*pendingBuy{retry, probe} {
+	if next := q.take(); len(next) != 1 || next[0] != gatheredRetry {
+		t.Fatalf("the next batch holds %d buys, want the gathered retry alone", len(next))
+	}
+	for _, p := range []*pendingBuy{retry, probe, gatheredRetry} {
 		select {
 		case <-p.done:
 			t.Fatal("a retry or a probe was answered")

@@ -188,9 +188,7 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 		return nil, err
 	}
 	defer leave()
-	p := &pendingBuy{in: &in, keyHash: keyHash, bareKey: bareKeyHash(in.SaleID, in.IdempotencyKey), probe: probe, done: make(chan struct{}),
-		token: secret.New()}
-	p.sealedToken = secret.Seal(in.IdempotencyKey, in.scope(), tokenPurpose, []byte(p.token))
+	p := newPendingBuy(&in, keyHash, probe)
 	s.enqueue(tenantID, p) // a sold-out answer from the database is noted by the batch
 	// What the database said is left, refused or not: "more" clears a
 	// sold-out note even when this buy was refused for its own reasons.
@@ -206,6 +204,14 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 		return &Bought{Order: o, Token: p.bought.Token, Replayed: true}, nil
 	}
 	return &p.bought, nil
+}
+
+// newPendingBuy makes a validated buy ready for its batch.
+func newPendingBuy(in *BuyInput, keyHash []byte, probe bool) *pendingBuy {
+	p := &pendingBuy{in: in, keyHash: keyHash, bareKey: bareKeyHash(in.SaleID, in.IdempotencyKey), probe: probe, done: make(chan struct{}),
+		token: secret.New()}
+	p.sealedToken = secret.Seal(in.IdempotencyKey, in.scope(), tokenPurpose, []byte(p.token))
+	return p
 }
 
 // findSaleItem returns a sale and one of its items. Errors: ENOTFOUND.

@@ -1,0 +1,124 @@
+package flashsale
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/catalog"
+	"github.com/nimbuscommerce/nimbus/internal/inventory"
+	"github.com/nimbuscommerce/nimbus/internal/order"
+	"github.com/nimbuscommerce/nimbus/internal/payment"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db/dbtest"
+	"github.com/nimbuscommerce/nimbus/internal/pricing"
+	"github.com/nimbuscommerce/nimbus/internal/tenant"
+)
+
+// saleOn sets up, on a test database, a store with one product in stock
+// that ships to the US, and a sale of it running now.
+func saleOn(t *testing.T, d *db.DB, allocation, perCustomer int64) (*Service, string, *Sale) {
+	t.Helper()
+	ctx := context.Background()
+	tenantID := nimbus.NewID(nimbus.PrefixTenant)
+	if err := d.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		return tenant.Insert(ctx, tx, &tenant.Tenant{Handle: "acme", Name: "Acme", Currency: "USD", TimeZone: "UTC"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := (&catalog.Service{DB: d}).CreateProduct(ctx, tenantID, catalog.ProductInput{Title: "Longjing", Status: catalog.StatusActive,
+		Variants: []catalog.VariantInput{{SKU: "LJ-100", Price: 2000}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	variantID := p.Variants[0].ID
+	if _, err := (&inventory.Service{DB: d}).Adjust(ctx, tenantID, variantID, "test", inventory.Adjustment{Kind: "received", Quantity: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&pricing.Service{DB: d}).CreateShippingZone(ctx, tenantID, pricing.ShippingInput{Name: "US", Countries: []string{"US"},
+		Rates: []pricing.RateInput{{Name: "Standard", Price: 500}}}); err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{DB: d, Tenants: &tenant.Service{DB: d}, Orders: &order.Service{DB: d, Providers: payment.Providers{"test": payment.TestProvider{}}}}
+	sale, err := s.Create(ctx, tenantID, NewSale{Title: "Flash", StartsAt: time.Now().Add(-time.Minute), EndsAt: time.Now().Add(time.Hour),
+		PerCustomerLimit: perCustomer, Items: []NewItem{{VariantID: variantID, SalePrice: 1000, Allocation: allocation}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, tenantID, sale
+}
+
+// buyOf makes a validated buy of a sale's first item, ready for a batch.
+func buyOf(t *testing.T, s *Service, sale *Sale, email, key string, quantity int64) *pendingBuy {
+	t.Helper()
+	in := &BuyInput{SaleID: sale.ID, VariantID: sale.Items[0].VariantID, Quantity: quantity, Email: email, PaymentProvider: "test",
+		ShippingAddress: nimbus.Address{Name: "Ada Lovelace", Line1: "1 Infinite Loop", City: "Cupertino", Region: "CA", PostalCode: "95014", Country: "US"},
+		IdempotencyKey:  key}
+	if err := in.validate(s.Orders.Providers); err != nil {
+		t.Fatal(err)
+	}
+	return newPendingBuy(in, in.keyHash(), false)
+}
+
+// TestBatchPlannedBeforeTheSellOut: a batch planned while units were left,
+// whose write comes after another batch took the last of them, fails
+// before it writes, and its buyers hear "sold out" from the note that
+// batch made of the sell-out rather than after a plan read anew. A retry
+// of that batch's order, which the stale plan took for a new buy, is
+// planned again and gets its order.
+func TestBatchPlannedBeforeTheSellOut(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, tenantID, sale := saleOn(t, d, 2, 2)
+		first := buyOf(t, s, sale, "ada@example.com", "ada-key", 2)
+		retry := buyOf(t, s, sale, "ada@example.com", "ada-key", 2)
+		bo, cy := buyOf(t, s, sale, "bo@example.com", "bo-key", 1), buyOf(t, s, sale, "cy@example.com", "cy-key", 1)
+
+		var planned [][]*pendingBuy
+		s.burst.afterPlan = func(group []*pendingBuy) {
+			planned = append(planned, slices.Clone(group))
+			if len(planned) == 1 { // the late batch is planned: Ada's first buy takes both units
+				s.runBatch(tenantID, []*pendingBuy{first}, nil)
+			}
+		}
+		s.runBatch(tenantID, []*pendingBuy{retry, bo, cy}, nil)
+
+		if first.err != nil || first.bought.Order == nil {
+			t.Fatalf("the first buy: %v", first.err)
+		}
+		if retry.err != nil || retry.replayOf != first.bought.Order.ID {
+			t.Fatalf("the retry: order %q (%v), want %s", retry.replayOf, retry.err, first.bought.Order.ID)
+		}
+		for _, p := range []*pendingBuy{bo, cy} {
+			if !errors.Is(p.err, errSoldOut) || p.bought.Order != nil {
+				t.Fatalf("%s: %v, want sold out", p.in.Email, p.err)
+			}
+		}
+		want := [][]*pendingBuy{{retry, bo, cy}, {first}, {retry}}
+		if !slices.EqualFunc(planned, want, slices.Equal) {
+			var got [][]string
+			for _, g := range planned {
+				var keys []string
+				for _, p := range g {
+					keys = append(keys, p.in.IdempotencyKey)
+				}
+				got = append(got, keys)
+			}
+			t.Fatalf("batches planned: %v; want the late one, Ada's, then the retry alone (the others answered from the note)", got)
+		}
+		sold, err := s.Find(ctx, tenantID, sale.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		orders, err := s.Orders.FindOrders(ctx, tenantID, order.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sold.Items[0].Sold != 2 || len(orders) != 1 {
+			t.Fatalf("sold %d in %d orders, want 2 in 1", sold.Items[0].Sold, len(orders))
+		}
+	})
+}
