@@ -81,6 +81,7 @@ type pendingBuy struct {
 	bought    Bought
 	replayOf  string // the order an earlier request with the key created
 	remaining int64  // what the allocation had left after this buy; -1 unknown
+	asOf      int64  // unix nanoseconds the plan that told remaining began reading
 	err       error
 }
 
@@ -161,8 +162,8 @@ func (s *Service) drain(key itemKey, q *queue) {
 	for {
 		select {
 		case p := <-q.buys:
+			n := q.gather(p) // answered by refuseQueued while it waits for a slot too
 			slots <- struct{}{}
-			n := q.gather(p)
 			// On SQLite, while another batch runs the one writer is busy
 			// with it: this one fills up meanwhile rather than take the
 			// writer's next turn with the few buys that are there (the other
@@ -250,8 +251,13 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *number
 				// answers). A retry of a buy that got an order is planned.
 				in := group[0].in
 				item := itemKey{tenantID, in.SaleID, in.VariantID}
-				s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID, false)
-				if group = slices.DeleteFunc(group, func(p *pendingBuy) bool { return s.refuseIfSoldOut(item, p) }); len(group) == 0 {
+				// The note must hold the orders that batch just placed:
+				// fresh, it is made anew (from memory when the item's
+				// placed count says this node knows them all).
+				s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID, true)
+				if group = slices.DeleteFunc(group, func(p *pendingBuy) bool {
+					return p.replayOf == "" && s.refuseIfSoldOut(item, p)
+				}); len(group) == 0 {
 					return
 				}
 			}
@@ -311,7 +317,9 @@ func (s *Service) refuseIfSoldOut(k itemKey, p *pendingBuy) bool {
 	if refuse, _ := s.soldOut(k.tenantID, k.saleID, k.variantID, p.keyHash); !refuse || p.probe {
 		return false
 	}
-	p.err = errSoldOut
+	// A buy of a batch planned before the sell-out holds what that plan
+	// told it: nothing of it stands.
+	p.err, p.bought, p.replayOf, p.remaining = errSoldOut, Bought{}, "", 0
 	close(p.done)
 	return true
 }
@@ -359,10 +367,14 @@ func (s *Service) refuseQueued(k itemKey) {
 // than passing it.
 func (s *Service) tryBatch(ctx context.Context, t *tenant.Tenant, group []*pendingBuy, numbers *numberPool) error {
 	var plan *batchPlan
+	asOf := time.Now().UnixNano()
 	err := s.DB.TenantView(ctx, t.ID, func(tx *db.TenantTx) (err error) {
 		plan, err = planBatch(ctx, tx, t, group)
 		return err
 	})
+	for _, p := range group {
+		p.asOf = asOf
+	}
 	if s.burst.afterPlan != nil {
 		s.burst.afterPlan(group)
 	}

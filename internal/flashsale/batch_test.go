@@ -65,10 +65,11 @@ func buyOf(t *testing.T, s *Service, sale *Sale, email, key string, quantity int
 
 // TestBatchPlannedBeforeTheSellOut: a batch planned while units were left,
 // whose write comes after another batch took the last of them, fails
-// before it writes, and its buyers hear "sold out" from the note that
-// batch made of the sell-out rather than after a plan read anew. A retry
-// of that batch's order, which the stale plan took for a new buy, is
-// planned again and gets its order.
+// before it writes, and its buyers hear "sold out" from the note of the
+// sell-out rather than after a plan read anew, with nothing left of what
+// the stale plan told them. A retry of the other batch's order, which the
+// stale plan took for a new buy, is planned again and gets its order. The
+// shoppers' copy of the sale, read before, is dropped.
 func TestBatchPlannedBeforeTheSellOut(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
@@ -76,6 +77,10 @@ func TestBatchPlannedBeforeTheSellOut(t *testing.T) {
 		first := buyOf(t, s, sale, "ada@example.com", "ada-key", 2)
 		retry := buyOf(t, s, sale, "ada@example.com", "ada-key", 2)
 		bo, cy := buyOf(t, s, sale, "bo@example.com", "bo-key", 1), buyOf(t, s, sale, "cy@example.com", "cy-key", 1)
+		variantID := sale.Items[0].VariantID
+		if _, err := s.Public(ctx, tenantID, sale.ID); err != nil { // shoppers' copy: 2 left
+			t.Fatal(err)
+		}
 
 		var planned [][]*pendingBuy
 		s.burst.afterPlan = func(group []*pendingBuy) {
@@ -84,7 +89,9 @@ func TestBatchPlannedBeforeTheSellOut(t *testing.T) {
 				s.runBatch(tenantID, []*pendingBuy{first}, nil)
 			}
 		}
-		s.runBatch(tenantID, []*pendingBuy{retry, bo, cy}, nil)
+		// Planned with both units there, Bo and Cy are told one and none
+		// left, and Ada's retry is taken for a new buy and refused.
+		s.runBatch(tenantID, []*pendingBuy{bo, cy, retry}, nil)
 
 		if first.err != nil || first.bought.Order == nil {
 			t.Fatalf("the first buy: %v", first.err)
@@ -93,11 +100,21 @@ func TestBatchPlannedBeforeTheSellOut(t *testing.T) {
 			t.Fatalf("the retry: order %q (%v), want %s", retry.replayOf, retry.err, first.bought.Order.ID)
 		}
 		for _, p := range []*pendingBuy{bo, cy} {
-			if !errors.Is(p.err, errSoldOut) || p.bought.Order != nil {
-				t.Fatalf("%s: %v, want sold out", p.in.Email, p.err)
+			// What the stale plan told them is left must not reach the
+			// node's note (Buy passes it on), or the next buys would go
+			// to the database again.
+			if !errors.Is(p.err, errSoldOut) || p.bought.Order != nil || p.remaining != 0 {
+				t.Fatalf("%s: %v, %d left, want sold out", p.in.Email, p.err, p.remaining)
 			}
+			s.noteRemaining(tenantID, sale.ID, variantID, p.remaining, p.asOf)
 		}
-		want := [][]*pendingBuy{{retry, bo, cy}, {first}, {retry}}
+		if !s.SoldOut(tenantID, sale.ID, variantID) {
+			t.Fatal("the node does not know the item is sold out")
+		}
+		if _, cached := s.burst.public.Load(tenantID + "/" + sale.ID); cached {
+			t.Fatal("the shoppers' copy read before the sell-out is kept")
+		}
+		want := [][]*pendingBuy{{bo, cy, retry}, {first}, {retry}}
 		if !slices.EqualFunc(planned, want, slices.Equal) {
 			var got [][]string
 			for _, g := range planned {

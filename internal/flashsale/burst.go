@@ -216,13 +216,18 @@ func (s *Service) soldOut(tenantID, saleID, variantID string, keyHash []byte) (r
 	return !probe, probe
 }
 
-// noteRemaining records what the database said is left of an item; a sold
-// out item goes through noteSoldOut.
-func (s *Service) noteRemaining(tenantID, saleID, variantID string, left int64) {
+// noteRemaining records what the database said is left of an item, in a
+// reading begun at asOf (unix nanoseconds); a sold out item goes through
+// noteSoldOut. A sold-out answer newer than the reading stands: units
+// given back since are noted by forgetting the item, not by this.
+func (s *Service) noteRemaining(tenantID, saleID, variantID string, left, asOf int64) {
 	if left <= 0 {
 		return
 	}
 	h := s.hintFor(itemKey{tenantID, saleID, variantID})
+	if h.remaining.Load() == 0 && h.checked.Load() > asOf {
+		return
+	}
 	h.remaining.Store(left) // the keys are kept: they only ever grow
 	h.checked.Store(time.Now().UnixNano())
 }
@@ -330,6 +335,9 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 	h.loaded.Store(began)
 	h.remaining.Store(0)
 	h.checked.Store(time.Now().UnixNano())
+	// The shoppers' copy of the sale, read earlier, may still count units:
+	// once the note is 250 ms old it would show them again.
+	s.burst.public.Delete(tenantID + "/" + saleID)
 	s.learnItems(ctx, tenantID, saleID)
 }
 
@@ -674,13 +682,14 @@ func (s *Service) Public(ctx context.Context, tenantID, id string) (*Sale, error
 			return s.withSoldOut(e.sale), nil
 		}
 	}
+	began := time.Now().UnixNano()
 	sale, err := s.Find(ctx, tenantID, id)
 	if err != nil {
 		return nil, err
 	}
 	s.burst.public.Store(key, &publicEntry{sale: sale, fetched: time.Now()})
 	for _, it := range sale.Items {
-		s.noteRemaining(tenantID, id, it.VariantID, it.Remaining()) // only ever "more are left"
+		s.noteRemaining(tenantID, id, it.VariantID, it.Remaining(), began) // only ever "more are left"
 	}
 	return sale, nil
 }

@@ -122,6 +122,23 @@ func TestSoldOutHintLetsRetriesThrough(t *testing.T) {
 	}
 }
 
+// TestOlderReadingsKeepSoldOut: what is left, as read before an item was
+// noted sold out, does not undo the note; a reading begun after it does.
+func TestOlderReadingsKeepSoldOut(t *testing.T) {
+	s := &Service{}
+	item := itemKey{"t", "s", "v"}
+	before := time.Now().Add(-time.Millisecond).UnixNano()
+	noteSoldOutNow(s, item, make([]byte, 32))
+	s.noteRemaining(item.tenantID, item.saleID, item.variantID, 3, before)
+	if !s.SoldOut(item.tenantID, item.saleID, item.variantID) {
+		t.Fatal("a reading older than the sold-out note undid it")
+	}
+	s.noteRemaining(item.tenantID, item.saleID, item.variantID, 3, time.Now().Add(time.Millisecond).UnixNano())
+	if s.SoldOut(item.tenantID, item.saleID, item.variantID) {
+		t.Fatal("a reading newer than the sold-out note did not undo it")
+	}
+}
+
 // TestRefuseQueued: once an item is noted sold out, the new buys waiting
 // in its queue or gathered for its next batch are answered at once; a
 // retry of a buy that got an order stays, to find its order, and so does a

@@ -192,7 +192,7 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 	s.enqueue(tenantID, p) // a sold-out answer from the database is noted by the batch
 	// What the database said is left, refused or not: "more" clears a
 	// sold-out note even when this buy was refused for its own reasons.
-	s.noteRemaining(tenantID, in.SaleID, in.VariantID, p.remaining)
+	s.noteRemaining(tenantID, in.SaleID, in.VariantID, p.remaining, p.asOf)
 	switch {
 	case p.err != nil:
 		return nil, p.err
