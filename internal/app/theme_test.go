@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -41,6 +43,12 @@ func TestThemeDirectory(t *testing.T) {
 	}
 	if css := shopper.do("GET", "/static/store.css", nil); string(css.Body) != "body{font-family:serif}" {
 		t.Fatalf("themed store.css = %q", css.Body)
+	}
+	// Pages link it by its content, so browsers holding the built-in one
+	// fetch the theme's at once.
+	sum := sha256.Sum256([]byte("body{font-family:serif}"))
+	if link := `href="/static/store.css?v=` + hex.EncodeToString(sum[:6]) + `"`; !strings.Contains(string(home.Body), link) {
+		t.Fatalf("the home page does not link the themed store.css as %s", link)
 	}
 	if cart := shopper.do("GET", "/s/"+sh.Handle+"/cart", nil); cart.Status != 200 || strings.Contains(string(cart.Body), "themed") {
 		t.Fatalf("a page the theme leaves alone: %d", cart.Status)

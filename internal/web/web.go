@@ -8,7 +8,9 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -68,6 +70,11 @@ func (s *Storefront) Init() error {
 	if s.files, err = themeFS(s.ThemeDir); err != nil {
 		return err
 	}
+	static, err := staticURLs(s.files)
+	if err != nil {
+		return err
+	}
+	pageFuncs := template.FuncMap{"static": static}
 	s.pages = map[string]*template.Template{}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -85,7 +92,7 @@ func (s *Storefront) Init() error {
 		// Names are listed from the built-in theme and read through the
 		// overlay, so a theme's file replaces its namesake.
 		files := append([]string{"templates/layout.html"}, partials...)
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(s.files, append(files, name)...)
+		t, err := template.New("layout.html").Funcs(funcs).Funcs(pageFuncs).ParseFS(s.files, append(files, name)...)
 		if err != nil {
 			return fmt.Errorf("parse %s: %w", name, err)
 		}
@@ -126,6 +133,37 @@ func (s *Storefront) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /s/{store}/account/register", s.store(s.registerPage))
 	mux.HandleFunc("POST /s/{store}/account/register", s.store(s.csrf(s.register)))
 	mux.HandleFunc("POST /s/{store}/account/logout", s.store(s.csrf(s.logout)))
+}
+
+// staticURLs returns the template function "static", which gives a static
+// file's URL with a digest of its content: a browser holding a file for a
+// day (cacheForever) fetches a changed one at once. The names are the
+// built-in ones (a theme only replaces files), the content that of files,
+// the theme's overlay included.
+func staticURLs(files fs.FS) (func(name string) (string, error), error) {
+	versions := map[string]string{}
+	err := fs.WalkDir(staticFS, "static", func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(files, path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		versions[strings.TrimPrefix(path, "static/")] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("static files: %w", err)
+	}
+	return func(name string) (string, error) {
+		v, ok := versions[name]
+		if !ok {
+			return "", fmt.Errorf("no static file %q", name)
+		}
+		return "/static/" + name + "?v=" + v, nil
+	}, nil
 }
 
 func cacheForever(h http.Handler) http.Handler {

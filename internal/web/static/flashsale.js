@@ -11,19 +11,21 @@
 //   data-left-of="VARIANT"     what is left of an item
 //   data-when="STATE"          shown only while the sale is scheduled,
 //                              active, ended or (active and) sold-out
+//   data-choice-gone           shown when the item the shopper chose sells out
 //   data-buy                   the buy button or link: enabled (shown)
-//                              only while something is left to buy
+//                              only while the box's items have units left
 //   input[name=variant_id]     a choice, disabled while its item is sold out
 //
 // Thousands of shoppers may watch one sale, so each asks at most every two
 // seconds while it runs (with jitter, so that they do not ask together),
 // every five once it is sold out, every second only in the last seconds
-// before it starts, not at all from a hidden tab, and backs off on errors
-// and as long as Retry-After says.
+// before it starts and rarely before that (by the server's clock), not at
+// all from a hidden tab, and backs off on errors and as long as
+// Retry-After says.
 (function () {
   "use strict";
 
-  var running = 2000, nearStart = 1000, soldOut = 5000, idle = 10000, maxBackoff = 60000;
+  var running = 2000, nearStart = 1000, soldOut = 5000, farOff = 300000, maxBackoff = 60000;
 
   var byURL = {};
   document.querySelectorAll("[data-flash-sale]").forEach(function (box) {
@@ -32,7 +34,7 @@
   Object.keys(byURL).forEach(function (url) { follow(url, byURL[url]); });
 
   function follow(url, boxes) {
-    var failures = 0;
+    var failures = 0, skew = 0; // server clock minus ours, from the Date header
 
     function later(ms) {
       setTimeout(poll, ms * (0.75 + Math.random() * 0.5));
@@ -49,12 +51,16 @@
             var after = parseInt(res.headers.get("Retry-After"), 10);
             throw { retryAfter: after > 0 ? after * 1000 : 0 };
           }
+          var date = Date.parse(res.headers.get("Date"));
+          if (!isNaN(date)) {
+            skew = date - Date.now();
+          }
           return res.json();
         })
         .then(function (sale) {
           failures = 0;
           boxes.forEach(function (box) { show(box, sale); });
-          var wait = next(sale);
+          var wait = next(sale, Date.now() + skew);
           if (wait > 0) {
             later(wait);
           }
@@ -69,13 +75,13 @@
   }
 
   // next is how long to wait before asking again; 0 once the sale ended.
-  function next(sale) {
+  function next(sale, now) {
     if (sale.status === "ended") {
       return 0;
     }
     if (sale.status === "scheduled") {
-      var until = Date.parse(sale.starts_at) - Date.now();
-      return until > 15000 ? Math.min(until - 10000, idle) : nearStart;
+      var until = Date.parse(sale.starts_at) - now;
+      return until > 15000 ? Math.min(until - 10000, farOff) : nearStart;
     }
     // Sold out: units come back only when an order is canceled or its hold
     // expires unpaid.
@@ -84,26 +90,39 @@
 
   function show(box, sale) {
     var left = box.dataset.leftText || "%d", soldOutText = box.dataset.soldOutText || "";
-    var anyLeft = false;
-    sale.items.forEach(function (it) {
+    var items = {};
+    sale.items.forEach(function (it) { items[it.variant_id] = it; });
+    var anyLeft = false, choiceGone = false;
+    box.querySelectorAll("[data-left-of]").forEach(function (el) {
+      var it = items[el.dataset.leftOf];
+      if (!it) {
+        return;
+      }
       anyLeft = anyLeft || !it.sold_out;
-      box.querySelectorAll('[data-left-of="' + it.variant_id + '"]').forEach(function (el) {
-        el.textContent = it.sold_out ? soldOutText : left.replace("%d", String(it.remaining));
-      });
-      box.querySelectorAll('input[name="variant_id"]').forEach(function (input) {
-        if (input.value !== it.variant_id) {
-          return;
-        }
-        input.disabled = it.sold_out;
-        if (it.sold_out) {
-          input.checked = false;
-        }
-      });
+      el.textContent = it.sold_out ? soldOutText : left.replace("%d", String(it.remaining));
     });
-    var open = sale.status === "active" && anyLeft;
+    box.querySelectorAll('input[name="variant_id"]').forEach(function (input) {
+      var it = items[input.value];
+      if (!it) {
+        return;
+      }
+      if (it.sold_out && input.checked) {
+        input.checked = false;
+        choiceGone = true;
+      }
+      input.disabled = it.sold_out;
+    });
+    var active = sale.status === "active", open = active && anyLeft;
     box.querySelectorAll("[data-when]").forEach(function (el) {
       var when = el.dataset.when;
-      el.hidden = when === "sold-out" ? !(sale.status === "active" && !anyLeft) : when !== sale.status;
+      el.hidden = when === "sold-out" ? !(active && !anyLeft) : when !== sale.status;
+    });
+    box.querySelectorAll("[data-choice-gone]").forEach(function (el) {
+      if (choiceGone && anyLeft) {
+        el.hidden = false;
+      } else if (!anyLeft || box.querySelector('input[name="variant_id"]:checked')) {
+        el.hidden = true;
+      }
     });
     box.querySelectorAll("[data-buy]").forEach(function (el) {
       if (el.tagName === "BUTTON") {
