@@ -62,6 +62,8 @@ type DB struct {
 
 	// group runs SQLite's write transactions with group commit; nil on PostgreSQL.
 	group *groupCommitter
+	// checkpoints folds SQLite's log into its file off the writer; nil on PostgreSQL.
+	checkpoints *checkpointer
 	// writeStmts and readStmts cache prepared statements on SQLite's pools.
 	writeStmts, readStmts *stmtCache
 
@@ -171,12 +173,15 @@ func (d *DB) close() error {
 	if d.group != nil {
 		d.group.close()
 	}
+	var errs []error
+	if d.checkpoints != nil {
+		errs = append(errs, d.checkpoints.close())
+	}
 	for _, c := range []*stmtCache{d.writeStmts, d.readStmts} {
 		if c != nil {
 			c.close()
 		}
 	}
-	var errs []error
 	if d.read != nil && d.read != d.write {
 		errs = append(errs, d.read.Close())
 	}

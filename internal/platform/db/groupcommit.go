@@ -157,6 +157,9 @@ func (g *groupCommitter) run(group []*writeRequest) {
 	}
 	g.commits.Add(1)
 	g.transactions.Add(uint64(len(group)))
+	if g.d.checkpoints != nil {
+		g.d.checkpoints.committed()
+	}
 	for _, r := range group {
 		r.done <- r.err
 	}

@@ -32,9 +32,9 @@ func (d *DB) openSQLite(ctx context.Context, path string) error {
 	//   foreign_keys=on       SQLite leaves them off by default.
 	//   _txlock=immediate     write transactions take the write lock at BEGIN,
 	//                         so they never fail half-way on a lock upgrade.
-	//   wal_autocheckpoint=8000  checkpoint every ~32 MB of WAL instead of ~4 MB:
-	//                         checkpoints run inside a commit of the single writer,
-	//                         so fewer, larger ones keep write latency even.
+	//   wal_autocheckpoint   checkpoints run in the background, on a connection
+	//                         of their own (checkpoint.go); the writer's threshold
+	//                         (writerCheckpointPages) is a backstop.
 	//   temp_store=MEMORY     (the writer only) a group commit rolls back a failed
 	//                         piece of work to its SAVEPOINT, so SQLite keeps the
 	//                         pages each piece changes in a statement journal; in a
@@ -49,13 +49,12 @@ func (d *DB) openSQLite(ctx context.Context, path string) error {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_pragma", "wal_autocheckpoint(8000)")
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_time_format", "sqlite")
 	q.Set("_timezone", "UTC")
 	q.Set("_txlock", "immediate")
-	writerOnly := url.Values{"_pragma": {"temp_store(" + writerTempStore + ")"}}
+	writerOnly := url.Values{"_pragma": {"temp_store(" + writerTempStore + ")", fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointPages)}}
 	writeDSN := "file:" + path + "?" + q.Encode() + "&" + writerOnly.Encode()
 
 	var err error
@@ -70,6 +69,9 @@ func (d *DB) openSQLite(ctx context.Context, path string) error {
 	}
 
 	q.Set("_txlock", "deferred")
+	if err := d.startCheckpointer("file:" + path + "?" + q.Encode()); err != nil {
+		return err
+	}
 	q.Add("_pragma", "query_only(1)")
 	if d.read, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode()); err != nil {
 		return fmt.Errorf("open sqlite: %w", err)

@@ -1,0 +1,105 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// Checkpoints for SQLite, off the writer.
+//
+// In WAL mode SQLite folds the log back into the database file in
+// checkpoints, which by default the committing connection runs once the
+// log passes a threshold: inside a commit of the one writer, so every write
+// waited while megabytes of pages were copied and the file synced (in a
+// flash sale's benchmark, a wave of buys 50 ms slower every half second).
+// Here a connection of its own checkpoints in the background, woken by
+// commits, at most every checkpointEvery. Its checkpoints are PASSIVE: they
+// copy what no reader still needs and never wait for, or block, the writer
+// or a reader. Once all of the log is copied, the writer starts it again
+// from the beginning. The writer keeps a threshold of its own, far higher,
+// in case the background falls behind.
+
+// checkpointEvery bounds how often the background checkpoints: often
+// enough that the log stays a few megabytes in a burst (a reader looks
+// each page up in its index), rarely enough that a page written over and
+// over is copied once per checkpoint, not once per commit.
+const checkpointEvery = 250 * time.Millisecond
+
+// writerCheckpointPages is the writer's own threshold, in pages of log
+// (4 KiB each): a backstop, reached only if the background falls behind.
+const writerCheckpointPages = 40000
+
+type checkpointer struct {
+	conn *sql.DB
+	wake chan struct{} // a commit since the last checkpoint
+	ctx  context.Context
+	stop context.CancelFunc // ends a checkpoint in progress too: Close does not wait for one
+	done chan struct{}
+
+	runs atomic.Uint64 // checkpoints run
+}
+
+func (d *DB) startCheckpointer(dsn string) error {
+	conn, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("open sqlite checkpointer: %w", err)
+	}
+	conn.SetMaxOpenConns(1)
+	conn.SetMaxIdleConns(1)
+	conn.SetConnMaxLifetime(0)
+	c := &checkpointer{conn: conn, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c.ctx, c.stop = context.WithCancel(context.Background())
+	d.checkpoints = c
+	go c.loop(d.logger)
+	return nil
+}
+
+// committed wakes the checkpointer; it never waits.
+func (c *checkpointer) committed() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *checkpointer) loop(logger *slog.Logger) {
+	defer close(c.done)
+	pause := time.NewTimer(0)
+	defer pause.Stop()
+	for {
+		select {
+		case <-c.wake:
+		case <-c.ctx.Done():
+			return
+		}
+		if _, err := c.conn.ExecContext(c.ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && c.ctx.Err() == nil {
+			logger.Warn("sqlite: background checkpoint failed; the writer checkpoints past its own threshold", "err", err)
+		}
+		c.runs.Add(1)
+		pause.Reset(checkpointEvery)
+		select {
+		case <-pause.C:
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+func (c *checkpointer) close() error {
+	c.stop()
+	<-c.done
+	return c.conn.Close()
+}
+
+// Checkpoints returns how many background checkpoints have run (0 on
+// PostgreSQL).
+func (d *DB) Checkpoints() uint64 {
+	if d.checkpoints == nil {
+		return 0
+	}
+	return d.checkpoints.runs.Load()
+}
