@@ -204,6 +204,7 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 		strconv.Itoa(flashsale.DefaultInFlight(db.Postgres))+")")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (server and load) while the buyers run to this file")
 	timeline := fs.Bool("timeline", false, "print, for each quarter second of the sale, the orders acknowledged, the buys turned away and the CPU this process used")
+	watchers := fs.Int("watchers", 0, "shoppers with the sale's page open, each asking for the sale's JSON every 2 s as the page does")
 	if err := parse(fs, args, env.Getenv); err != nil {
 		return err
 	}
@@ -228,7 +229,7 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 		base = url
 	}
 	opts := bench.FlashSaleOptions{BaseURL: base, Buyers: *buyers, Stock: *stock, PerCustomer: *perCustomer, OtherStore: other, Out: env.Stdout,
-		Timeline: *timeline}
+		Timeline: *timeline, Watchers: *watchers}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

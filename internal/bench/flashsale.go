@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,7 +29,11 @@ type FlashSaleOptions struct {
 	// OtherStore is a store whose product page is fetched while the sale
 	// runs, to see that the rest of the platform stays responsive ("" skips).
 	OtherStore string
-	Out        io.Writer
+	// Watchers are shoppers with the sale's page open, each asking for the
+	// sale's JSON every 2 s (±25 %) as the page's script does while a sale
+	// runs, on a connection of its own, from the sale's start to its end.
+	Watchers int
+	Out      io.Writer
 	// Timeline prints, for each quarter second of the sale, the orders
 	// acknowledged, the buys turned away and the CPU this process used:
 	// where a slow start or a lull in the retries costs throughput, and
@@ -61,6 +66,9 @@ type FlashSaleResult struct {
 	AfterSoldOutP99ms float64 `json:"after_sold_out_p99_ms"`
 	RejectedP99ms     float64 `json:"rejected_p99_ms"`
 	OtherStoreP99ms   float64 `json:"other_store_p99_ms"`
+	Watchers          int     `json:"watchers"`
+	WatchRequests     int     `json:"watch_requests"`
+	WatchP99ms        float64 `json:"watch_p99_ms"`
 	// CPU milliseconds per order while the buyers ran: of this process
 	// (server and buyers, or the buyers alone with --target) and of the
 	// whole machine (a local database included); 0 where unknown.
@@ -165,6 +173,14 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	probe := make(chan []time.Duration, 1)
 	start := make(chan struct{})
 	go func() { probe <- probeStore(probeCtx, o.BaseURL, o.OtherStore, start) }()
+	watched := make(chan []time.Duration, o.Watchers)
+	var watching sync.WaitGroup
+	for range o.Watchers {
+		c := &conn{addr: base.Host}
+		watching.Go(func() {
+			watched <- watch(probeCtx, c, o.BaseURL+"/api/v1/storefront/"+handle+"/flash-sales/"+sale.ID, start, watchEvery)
+		})
+	}
 	var wg, ready sync.WaitGroup
 	for i := range o.Buyers {
 		c := &conn{addr: base.Host}
@@ -198,6 +214,13 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	stopSale()
 	stopProbe()
 	other := <-probe
+	watching.Wait()
+	close(watched)
+	var watchLat []time.Duration
+	for w := range watched {
+		watchLat = append(watchLat, w...)
+	}
+	slices.Sort(watchLat)
 
 	res := &FlashSaleResult{Buyers: o.Buyers, Stock: o.Stock, OtherStorePages: len(other)}
 	var okLat, soldLat, rejLat []time.Duration
@@ -249,6 +272,7 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	res.P50ms, res.P95ms, res.P99ms, res.Maxms = pct(okLat, 50), pct(okLat, 95), pct(okLat, 99), pct(okLat, 100)
 	res.SoldOutP50ms, res.SoldOutP99ms, res.RejectedP99ms = pct(soldLat, 50), pct(soldLat, 99), pct(rejLat, 99)
 	res.OtherStoreP99ms = pct(other, 99)
+	res.Watchers, res.WatchRequests, res.WatchP99ms = o.Watchers, len(watchLat), pct(watchLat, 99)
 
 	if err := auditFlashSale(context.WithoutCancel(ctx), admin, shop, path, sale.ID, variant, o.Stock, outcomes, acked, res); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
@@ -373,6 +397,52 @@ func buyOnce(ctx context.Context, c doer, url string, body []byte, key string) (
 	fields := gjson.GetManyBytes(answer, "code", "order.id")
 	retryAfter, _ = strconv.Atoi(res.Header.Get("Retry-After"))
 	return res.StatusCode, retryAfter, fields[0].String(), fields[1].String(), nil
+}
+
+// watchEvery is how often a sale's page left open asks for the sale while
+// it runs (web/static/flashsale.js).
+const watchEvery = 2 * time.Second
+
+// watch asks for a sale's JSON every (±25 %), or after the answer's
+// max-age if longer, as a page left open on it does, from the sale's start
+// until ctx ends, and returns how long each answer took. The first ask comes at a random moment of the first
+// interval: the pages were opened at different moments.
+func watch(ctx context.Context, c *conn, url string, start <-chan struct{}, every time.Duration) []time.Duration {
+	defer c.close()
+	var out []time.Duration
+	select {
+	case <-start:
+	case <-ctx.Done():
+		return nil
+	}
+	wait := time.Duration(randomInt(int64(every)))
+	for {
+		select {
+		case <-ctx.Done():
+			return out
+		case <-time.After(wait):
+		}
+		interval := every
+		t := time.Now()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		res, err := c.Do(req)
+		if err != nil {
+			wait = interval
+			continue
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		// No sooner than the answer's max-age, as the page does.
+		if _, after, ok := strings.Cut(res.Header.Get("Cache-Control"), "max-age="); ok {
+			if s, err := strconv.Atoi(after); err == nil {
+				interval = max(interval, time.Duration(s)*time.Second)
+			}
+		}
+		wait = interval*3/4 + time.Duration(randomInt(int64(interval)/2))
+		if res.StatusCode == http.StatusOK {
+			out = append(out, time.Since(t))
+		}
+	}
 }
 
 // probeStore fetches a product page of another store every 20 ms from the
@@ -515,6 +585,9 @@ func (r *FlashSaleResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "buy latency: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms\n", r.P50ms, r.P95ms, r.P99ms, r.Maxms)
 	fmt.Fprintf(w, "sold out answers: p50 %.2f ms, p99 %.2f ms (p99 %.2f ms for buys sent after the last unit sold); overload answers p99 %.2f ms\n",
 		r.SoldOutP50ms, r.SoldOutP99ms, r.AfterSoldOutP99ms, r.RejectedP99ms)
+	if r.Watchers > 0 {
+		fmt.Fprintf(w, "%d shoppers watching the sale's page: %d asks, p99 %.1f ms\n", r.Watchers, r.WatchRequests, r.WatchP99ms)
+	}
 	if r.OtherStorePages > 0 {
 		fmt.Fprintf(w, "another store's product page during the sale: p99 %.1f ms (%d pages)\n", r.OtherStoreP99ms, r.OtherStorePages)
 	}

@@ -1,9 +1,14 @@
 package bench
 
 import (
+	"context"
 	"crypto/sha256"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -49,5 +54,41 @@ func TestTimelineCountsEachQuarterSecond(t *testing.T) {
 		"    750 ms:     0 orders (     0/s),     1 turned away\n"
 	if out.String() != want {
 		t.Fatalf("timeline:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// TestWatchAsksUntilTheSaleEnds: a watcher waits for the sale's start, then
+// asks for the sale again and again on one connection, timing each answer,
+// until told to stop.
+func TestWatchAsksUntilTheSaleEnds(t *testing.T) {
+	var asked atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/sale" {
+			http.NotFound(w, r)
+			return
+		}
+		asked.Add(1)
+		w.Write([]byte(`{"status":"active"}`))
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	start := make(chan struct{})
+	got := make(chan []time.Duration)
+	go func() {
+		got <- watch(ctx, &conn{addr: srv.Listener.Addr().String()}, srv.URL+"/sale", start, 5*time.Millisecond)
+	}()
+	close(start)
+	for asked.Load() < 3 {
+		runtime.Gosched() // until the server has answered three asks
+	}
+	cancel()
+	lat := <-got
+	if len(lat) < 3 || int64(len(lat)) > asked.Load() {
+		t.Fatalf("%d answers timed, %d asked", len(lat), asked.Load())
+	}
+	for _, d := range lat {
+		if d <= 0 {
+			t.Fatalf("an answer timed at %v", d)
+		}
 	}
 }

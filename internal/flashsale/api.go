@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -215,8 +216,8 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Sho
 
 	type saleOut struct {
 		// Pages left open ask for this every few seconds while a sale runs
-		// (web/static/flashsale.js): a cache in front may answer them all
-		// for a second. Nothing in it is personal.
+		// (web/static/flashsale.js), no sooner than max-age says: a cache
+		// in front may answer them all meanwhile. Nothing in it is personal.
 		CacheControl string `header:"Cache-Control"`
 		Body         PublicSaleView
 	}
@@ -241,7 +242,7 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Sho
 			v.Items = append(v.Items, PublicItemView{VariantID: it.VariantID, SalePrice: it.SalePrice, Remaining: it.Remaining(),
 				SoldOut: it.Remaining() <= 0})
 		}
-		return &saleOut{CacheControl: "public, max-age=1", Body: v}, nil
+		return &saleOut{CacheControl: fmt.Sprintf("public, max-age=%d", s.WatchAfter(tenantID, in.ID)/time.Second), Body: v}, nil
 	})
 
 	type buyOut struct {

@@ -610,6 +610,25 @@ func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
 	}, nil
 }
 
+// Shoppers watching a sale's page ask for it again after WatchAfter: a
+// second, or five while the sale has its fill of buys in flight on this
+// node. A crowd watching a burst asks less while it lasts (in the
+// benchmark, 2,000 pages asking every 2 s took 15-20 % of the orders a
+// second), and the buys they would press meanwhile are answered at once.
+const (
+	watchCalm = time.Second
+	watchBusy = 5 * time.Second
+)
+
+// WatchAfter says how long a page left open on a sale should wait before
+// it asks for the sale again (as Cache-Control max-age).
+func (s *Service) WatchAfter(tenantID, saleID string) time.Duration {
+	if s.full(tenantID, saleID) {
+		return watchBusy
+	}
+	return watchCalm
+}
+
 // allow applies the rate limits to one buy from a client address by a
 // customer (an account id or a guest's email); an empty address or
 // customer skips that limit. Errors: ETOOMANY.

@@ -358,3 +358,23 @@ func TestBuyValidationKeepsWhatItChecks(t *testing.T) {
 		t.Fatal("a buy over the schema's maximum quantity is valid")
 	}
 }
+
+// TestWatchersAskLessInABurst: a sale with its fill of buys in flight tells
+// the pages watching it to ask again later than a calm one.
+func TestWatchersAskLessInABurst(t *testing.T) {
+	s := &Service{Burst: Burst{InFlightPerSale: 1}}
+	if got := s.WatchAfter("t", "s"); got != watchCalm {
+		t.Fatalf("a calm sale: ask again after %v, want %v", got, watchCalm)
+	}
+	leave, err := s.admit("t", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.WatchAfter("t", "s"); got != watchBusy || watchBusy <= watchCalm {
+		t.Fatalf("a sale at its fill: ask again after %v, want %v", got, watchBusy)
+	}
+	leave()
+	if got := s.WatchAfter("t", "s"); got != watchCalm {
+		t.Fatalf("once the buy left: ask again after %v, want %v", got, watchCalm)
+	}
+}

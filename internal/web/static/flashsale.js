@@ -18,10 +18,11 @@
 //
 // Thousands of shoppers may watch one sale, so each asks at most every two
 // seconds while it runs (with jitter, so that they do not ask together),
-// every five once it is sold out, every second only in the last seconds
-// before it starts and rarely before that (by the server's clock), not at
-// all from a hidden tab, and backs off on errors and as long as
-// Retry-After says.
+// and no sooner than the answer's max-age (five seconds while the sale has
+// its fill of buys in flight), every five once it is sold out, every second
+// only in the last seconds before it starts and rarely before that (by the
+// server's clock), not at all from a hidden tab, and backs off on errors
+// and as long as Retry-After says.
 (function () {
   "use strict";
 
@@ -34,7 +35,7 @@
   Object.keys(byURL).forEach(function (url) { follow(url, byURL[url]); });
 
   function follow(url, boxes) {
-    var failures = 0, skew = 0; // server clock minus ours, from the Date header
+    var failures = 0, skew = 0, notBefore = 0; // skew: server clock minus ours, from the Date header
 
     function later(ms) {
       setTimeout(poll, ms * (0.75 + Math.random() * 0.5));
@@ -55,6 +56,9 @@
           if (!isNaN(date)) {
             skew = date - Date.now();
           }
+          // In a burst the server asks for patience (max-age 5 rather than 1).
+          var maxAge = /max-age=(\d+)/.exec(res.headers.get("Cache-Control") || "");
+          notBefore = maxAge ? parseInt(maxAge[1], 10) * 1000 : 0;
           return res.json();
         })
         .then(function (sale) {
@@ -62,7 +66,7 @@
           boxes.forEach(function (box) { show(box, sale); });
           var wait = next(sale, Date.now() + skew);
           if (wait > 0) {
-            later(wait);
+            later(Math.max(wait, notBefore));
           }
         })
         .catch(function (err) {
