@@ -19,9 +19,13 @@ import (
 // Here a connection of its own checkpoints in the background, woken by
 // commits, at most every checkpointEvery. Its checkpoints are PASSIVE: they
 // copy what no reader still needs and never wait for, or block, the writer
-// or a reader. Once all of the log is copied, the writer starts it again
-// from the beginning. The writer keeps a threshold of its own, far higher,
-// in case the background falls behind.
+// or a reader. The writer keeps its own threshold: SQLite starts the log
+// over only when a writer begins after a checkpoint that copied all of it,
+// which under steady writes (the next group begins as soon as one commits)
+// the background never sees. Past the threshold, the writer's checkpoint
+// copies only what came since the background's last (at most a quarter of
+// a second of writes) and starts the log over, so it stays a few
+// megabytes, as before, without stalling the writer for the whole of it.
 
 // checkpointEvery bounds how often the background checkpoints: often
 // enough that the log stays a few megabytes in a burst (a reader looks
@@ -30,8 +34,12 @@ import (
 const checkpointEvery = 250 * time.Millisecond
 
 // writerCheckpointPages is the writer's own threshold, in pages of log
-// (4 KiB each): a backstop, reached only if the background falls behind.
-const writerCheckpointPages = 40000
+// (4 KiB each): where the log starts over.
+const writerCheckpointPages = 8000
+
+// checkpointWarnEvery bounds how often a failing background checkpoint is
+// logged.
+const checkpointWarnEvery = time.Minute
 
 type checkpointer struct {
 	conn *sql.DB
@@ -70,13 +78,16 @@ func (c *checkpointer) loop(logger *slog.Logger) {
 	defer close(c.done)
 	pause := time.NewTimer(0)
 	defer pause.Stop()
+	var warned time.Time
 	for {
 		select {
 		case <-c.wake:
 		case <-c.ctx.Done():
 			return
 		}
-		if _, err := c.conn.ExecContext(c.ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && c.ctx.Err() == nil {
+		if _, err := c.conn.ExecContext(c.ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && c.ctx.Err() == nil &&
+			time.Since(warned) >= checkpointWarnEvery {
+			warned = time.Now()
 			logger.Warn("sqlite: background checkpoint failed; the writer checkpoints past its own threshold", "err", err)
 		}
 		c.runs.Add(1)

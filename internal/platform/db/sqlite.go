@@ -32,9 +32,10 @@ func (d *DB) openSQLite(ctx context.Context, path string) error {
 	//   foreign_keys=on       SQLite leaves them off by default.
 	//   _txlock=immediate     write transactions take the write lock at BEGIN,
 	//                         so they never fail half-way on a lock upgrade.
-	//   wal_autocheckpoint   checkpoints run in the background, on a connection
-	//                         of their own (checkpoint.go); the writer's threshold
-	//                         (writerCheckpointPages) is a backstop.
+	//   wal_autocheckpoint   (the writer only) checkpoints run in the background,
+	//                         on a connection of their own (checkpoint.go); past
+	//                         writerCheckpointPages the writer copies what is left
+	//                         and starts the log over.
 	//   temp_store=MEMORY     (the writer only) a group commit rolls back a failed
 	//                         piece of work to its SAVEPOINT, so SQLite keeps the
 	//                         pages each piece changes in a statement journal; in a
