@@ -47,8 +47,17 @@ func TestThemeDirectory(t *testing.T) {
 	// Pages link it by its content, so browsers holding the built-in one
 	// fetch the theme's at once.
 	sum := sha256.Sum256([]byte("body{font-family:serif}"))
-	if link := `href="/static/store.css?v=` + hex.EncodeToString(sum[:6]) + `"`; !strings.Contains(string(home.Body), link) {
-		t.Fatalf("the home page does not link the themed store.css as %s", link)
+	url := "/static/store.css?v=" + hex.EncodeToString(sum[:6])
+	if !strings.Contains(string(home.Body), `href="`+url+`"`) {
+		t.Fatalf("the home page does not link the themed store.css as %s", url)
+	}
+	// Kept a day under its own version; a version this node does not have
+	// (a newer node's, in a rolling upgrade) is not kept.
+	if cc := shopper.do("GET", url, nil).Header.Get("Cache-Control"); cc != "public, max-age=86400" {
+		t.Fatalf("store.css at its version: Cache-Control %q", cc)
+	}
+	if cc := shopper.do("GET", "/static/store.css?v=0123456789ab", nil).Header.Get("Cache-Control"); cc != "no-cache" {
+		t.Fatalf("store.css at another version: Cache-Control %q", cc)
 	}
 	if cart := shopper.do("GET", "/s/"+sh.Handle+"/cart", nil); cart.Status != 200 || strings.Contains(string(cart.Body), "themed") {
 		t.Fatalf("a page the theme leaves alone: %d", cart.Status)

@@ -422,27 +422,33 @@ func watch(ctx context.Context, c *conn, url string, start <-chan struct{}, ever
 			return out
 		case <-time.After(wait):
 		}
-		interval := every
+		wait = every
 		t := time.Now()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		res, err := c.Do(req)
 		if err != nil {
-			wait = interval
 			continue
 		}
 		io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		// No sooner than the answer's max-age, as the page does.
-		if _, after, ok := strings.Cut(res.Header.Get("Cache-Control"), "max-age="); ok {
-			if s, err := strconv.Atoi(after); err == nil {
-				interval = max(interval, time.Duration(s)*time.Second)
-			}
-		}
-		wait = interval*3/4 + time.Duration(randomInt(int64(interval)/2))
+		wait = max(every*3/4+time.Duration(randomInt(int64(every)/2)), maxAge(res.Header.Get("Cache-Control")))
 		if res.StatusCode == http.StatusOK {
 			out = append(out, time.Since(t))
 		}
 	}
+}
+
+// maxAge reads max-age from a Cache-Control header; 0 without one.
+func maxAge(cacheControl string) time.Duration {
+	for d := range strings.SplitSeq(cacheControl, ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(d), "max-age="); ok {
+			if s, err := strconv.Atoi(v); err == nil && s > 0 {
+				return time.Duration(s) * time.Second
+			}
+		}
+	}
+	return 0
 }
 
 // probeStore fetches a product page of another store every 20 ms from the

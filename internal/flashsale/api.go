@@ -242,7 +242,14 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Sho
 			v.Items = append(v.Items, PublicItemView{VariantID: it.VariantID, SalePrice: it.SalePrice, Remaining: it.Remaining(),
 				SoldOut: it.Remaining() <= 0})
 		}
-		return &saleOut{CacheControl: fmt.Sprintf("public, max-age=%d", s.WatchAfter(tenantID, in.ID)/time.Second), Body: v}, nil
+		// A cache in front keeps it a second at most (s-maxage), however
+		// long pages are asked to wait: the sell-out must show at once.
+		after := s.WatchAfter(tenantID, in.ID)
+		cc := fmt.Sprintf("public, max-age=%d", after/time.Second)
+		if after > time.Second {
+			cc += ", s-maxage=1"
+		}
+		return &saleOut{CacheControl: cc, Body: v}, nil
 	})
 
 	type buyOut struct {

@@ -139,3 +139,32 @@ func TestBatchPlannedBeforeTheSellOut(t *testing.T) {
 		}
 	})
 }
+
+// TestPublicCopyReadAcrossTheSellOut: the shoppers' copy of a sale read
+// while its item was noted sold out is not kept (it counts units the note
+// says are gone, and would show them once the note is 250 ms old); one
+// read after the note is.
+func TestPublicCopyReadAcrossTheSellOut(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, tenantID, sale := saleOn(t, d, 2, 2)
+		key := tenantID + "/" + sale.ID
+		h := s.hintFor(itemKey{tenantID, sale.ID, sale.Items[0].VariantID})
+		h.remaining.Store(0)
+		h.checked.Store(time.Now().Add(time.Minute).UnixNano()) // noted after the read began
+		got, err := s.Public(ctx, tenantID, sale.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, kept := s.burst.public.Load(key); kept || got.Items[0].Remaining() != 0 {
+			t.Fatalf("read across the sell-out: kept %v, %d left shown", kept, got.Items[0].Remaining())
+		}
+		h.checked.Store(time.Now().Add(-time.Minute).UnixNano()) // noted before
+		if _, err := s.Public(ctx, tenantID, sale.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, kept := s.burst.public.Load(key); !kept {
+			t.Fatal("a copy read after the note is not kept")
+		}
+	})
+}

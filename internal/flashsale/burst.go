@@ -706,6 +706,13 @@ func (s *Service) Public(ctx context.Context, tenantID, id string) (*Sale, error
 	if err != nil {
 		return nil, err
 	}
+	for _, it := range sale.Items {
+		if h := s.hintOf(itemKey{tenantID, id, it.VariantID}); h != nil && h.remaining.Load() == 0 && h.checked.Load() > began {
+			// Sold out while this was read: not kept, or it would show
+			// units again once the note is hintTTL old.
+			return s.withSoldOut(sale), nil
+		}
+	}
 	s.burst.public.Store(key, &publicEntry{sale: sale, fetched: time.Now()})
 	for _, it := range sale.Items {
 		s.noteRemaining(tenantID, id, it.VariantID, it.Remaining(), began) // only ever "more are left"

@@ -54,10 +54,12 @@ type Storefront struct {
 	ThemeDir string
 	Logger   *slog.Logger
 
-	files    fs.FS
-	pages    map[string]*template.Template
-	messages messageCatalog
-	cache    *pageCache
+	files fs.FS
+	// staticVersions holds a digest of each static file, by name.
+	staticVersions map[string]string
+	pages          map[string]*template.Template
+	messages       messageCatalog
+	cache          *pageCache
 }
 
 // Init parses the templates and message catalogs once, at start-up.
@@ -70,11 +72,10 @@ func (s *Storefront) Init() error {
 	if s.files, err = themeFS(s.ThemeDir); err != nil {
 		return err
 	}
-	static, err := staticURLs(s.files)
-	if err != nil {
+	if s.staticVersions, err = staticVersions(s.files); err != nil {
 		return err
 	}
-	pageFuncs := template.FuncMap{"static": static}
+	pageFuncs := template.FuncMap{"static": staticURL(s.staticVersions)}
 	s.pages = map[string]*template.Template{}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -109,7 +110,7 @@ var funcs = template.FuncMap{
 // Routes adds the storefront's routes to mux.
 func (s *Storefront) Routes(mux *http.ServeMux) {
 	static, _ := fs.Sub(s.files, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheForever(http.FileServerFS(static))))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(s.staticVersions, http.FileServerFS(static))))
 	mux.HandleFunc("GET /lang", setLanguage)
 	mux.HandleFunc("GET /s/{store}/{$}", s.store(s.home))
 	mux.HandleFunc("GET /s/{store}/theme.css", s.theme)
@@ -135,12 +136,12 @@ func (s *Storefront) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /s/{store}/account/logout", s.store(s.csrf(s.logout)))
 }
 
-// staticURLs returns the template function "static", which gives a static
-// file's URL with a digest of its content: a browser holding a file for a
-// day (cacheForever) fetches a changed one at once. The names are the
-// built-in ones (a theme only replaces files), the content that of files,
-// the theme's overlay included.
-func staticURLs(files fs.FS) (func(name string) (string, error), error) {
+// staticVersions digests the static files' content, by name: pages link
+// them as /static/NAME?v=DIGEST (the template function "static"), so a
+// browser holding a file for its day of cache fetches a changed one at
+// once. The names are the built-in ones (a theme only replaces files), the
+// content that of files, the theme's overlay included.
+func staticVersions(files fs.FS) (map[string]string, error) {
 	versions := map[string]string{}
 	err := fs.WalkDir(staticFS, "static", func(path string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
@@ -157,18 +158,30 @@ func staticURLs(files fs.FS) (func(name string) (string, error), error) {
 	if err != nil {
 		return nil, fmt.Errorf("static files: %w", err)
 	}
-	return func(name string) (string, error) {
-		v, ok := versions[name]
-		if !ok {
-			return "", fmt.Errorf("no static file %q", name)
-		}
-		return "/static/" + name + "?v=" + v, nil
-	}, nil
+	return versions, nil
 }
 
-func cacheForever(h http.Handler) http.Handler {
+// staticURL gives a static file's URL with its digest; a name without one
+// (a theme's template naming a file there is not) gets the bare path.
+func staticURL(versions map[string]string) func(name string) string {
+	return func(name string) string {
+		if v, ok := versions[name]; ok {
+			return "/static/" + name + "?v=" + v
+		}
+		return "/static/" + name
+	}
+}
+
+// cacheStatic lets browsers and caches keep a static file for a day, unless
+// the URL asks for another version than this node has: during a rolling
+// upgrade an old node must not have a new URL cached with the old file.
+func cacheStatic(versions map[string]string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=86400")
+		if v := r.URL.Query().Get("v"); v != "" && v != versions[strings.TrimPrefix(r.URL.Path, "/")] {
+			w.Header().Set("Cache-Control", "no-cache")
+		} else {
+			w.Header().Set("Cache-Control", "public, max-age=86400")
+		}
 		h.ServeHTTP(w, r)
 	})
 }

@@ -37,8 +37,10 @@
   function follow(url, boxes) {
     var failures = 0, skew = 0, notBefore = 0; // skew: server clock minus ours, from the Date header
 
+    // later asks again in about ms (±25 %), and no sooner than the last
+    // answer's max-age.
     function later(ms) {
-      setTimeout(poll, ms * (0.75 + Math.random() * 0.5));
+      setTimeout(poll, Math.max(ms * (0.75 + Math.random() * 0.5), notBefore));
     }
 
     function poll() {
@@ -46,7 +48,9 @@
         document.addEventListener("visibilitychange", poll, { once: true });
         return;
       }
-      fetch(url, { headers: { Accept: "application/json" }, credentials: "omit" })
+      // no-cache: a cache in front may answer (it keeps the JSON a second),
+      // the browser's own copy may not (its Date would be old).
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "omit", cache: "no-cache" })
         .then(function (res) {
           if (!res.ok) {
             var after = parseInt(res.headers.get("Retry-After"), 10);
@@ -54,7 +58,7 @@
           }
           var date = Date.parse(res.headers.get("Date"));
           if (!isNaN(date)) {
-            skew = date - Date.now();
+            skew = date + (parseInt(res.headers.get("Age"), 10) || 0) * 1000 - Date.now();
           }
           // In a burst the server asks for patience (max-age 5 rather than 1).
           var maxAge = /max-age=(\d+)/.exec(res.headers.get("Cache-Control") || "");
@@ -66,12 +70,13 @@
           boxes.forEach(function (box) { show(box, sale); });
           var wait = next(sale, Date.now() + skew);
           if (wait > 0) {
-            later(Math.max(wait, notBefore));
+            later(wait);
           }
         })
         .catch(function (err) {
           failures++;
-          later(Math.max((err && err.retryAfter) || 0, Math.min(maxBackoff, running * Math.pow(2, failures))));
+          notBefore = (err && err.retryAfter) || 0;
+          later(Math.min(maxBackoff, running * Math.pow(2, failures)));
         });
     }
 
