@@ -66,15 +66,8 @@ func TestFlashSaleLiveInBrowser(t *testing.T) {
 		do(t, ctx, "the coming sale's page", chromedp.Navigate(s.URL+"/s/acme/flash-sales/"+coming.ID), chromedp.WaitVisible(chromedp.ID("buy-now")))
 		waitInPage(t, ctx, "the sale starts", `!`+button+`.disabled && document.querySelector('[data-when="scheduled"]').hidden && `+
 			`!document.querySelector('[data-when="active"]').hidden && document.querySelector('input[value="`+sh.Small.ID+`"]').checked`)
-		do(t, ctx, "buy in the sale",
-			chromedp.SendKeys(chromedp.ID("email"), "cy@example.com"),
-			chromedp.SendKeys(chromedp.ID("name"), "Cy Young"),
-			chromedp.SendKeys(chromedp.ID("line1"), "1 Infinite Loop"),
-			chromedp.SendKeys(chromedp.ID("city"), "Cupertino"),
-			chromedp.SendKeys(chromedp.ID("region"), "CA"),
-			chromedp.SendKeys(chromedp.ID("country"), "US"),
-			chromedp.Click(chromedp.ID("buy-now")),
-			chromedp.WaitVisible(chromedp.ID("order-status")))
+		do(t, ctx, "buy in the sale", append(typeAddress("cy@example.com", "Cy Young"),
+			chromedp.Click(chromedp.ID("buy-now")), chromedp.WaitVisible(chromedp.ID("order-status")))...)
 		var got flashSaleJSON
 		sh.Owner.do("GET", "/api/v1/flash-sales/"+coming.ID, nil).must(t, http.StatusOK, &got)
 		if got.Items[0].Sold != 1 {

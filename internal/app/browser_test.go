@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,17 +135,10 @@ func TestShopperBuysInBrowser(t *testing.T) {
 		if link := text(t, ctx, "cart-link"); link != "Cart (2)" {
 			t.Fatalf("cart link = %q", link)
 		}
-		do(t, ctx, "address",
-			chromedp.Click(chromedp.ID("checkout")),
-			chromedp.WaitVisible(chromedp.ID("email")),
-			chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
-			chromedp.SendKeys(chromedp.ID("name"), "Ada Lovelace"),
-			chromedp.SendKeys(chromedp.ID("line1"), "1 Infinite Loop"),
-			chromedp.SendKeys(chromedp.ID("city"), "Cupertino"),
-			chromedp.SendKeys(chromedp.ID("region"), "CA"),
-			chromedp.SendKeys(chromedp.ID("country"), "US"),
-			chromedp.Click(chromedp.ID("continue")),
-			chromedp.WaitVisible(chromedp.ID("pay")))
+		do(t, ctx, "address", slices.Concat(
+			[]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.ID("checkout")), chromedp.WaitVisible(chromedp.ID("email"))},
+			typeAddress("ada@example.com", "Ada Lovelace"),
+			[]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.ID("continue")), chromedp.WaitVisible(chromedp.ID("pay"))})...)
 		// 2 x 5500 = 11000; WELCOME10 -1100; standard shipping free from 7500
 		// (9900 paid for the goods); CA tax 7.25% of 9900 = 717.75 -> 718.
 		do(t, ctx, "discount",
@@ -183,6 +177,19 @@ func TestShopperBuysInBrowser(t *testing.T) {
 			t.Fatalf("cart heading in Chinese = %q", zh)
 		}
 	})
+}
+
+// typeAddress types a shopper's email and a Cupertino address into the
+// form on the page (checkout's, or a flash sale's).
+func typeAddress(email, name string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("name"), name),
+		chromedp.SendKeys(chromedp.ID("line1"), "1 Infinite Loop"),
+		chromedp.SendKeys(chromedp.ID("city"), "Cupertino"),
+		chromedp.SendKeys(chromedp.ID("region"), "CA"),
+		chromedp.SendKeys(chromedp.ID("country"), "US"),
+	}
 }
 
 // must returns v, or "" when err is set (the assertion after it fails then).
