@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -64,8 +65,22 @@ func TestFlashSaleLiveInBrowser(t *testing.T) {
 			t.Fatal("a coming sale's page lets the shopper buy before it starts")
 		}
 		do(t, ctx, "the coming sale's page", chromedp.Navigate(s.URL+"/s/acme/flash-sales/"+coming.ID), chromedp.WaitVisible(chromedp.ID("buy-now")))
+		// Once the page has asked about the sale, it opens it at the start by
+		// itself, without asking again when the crowd's buys arrive: with its
+		// asks blocked from then on, the button is enabled all the same.
+		waitInPage(t, ctx, "the page asks", `document.querySelector('[data-flash-sale]').dataset.asked === "1"`)
+		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: []*network.BlockPattern{
+			{URLPattern: s.URL + "/api/v1/storefront/acme/flash-sales/" + coming.ID, Block: true}}}); err != nil {
+			t.Fatal(err)
+		}
 		waitInPage(t, ctx, "the sale starts", `!`+button+`.disabled && document.querySelector('[data-when="scheduled"]').hidden && `+
 			`!document.querySelector('[data-when="active"]').hidden && document.querySelector('input[value="`+sh.Small.ID+`"]').checked`)
+		if _, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{}); err != nil {
+			t.Fatal(err)
+		}
 		do(t, ctx, "buy in the sale", append(typeAddress("cy@example.com", "Cy Young"),
 			chromedp.Click(chromedp.ID("buy-now")), chromedp.WaitVisible(chromedp.ID("order-status")))...)
 		var got flashSaleJSON

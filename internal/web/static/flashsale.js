@@ -19,14 +19,15 @@
 // Thousands of shoppers may watch one sale, so each asks at most every two
 // seconds while it runs (with jitter, so that they do not ask together),
 // and no sooner than the answer's max-age (five seconds while the sale has
-// its fill of buys in flight), every five once it is sold out, every second
-// only in the last seconds before it starts and rarely before that (by the
-// server's clock), not at all from a hidden tab, and backs off on errors
-// and as long as Retry-After says.
+// its fill of buys in flight), every five once it is sold out, rarely
+// before it starts (by the server's clock) and not at all in its last
+// seconds before: the page opens the sale itself at the start and asks
+// some two seconds after. Not at all from a hidden tab; it backs off on
+// errors and as long as Retry-After says.
 (function () {
   "use strict";
 
-  var running = 2000, nearStart = 1000, soldOut = 5000, farOff = 300000, maxBackoff = 60000;
+  var running = 2000, nearStart = 15000, soldOut = 5000, farOff = 300000, maxBackoff = 60000;
 
   var byURL = {};
   document.querySelectorAll("[data-flash-sale]").forEach(function (box) {
@@ -35,7 +36,7 @@
   Object.keys(byURL).forEach(function (url) { follow(url, byURL[url]); });
 
   function follow(url, boxes) {
-    var failures = 0, skew = 0, notBefore = 0; // skew: server clock minus ours, from the Date header
+    var failures = 0, asked = 0, skew = 0, notBefore = 0; // skew: server clock minus ours, from the Date header
 
     // later asks again in about ms (±25 %), and no sooner than the last
     // answer's max-age.
@@ -67,8 +68,16 @@
         })
         .then(function (sale) {
           failures = 0;
-          boxes.forEach(function (box) { show(box, sale); });
-          var wait = next(sale, Date.now() + skew);
+          asked++;
+          boxes.forEach(function (box) {
+            box.dataset.asked = String(asked); // answers shown, for whoever looks at the page
+            show(box, sale);
+          });
+          if (sale.status === "scheduled") {
+            awaitStart(sale, Date.parse(sale.starts_at) - (Date.now() + skew));
+            return;
+          }
+          var wait = next(sale);
           if (wait > 0) {
             later(wait);
           }
@@ -80,17 +89,33 @@
         });
     }
 
+    // awaitStart follows a sale that starts in until ms (by the server's
+    // clock: a Date a second coarse makes it late, never early). Far off,
+    // it asks again in farOff; otherwise once more at a random moment of
+    // the last nearStart, and then, at the start, the page opens the sale
+    // itself and asks some two seconds after: a crowd waiting for the
+    // start does not ask at the moment its buys arrive.
+    function awaitStart(sale, until) {
+      if (until > nearStart) {
+        var at = Math.min(until - nearStart * (0.1 + 0.8 * Math.random()), farOff * (0.75 + Math.random() * 0.5));
+        setTimeout(poll, Math.max(at, notBefore));
+        return;
+      }
+      setTimeout(function () {
+        var started = Object.assign({}, sale, { status: "active" });
+        boxes.forEach(function (box) { show(box, started); });
+      }, Math.max(until, 0));
+      setTimeout(poll, Math.max(until, 0) + running * (0.75 + Math.random() * 0.5));
+    }
+
     later(running);
   }
 
-  // next is how long to wait before asking again; 0 once the sale ended.
-  function next(sale, now) {
+  // next is how long to wait before asking again about a sale that has
+  // started; 0 once it ended.
+  function next(sale) {
     if (sale.status === "ended") {
       return 0;
-    }
-    if (sale.status === "scheduled") {
-      var until = Date.parse(sale.starts_at) - now;
-      return until > 15000 ? Math.min(until - 10000, farOff) : nearStart;
     }
     // Sold out: units come back only when an order is canceled or its hold
     // expires unpaid.
