@@ -20,12 +20,28 @@ func waitInPage(t *testing.T, ctx context.Context, step, condition string) {
 	}
 }
 
+// block makes a tab fail its requests for urls (none: all go through again).
+func block(t *testing.T, ctx context.Context, urls ...string) {
+	t.Helper()
+	var patterns []*network.BlockPattern
+	for _, u := range urls {
+		patterns = append(patterns, &network.BlockPattern{URLPattern: u, Block: true})
+	}
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: patterns}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestFlashSaleLiveInBrowser: a sale page left open follows the sale
 // without a reload. The count falls as other shoppers buy; the item, the
 // button and the page say sold out when the last unit goes; a canceled
 // order's unit comes back to it. A coming sale's page shows the form with
-// its button disabled, enables it when the sale starts, and the shopper
-// buys. The product page's offer follows its sale the same way.
+// its button disabled, enables it when the sale starts without asking at
+// the start, and the shopper buys; so does the product page's offer. The
+// product page's offer follows its sale as the sale page does.
 func TestFlashSaleLiveInBrowser(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *testServer) {
 		sh := openShop(t, s, "acme")
@@ -57,30 +73,36 @@ func TestFlashSaleLiveInBrowser(t *testing.T) {
 
 		// A sale that starts in a few seconds.
 		var coming flashSaleJSON
-		starts := time.Now().Add(5 * time.Second)
+		starts := time.Now().Add(6 * time.Second)
 		sh.Owner.do("POST", "/api/v1/flash-sales", map[string]any{"title": "Soon", "starts_at": starts, "ends_at": starts.Add(time.Hour),
 			"items": []map[string]any{{"variant_id": sh.Small.ID, "sale_price": 1000, "allocation": 5}}}).must(t, http.StatusCreated, &coming)
 		if page := string(c.do("GET", "/s/acme/flash-sales/"+coming.ID, nil).must(t, http.StatusOK, nil).Body); time.Now().Before(starts) &&
 			!strings.Contains(page, `id="buy-now" data-buy disabled`) {
 			t.Fatal("a coming sale's page lets the shopper buy before it starts")
 		}
+		// Both wait for the start without asking at it. The sale page says
+		// when it starts: loaded with its asks blocked, it opens all the
+		// same. The product page (kept a second, so not saying) asks once,
+		// then opens the offer itself: its asks are blocked after the first.
+		jsonURL := s.URL + "/api/v1/storefront/acme/flash-sales/" + coming.ID
+		block(t, ctx, jsonURL)
 		do(t, ctx, "the coming sale's page", chromedp.Navigate(s.URL+"/s/acme/flash-sales/"+coming.ID), chromedp.WaitVisible(chromedp.ID("buy-now")))
-		// Once the page has asked about the sale, it opens it at the start by
-		// itself, without asking again when the crowd's buys arrive: with its
-		// asks blocked from then on, the button is enabled all the same.
-		waitInPage(t, ctx, "the page asks", `document.querySelector('[data-flash-sale]').dataset.asked === "1"`)
-		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: []*network.BlockPattern{
-			{URLPattern: s.URL + "/api/v1/storefront/acme/flash-sales/" + coming.ID, Block: true}}}); err != nil {
-			t.Fatal(err)
-		}
+		waitFor(t, func() bool {
+			return strings.Contains(string(c.do("GET", "/s/acme/products/"+sh.Product.Handle, nil).Body), "/s/acme/flash-sales/"+coming.ID)
+		}, "the coming sale on the product page")
+		other, closeOther := chromedp.NewContext(ctx) // a second tab
+		defer closeOther()
+		box := `document.querySelector('section[data-flash-sale$="` + coming.ID + `"]')`
+		do(t, other, "the product page before the start", chromedp.Navigate(s.URL+"/s/acme/products/"+sh.Product.Handle),
+			chromedp.WaitVisible(chromedp.CSS("section.flash-sale")))
+		waitInPage(t, other, "the product page asks", box+`.dataset.asked === "1" && `+box+`.querySelector('[data-buy]').hidden`)
+		block(t, other, jsonURL)
+
 		waitInPage(t, ctx, "the sale starts", `!`+button+`.disabled && document.querySelector('[data-when="scheduled"]').hidden && `+
-			`!document.querySelector('[data-when="active"]').hidden && document.querySelector('input[value="`+sh.Small.ID+`"]').checked`)
-		if _, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{}); err != nil {
-			t.Fatal(err)
-		}
+			`!document.querySelector('[data-when="active"]').hidden && document.querySelector('input[value="`+sh.Small.ID+`"]').checked && `+
+			`document.querySelector('[data-flash-sale]').dataset.asked === undefined`)
+		waitInPage(t, other, "the offer starts", `!`+box+`.querySelector('[data-buy]').hidden && `+box+`.querySelector('[data-when="scheduled"]').hidden`)
+		block(t, ctx)
 		do(t, ctx, "buy in the sale", append(typeAddress("cy@example.com", "Cy Young"),
 			chromedp.Click(chromedp.ID("buy-now")), chromedp.WaitVisible(chromedp.ID("order-status")))...)
 		var got flashSaleJSON

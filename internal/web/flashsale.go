@@ -30,7 +30,8 @@ type salePage struct {
 	Status        string
 	Items         []saleItemChoice
 	Selected      string
-	AllSoldOut    bool // while the sale runs: nothing of it is left
+	AllSoldOut    bool  // while the sale runs: nothing of it is left
+	StartsInMs    int64 // before the sale: milliseconds to its start, by the server's clock as the page is made
 	Form          map[string]string
 	AddressFields []addressField
 }
@@ -81,6 +82,9 @@ func (s *Storefront) renderSale(v *visit, status int, form, fields map[string]st
 		}
 	}
 	page.AllSoldOut = page.Status == "active" && !slices.ContainsFunc(page.Items, func(c saleItemChoice) bool { return c.Remaining > 0 })
+	if page.Status == "scheduled" {
+		page.StartsInMs = sale.StartsAt.Sub(s.FlashSales.DB.Now()).Milliseconds()
+	}
 	return s.render(v, status, "flashsale", &page)
 }
 

@@ -32,6 +32,19 @@
   var byURL = {};
   document.querySelectorAll("[data-flash-sale]").forEach(function (box) {
     (byURL[box.dataset.flashSale] = byURL[box.dataset.flashSale] || []).push(box);
+    // A sale page made before the start says when it starts
+    // (data-starts-in, by the server's clock as it was made): it opens then
+    // without asking, however late in the wait the shopper loaded it. The
+    // time since is counted from the page's first byte, so a slow network
+    // makes it late, never early (without navigation timing, from a second
+    // after the request was sent).
+    if (box.dataset.startsIn) {
+      var nav = performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+      var until = parseInt(box.dataset.startsIn, 10) - (performance.now() - (nav ? nav.responseStart : 1000));
+      if (until <= nearStart) {
+        setTimeout(function () { open(box); }, Math.max(until, 0));
+      }
+    }
   });
   Object.keys(byURL).forEach(function (url) { follow(url, byURL[url]); });
 
@@ -109,6 +122,19 @@
     }
 
     later(running);
+  }
+
+  // open shows a box's sale as running, from the page as it was made (the
+  // start's own counts: all of the allocation is left).
+  function open(box) {
+    box.querySelectorAll("[data-when]").forEach(function (el) { el.hidden = el.dataset.when !== "active"; });
+    box.querySelectorAll("[data-buy]").forEach(function (el) {
+      if (el.tagName === "BUTTON") {
+        el.disabled = false;
+      } else {
+        el.hidden = false;
+      }
+    });
   }
 
   // next is how long to wait before asking again about a sale that has
