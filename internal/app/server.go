@@ -107,7 +107,7 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 		Orders: s.Orders, Customers: s.Customers, FlashSales: s.FlashSales, SecureCookies: cfg.SecureCookies, ThemeDir: cfg.ThemeDir, Logger: logger}
 	s.console = &web.Console{Identity: s.Identity, Tenants: s.Tenants, Catalog: s.Catalog, Inventory: s.Inventory, Orders: s.Orders,
 		Customers: s.Customers, Pricing: s.Pricing, FlashSales: s.FlashSales,
-		SecureCookies: cfg.SecureCookies, Logger: logger}
+		SecureCookies: cfg.SecureCookies, Logger: logger, StaticURL: s.storefront.StaticURL}
 	if err := errors.Join(s.storefront.Init(), s.console.Init()); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("web templates: %w", err)

@@ -51,6 +51,10 @@ func TestThemeDirectory(t *testing.T) {
 	if !strings.Contains(string(home.Body), `href="`+url+`"`) {
 		t.Fatalf("the home page does not link the themed store.css as %s", url)
 	}
+	if login := string(shopper.do("GET", "/admin/login", nil).Body); !strings.Contains(login, `href="`+url+`"`) ||
+		!strings.Contains(login, `href="/static/admin.css?v=`) {
+		t.Fatal("the console's pages do not link the static files by their version")
+	}
 	// Kept a day under its own version; a version this node does not have
 	// (a newer node's, in a rolling upgrade) is not kept.
 	if cc := shopper.do("GET", url, nil).Header.Get("Cache-Control"); cc != "public, max-age=86400" {

@@ -42,9 +42,19 @@ type Console struct {
 	// SecureCookies marks cookies Secure (the site is served over HTTPS).
 	SecureCookies bool
 	Logger        *slog.Logger
+	// StaticURL gives a static file's URL with its version (the storefront
+	// serves them: Storefront.StaticURL); nil links them bare.
+	StaticURL func(name string) string
 
 	pages    map[string]*template.Template
 	messages messageCatalog
+}
+
+func (c *Console) staticURL(name string) string {
+	if c.StaticURL == nil {
+		return "/static/" + name
+	}
+	return c.StaticURL(name)
 }
 
 // Init parses the console's templates and messages once, at start-up.
@@ -63,7 +73,8 @@ func (c *Console) Init() error {
 		if base == "layout" || strings.HasPrefix(base, "_") {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/admin/layout.html", name)
+		t, err := template.New("layout.html").Funcs(funcs).Funcs(template.FuncMap{"static": c.staticURL}).
+			ParseFS(templateFS, "templates/admin/layout.html", name)
 		if err != nil {
 			return fmt.Errorf("parse %s: %w", name, err)
 		}

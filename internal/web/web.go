@@ -172,6 +172,11 @@ func staticURL(versions map[string]string) func(name string) string {
 	}
 }
 
+// StaticURL gives a static file's URL with the digest of its content, as
+// the storefront's pages link it (for the console's pages, which the
+// storefront's static files serve too). Valid once Init has run.
+func (s *Storefront) StaticURL(name string) string { return staticURL(s.staticVersions)(name) }
+
 // cacheStatic lets browsers and caches keep a static file for a day, unless
 // the URL asks for another version than this node has: during a rolling
 // upgrade an old node must not have a new URL cached with the old file.
