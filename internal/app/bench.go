@@ -208,8 +208,8 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 	if err := parse(fs, args, env.Getenv); err != nil {
 		return err
 	}
-	if *buyers < 1 || *stock < 1 || *inFlight < 1 {
-		return errors.New("--buyers, --stock and --in-flight must be positive")
+	if *buyers < 1 || *stock < 1 || *inFlight < 1 || *watchers < 0 {
+		return errors.New("--buyers, --stock and --in-flight must be positive, --watchers not negative")
 	}
 	base, other := *target, demoHandle // the probe skips a store that does not exist
 	if base == "" {

@@ -112,8 +112,8 @@ type buyOutcome struct {
 // every acknowledged order stored, no order nobody was told of, and the
 // stock ledger consistent.
 func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error) {
-	if o.Buyers < 1 || o.Stock < 1 {
-		return nil, errors.New("buyers and stock must be positive")
+	if o.Buyers < 1 || o.Stock < 1 || o.Watchers < 0 {
+		return nil, errors.New("buyers and stock must be positive, watchers not negative")
 	}
 	if o.PerCustomer == 0 {
 		o.PerCustomer = max(1, (2*o.Stock+int64(o.Buyers)-1)/int64(o.Buyers))
@@ -405,8 +405,9 @@ const watchEvery = 2 * time.Second
 
 // watch asks for a sale's JSON every (±25 %), or after the answer's
 // max-age if longer, as a page left open on it does, from the sale's start
-// until ctx ends, and returns how long each answer took. The first ask comes at a random moment of the first
-// interval: the pages were opened at different moments.
+// until ctx ends, and returns how long each answer took. The first ask
+// comes at a random moment of the first interval: the pages were opened at
+// different moments.
 func watch(ctx context.Context, c *conn, url string, start <-chan struct{}, every time.Duration) []time.Duration {
 	defer c.close()
 	var out []time.Duration
@@ -422,11 +423,11 @@ func watch(ctx context.Context, c *conn, url string, start <-chan struct{}, ever
 			return out
 		case <-time.After(wait):
 		}
-		wait = every
 		t := time.Now()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		res, err := c.Do(req)
 		if err != nil {
+			wait = every
 			continue
 		}
 		io.Copy(io.Discard, res.Body)

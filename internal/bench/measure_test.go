@@ -109,3 +109,18 @@ func TestMaxAge(t *testing.T) {
 		}
 	}
 }
+
+// TestFlashSaleRefusesBadOptions: options that cannot describe a sale are
+// refused before anything is sent (no server is listening here).
+func TestFlashSaleRefusesBadOptions(t *testing.T) {
+	for _, o := range []FlashSaleOptions{
+		{Buyers: 0, Stock: 10},
+		{Buyers: 10, Stock: 0},
+		{Buyers: 10, Stock: 10, Watchers: -1},
+	} {
+		o.BaseURL = "http://127.0.0.1:1"
+		if _, err := FlashSale(context.Background(), o); err == nil || !strings.Contains(err.Error(), "must be positive") {
+			t.Errorf("%+v: %v, want refused", o, err)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -216,8 +215,7 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Sho
 
 	type saleOut struct {
 		// Pages left open ask for this every few seconds while a sale runs
-		// (web/static/flashsale.js), no sooner than max-age says: a cache
-		// in front may answer them all meanwhile. Nothing in it is personal.
+		// (web/static/flashsale.js): see Service.WatchCacheControl.
 		CacheControl string `header:"Cache-Control"`
 		Body         PublicSaleView
 	}
@@ -242,14 +240,7 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Sho
 			v.Items = append(v.Items, PublicItemView{VariantID: it.VariantID, SalePrice: it.SalePrice, Remaining: it.Remaining(),
 				SoldOut: it.Remaining() <= 0})
 		}
-		// A cache in front keeps it a second at most (s-maxage), however
-		// long pages are asked to wait: the sell-out must show at once.
-		after := s.WatchAfter(tenantID, in.ID)
-		cc := fmt.Sprintf("public, max-age=%d", after/time.Second)
-		if after > time.Second {
-			cc += ", s-maxage=1"
-		}
-		return &saleOut{CacheControl: cc, Body: v}, nil
+		return &saleOut{CacheControl: s.WatchCacheControl(tenantID, in.ID), Body: v}, nil
 	})
 
 	type buyOut struct {

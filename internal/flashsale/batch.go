@@ -197,13 +197,7 @@ func (s *Service) drain(key itemKey, q *queue) {
 			// Buys that waited while the item sold out are answered now,
 			// without the database (retries of buys that got an order
 			// still go through, to find it).
-			group := q.take()
-			live := group[:0]
-			for _, p := range group {
-				if !s.refuseIfSoldOut(key, p) {
-					live = append(live, p)
-				}
-			}
+			live := s.refuseSoldOut(key, q.take())
 			if len(live) == 0 {
 				<-slots
 				continue
@@ -237,6 +231,8 @@ func (s *Service) drain(key itemKey, q *queue) {
 func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *numberPool) {
 	// The batch serves many requests: none of their contexts may cut it short.
 	ctx := context.Background()
+	in := group[0].in
+	item := itemKey{tenantID, in.SaleID, in.VariantID}
 	t, err := s.Tenants.Cached(ctx, tenantID)
 	if err == nil {
 		err = s.tryBatch(ctx, t, group, numbers)
@@ -249,15 +245,11 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *number
 				// read anew (the buyers of the last units send their next
 				// buys the moment they hear, and those wait behind these
 				// answers). A retry of a buy that got an order is planned.
-				in := group[0].in
-				item := itemKey{tenantID, in.SaleID, in.VariantID}
 				// The note must hold the orders that batch just placed:
 				// fresh, it is made anew (from memory when the item's
 				// placed count says this node knows them all).
 				s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID, true)
-				if group = slices.DeleteFunc(group, func(p *pendingBuy) bool {
-					return p.replayOf == "" && s.refuseIfSoldOut(item, p)
-				}); len(group) == 0 {
+				if group = s.refuseSoldOut(item, group); len(group) == 0 {
 					return
 				}
 			}
@@ -293,8 +285,6 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *number
 			placed = append(placed, p)
 		}
 	}
-	in := group[0].in
-	item := itemKey{tenantID, in.SaleID, in.VariantID}
 	if len(placed) > 0 {
 		s.notePlaced(item, placed)
 	}
@@ -310,10 +300,20 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *number
 	}
 }
 
+// refuseSoldOut answers "sold out" to the waiting buys that the item's
+// note refuses, and returns the others, in buys' own array.
+func (s *Service) refuseSoldOut(k itemKey, buys []*pendingBuy) []*pendingBuy {
+	return slices.DeleteFunc(buys, func(p *pendingBuy) bool { return s.refuseIfSoldOut(k, p) })
+}
+
 // refuseIfSoldOut answers a waiting buy "sold out" if the item's note
-// refuses it (not a retry of a buy that got an order, nor the probe let
-// through a stale note), and reports whether it did.
+// refuses it (not a retry of a buy that got an order, nor one its batch's
+// plan found to be one, nor the probe let through a stale note), and
+// reports whether it did.
 func (s *Service) refuseIfSoldOut(k itemKey, p *pendingBuy) bool {
+	if p.replayOf != "" {
+		return false
+	}
 	if refuse, _ := s.soldOut(k.tenantID, k.saleID, k.variantID, p.keyHash); !refuse || p.probe {
 		return false
 	}
@@ -340,20 +340,18 @@ func (s *Service) refuseQueued(k itemKey) {
 		return
 	}
 	q.mu.Lock()
-	q.gathering = slices.DeleteFunc(q.gathering, func(p *pendingBuy) bool { return s.refuseIfSoldOut(k, p) })
+	q.gathering = s.refuseSoldOut(k, q.gathering)
 	q.mu.Unlock()
-	var kept []*pendingBuy
+	var queued []*pendingBuy
 	for empty := false; !empty; {
 		select {
 		case p := <-q.buys:
-			if !s.refuseIfSoldOut(k, p) {
-				kept = append(kept, p)
-			}
+			queued = append(queued, p)
 		default:
 			empty = true
 		}
 	}
-	for _, p := range kept {
+	for _, p := range s.refuseSoldOut(k, queued) {
 		q.buys <- p
 	}
 }

@@ -216,6 +216,10 @@ func (s *Service) soldOut(tenantID, saleID, variantID string, keyHash []byte) (r
 	return !probe, probe
 }
 
+// soldOutSince reports whether the note says sold out as of an answer
+// newer than t (unix nanoseconds).
+func (h *hint) soldOutSince(t int64) bool { return h.remaining.Load() == 0 && h.checked.Load() > t }
+
 // noteRemaining records what the database said is left of an item, in a
 // reading begun at asOf (unix nanoseconds); a sold out item goes through
 // noteSoldOut. A sold-out answer newer than the reading stands: units
@@ -225,7 +229,7 @@ func (s *Service) noteRemaining(tenantID, saleID, variantID string, left, asOf i
 		return
 	}
 	h := s.hintFor(itemKey{tenantID, saleID, variantID})
-	if h.remaining.Load() == 0 && h.checked.Load() > asOf {
+	if h.soldOutSince(asOf) {
 		return
 	}
 	h.remaining.Store(left) // the keys are kept: they only ever grow
@@ -610,19 +614,21 @@ func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
 	}, nil
 }
 
-// Shoppers watching a sale's page ask for it again after WatchAfter: a
-// second, or five while the sale has its fill of buys in flight on this
-// node. A crowd watching a burst asks less while it lasts (in the
-// benchmark, 2,000 pages asking every 2 s took 15-20 % of the orders a
-// second), and the buys they would press meanwhile are answered at once.
+// Shoppers watching a sale's page ask for it again no sooner than its
+// max-age says: a second, or five while the sale has its fill of buys in
+// flight on this node. A crowd watching a burst asks less while it lasts
+// (in the benchmark, 2,000 pages asking every 2 s took 15-20 % of the
+// orders a second), and the buys they would press meanwhile are answered
+// at once. A cache in front keeps it a second at most (s-maxage) however
+// long pages are asked to wait: the sell-out must show at once. Nothing
+// in it is personal.
 const (
-	watchCalm = time.Second
-	watchBusy = 5 * time.Second
+	watchCalm = "public, max-age=1"
+	watchBusy = "public, max-age=5, s-maxage=1"
 )
 
-// WatchAfter says how long a page left open on a sale should wait before
-// it asks for the sale again (as Cache-Control max-age).
-func (s *Service) WatchAfter(tenantID, saleID string) time.Duration {
+// WatchCacheControl is the Cache-Control of a sale as shoppers see it.
+func (s *Service) WatchCacheControl(tenantID, saleID string) string {
 	if s.full(tenantID, saleID) {
 		return watchBusy
 	}
@@ -707,7 +713,7 @@ func (s *Service) Public(ctx context.Context, tenantID, id string) (*Sale, error
 		return nil, err
 	}
 	for _, it := range sale.Items {
-		if h := s.hintOf(itemKey{tenantID, id, it.VariantID}); h != nil && h.remaining.Load() == 0 && h.checked.Load() > began {
+		if h := s.hintOf(itemKey{tenantID, id, it.VariantID}); h != nil && h.soldOutSince(began) {
 			// Sold out while this was read: not kept, or it would show
 			// units again once the note is hintTTL old.
 			return s.withSoldOut(sale), nil

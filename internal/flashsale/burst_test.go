@@ -360,21 +360,23 @@ func TestBuyValidationKeepsWhatItChecks(t *testing.T) {
 }
 
 // TestWatchersAskLessInABurst: a sale with its fill of buys in flight tells
-// the pages watching it to ask again later than a calm one.
+// the pages watching it to ask again later than a calm one (and a cache in
+// front to keep it no longer).
 func TestWatchersAskLessInABurst(t *testing.T) {
+	const calm, busy = "public, max-age=1", "public, max-age=5, s-maxage=1"
 	s := &Service{Burst: Burst{InFlightPerSale: 1}}
-	if got := s.WatchAfter("t", "s"); got != watchCalm {
-		t.Fatalf("a calm sale: ask again after %v, want %v", got, watchCalm)
+	if got := s.WatchCacheControl("t", "s"); got != calm {
+		t.Fatalf("a calm sale: Cache-Control %q, want %q", got, calm)
 	}
 	leave, err := s.admit("t", "s")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := s.WatchAfter("t", "s"); got != watchBusy || watchBusy <= watchCalm {
-		t.Fatalf("a sale at its fill: ask again after %v, want %v", got, watchBusy)
+	if got := s.WatchCacheControl("t", "s"); got != busy {
+		t.Fatalf("a sale at its fill: Cache-Control %q, want %q", got, busy)
 	}
 	leave()
-	if got := s.WatchAfter("t", "s"); got != watchCalm {
-		t.Fatalf("once the buy left: ask again after %v, want %v", got, watchCalm)
+	if got := s.WatchCacheControl("t", "s"); got != calm {
+		t.Fatalf("once the buy left: Cache-Control %q, want %q", got, calm)
 	}
 }

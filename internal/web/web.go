@@ -54,12 +54,11 @@ type Storefront struct {
 	ThemeDir string
 	Logger   *slog.Logger
 
-	files fs.FS
-	// staticVersions holds a digest of each static file, by name.
-	staticVersions map[string]string
-	pages          map[string]*template.Template
-	messages       messageCatalog
-	cache          *pageCache
+	files    fs.FS
+	static   staticVersions
+	pages    map[string]*template.Template
+	messages messageCatalog
+	cache    *pageCache
 }
 
 // Init parses the templates and message catalogs once, at start-up.
@@ -72,10 +71,10 @@ func (s *Storefront) Init() error {
 	if s.files, err = themeFS(s.ThemeDir); err != nil {
 		return err
 	}
-	if s.staticVersions, err = staticVersions(s.files); err != nil {
+	if s.static, err = digestStatic(s.files); err != nil {
 		return err
 	}
-	pageFuncs := template.FuncMap{"static": staticURL(s.staticVersions)}
+	pageFuncs := template.FuncMap{"static": s.static.url}
 	s.pages = map[string]*template.Template{}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -110,7 +109,7 @@ var funcs = template.FuncMap{
 // Routes adds the storefront's routes to mux.
 func (s *Storefront) Routes(mux *http.ServeMux) {
 	static, _ := fs.Sub(s.files, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(s.staticVersions, http.FileServerFS(static))))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", s.static.cache(http.FileServerFS(static))))
 	mux.HandleFunc("GET /lang", setLanguage)
 	mux.HandleFunc("GET /s/{store}/{$}", s.store(s.home))
 	mux.HandleFunc("GET /s/{store}/theme.css", s.theme)
@@ -136,13 +135,17 @@ func (s *Storefront) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /s/{store}/account/logout", s.store(s.csrf(s.logout)))
 }
 
-// staticVersions digests the static files' content, by name: pages link
-// them as /static/NAME?v=DIGEST (the template function "static"), so a
-// browser holding a file for its day of cache fetches a changed one at
-// once. The names are the built-in ones (a theme only replaces files), the
-// content that of files, the theme's overlay included.
-func staticVersions(files fs.FS) (map[string]string, error) {
-	versions := map[string]string{}
+// staticVersions holds a digest of each static file's content, by name:
+// pages link them as /static/NAME?v=DIGEST (the template function
+// "static"), so a browser holding a file for its day of cache fetches a
+// changed one at once.
+type staticVersions map[string]string
+
+// digestStatic digests the static files. The names are the built-in ones
+// (a theme only replaces files), the content that of files, the theme's
+// overlay included.
+func digestStatic(files fs.FS) (staticVersions, error) {
+	versions := staticVersions{}
 	err := fs.WalkDir(staticFS, "static", func(path string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
@@ -161,28 +164,21 @@ func staticVersions(files fs.FS) (map[string]string, error) {
 	return versions, nil
 }
 
-// staticURL gives a static file's URL with its digest; a name without one
-// (a theme's template naming a file there is not) gets the bare path.
-func staticURL(versions map[string]string) func(name string) string {
-	return func(name string) string {
-		if v, ok := versions[name]; ok {
-			return "/static/" + name + "?v=" + v
-		}
-		return "/static/" + name
+// url gives a static file's URL with its digest; a name without one (a
+// theme's template naming a file there is not) gets the bare path.
+func (v staticVersions) url(name string) string {
+	if d, ok := v[name]; ok {
+		return "/static/" + name + "?v=" + d
 	}
+	return "/static/" + name
 }
 
-// StaticURL gives a static file's URL with the digest of its content, as
-// the storefront's pages link it (for the console's pages, which the
-// storefront's static files serve too). Valid once Init has run.
-func (s *Storefront) StaticURL(name string) string { return staticURL(s.staticVersions)(name) }
-
-// cacheStatic lets browsers and caches keep a static file for a day, unless
-// the URL asks for another version than this node has: during a rolling
+// cache lets browsers and caches keep a static file for a day, unless the
+// URL asks for another version than this node has: during a rolling
 // upgrade an old node must not have a new URL cached with the old file.
-func cacheStatic(versions map[string]string, h http.Handler) http.Handler {
+func (v staticVersions) cache(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if v := r.URL.Query().Get("v"); v != "" && v != versions[strings.TrimPrefix(r.URL.Path, "/")] {
+		if d := r.URL.Query().Get("v"); d != "" && d != v[strings.TrimPrefix(r.URL.Path, "/")] {
 			w.Header().Set("Cache-Control", "no-cache")
 		} else {
 			w.Header().Set("Cache-Control", "public, max-age=86400")
@@ -190,6 +186,11 @@ func cacheStatic(versions map[string]string, h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
+
+// StaticURL gives a static file's URL as the storefront's pages link it
+// (for the console's pages, whose static files the storefront serves too).
+// Valid once Init has run.
+func (s *Storefront) StaticURL(name string) string { return s.static.url(name) }
 
 // visit is what every storefront handler gets: the store, the visitor's
 // language and CSRF token, and the request.
@@ -246,6 +247,12 @@ func (b *base) T(key string, args ...any) string { return b.tr(key, args...) }
 
 // Money formats an amount of the store's currency.
 func (b *base) Money(amount int64) string { return formatMoney(amount, b.Store.Currency, b.Lang) }
+
+// SaleJSON is the URL of a flash sale of the store as shoppers see it
+// (flashsale.RegisterStorefrontAPI), which static/flashsale.js reads.
+func (b *base) SaleJSON(saleID string) string {
+	return httpx.APIPrefix + "/storefront/" + b.Store.Handle + "/flash-sales/" + saleID
+}
 
 // Link builds a URL of the store.
 func (b *base) Link(p string) string { return "/s/" + b.Store.Handle + p }

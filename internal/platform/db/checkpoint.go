@@ -76,8 +76,6 @@ func (c *checkpointer) committed() {
 
 func (c *checkpointer) loop(logger *slog.Logger) {
 	defer close(c.done)
-	pause := time.NewTimer(0)
-	defer pause.Stop()
 	var warned time.Time
 	for {
 		select {
@@ -91,9 +89,8 @@ func (c *checkpointer) loop(logger *slog.Logger) {
 			logger.Warn("sqlite: background checkpoint failed; the writer checkpoints past its own threshold", "err", err)
 		}
 		c.runs.Add(1)
-		pause.Reset(checkpointEvery)
 		select {
-		case <-pause.C:
+		case <-time.After(checkpointEvery):
 		case <-c.ctx.Done():
 			return
 		}
