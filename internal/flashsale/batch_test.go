@@ -168,3 +168,36 @@ func TestPublicCopyReadAcrossTheSellOut(t *testing.T) {
 		}
 	})
 }
+
+// TestGiveBackForgetsOnCommit: a cancel that gives the last unit back
+// makes the node forget the item's sold-out note when it commits. A note
+// made between the give-back and the commit (a batch reading the rows as
+// they were) does not outlive the commit, and the next buy gets the unit.
+func TestGiveBackForgetsOnCommit(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, tenantID, sale := saleOn(t, d, 1, 1)
+		variantID := sale.Items[0].VariantID
+		ada := buyOf(t, s, sale, "ada@example.com", "ada-key", 1)
+		s.runBatch(tenantID, []*pendingBuy{ada}, nil)
+		if ada.err != nil || !s.SoldOut(tenantID, sale.ID, variantID) {
+			t.Fatalf("the only unit: %v, sold out noted %v", ada.err, s.SoldOut(tenantID, sale.ID, variantID))
+		}
+		s.Orders.OnCancel = []func(context.Context, *db.TenantTx, string) error{s.GiveBack,
+			func(ctx context.Context, _ *db.TenantTx, _ string) error {
+				s.noteSoldOut(ctx, tenantID, sale.ID, variantID, true) // from the rows before the cancel
+				return nil
+			}}
+		if _, err := s.Orders.Cancel(ctx, tenantID, ada.bought.Order.ID, "test", "changed her mind"); err != nil {
+			t.Fatal(err)
+		}
+		if s.SoldOut(tenantID, sale.ID, variantID) {
+			t.Fatal("the item is still noted sold out after its unit came back")
+		}
+		bo := buyOf(t, s, sale, "bo@example.com", "bo-key", 1)
+		s.runBatch(tenantID, []*pendingBuy{bo}, nil)
+		if bo.err != nil || bo.bought.Order == nil {
+			t.Fatalf("the unit given back: %v", bo.err)
+		}
+	})
+}

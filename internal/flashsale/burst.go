@@ -93,6 +93,9 @@ type itemKey struct{ tenantID, saleID, variantID string }
 // (orders placed by another node, or before this one started) are the keys
 // read in full.
 type hint struct {
+	// noteMu makes each answer's check and stores of remaining and
+	// checked one step (see note); they are read without it.
+	noteMu    sync.Mutex
 	remaining atomic.Int64
 	checked   atomic.Int64              // unix nanoseconds of the database's answer
 	keys      atomic.Pointer[orderKeys] // with remaining == 0: a copy of known
@@ -220,6 +223,20 @@ func (s *Service) soldOut(tenantID, saleID, variantID string, keyHash []byte) (r
 // newer than t (unix nanoseconds).
 func (h *hint) soldOutSince(t int64) bool { return h.remaining.Load() == 0 && h.checked.Load() > t }
 
+// note records what is left as the database answered now, unless a
+// reading begun at asOf (unix nanoseconds) finds the item noted sold out
+// since: units given back are noted by forgetting the item, never by an
+// older reading. A sold-out answer, made now, passes asOf 0.
+func (h *hint) note(left, asOf int64) {
+	h.noteMu.Lock()
+	defer h.noteMu.Unlock()
+	if left > 0 && h.soldOutSince(asOf) {
+		return
+	}
+	h.remaining.Store(left)
+	h.checked.Store(time.Now().UnixNano())
+}
+
 // noteRemaining records what the database said is left of an item, in a
 // reading begun at asOf (unix nanoseconds); a sold out item goes through
 // noteSoldOut. A sold-out answer newer than the reading stands: units
@@ -228,12 +245,7 @@ func (s *Service) noteRemaining(tenantID, saleID, variantID string, left, asOf i
 	if left <= 0 {
 		return
 	}
-	h := s.hintFor(itemKey{tenantID, saleID, variantID})
-	if h.soldOutSince(asOf) {
-		return
-	}
-	h.remaining.Store(left) // the keys are kept: they only ever grow
-	h.checked.Store(time.Now().UnixNano())
+	s.hintFor(itemKey{tenantID, saleID, variantID}).note(left, asOf) // the keys are kept: they only ever grow
 }
 
 // notePlaced adds the keys of orders a batch of this node has committed
@@ -279,8 +291,7 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 		if fresh || time.Now().UnixNano()-h.loaded.Load() >= int64(hintTTL) {
 			return false
 		}
-		h.remaining.Store(0) // the keys noted a moment ago still do
-		h.checked.Store(time.Now().UnixNano())
+		h.note(0, 0) // the keys noted a moment ago still do
 		return true
 	}
 	if recent() {
@@ -337,8 +348,7 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 		h.published = true
 	}
 	h.loaded.Store(began)
-	h.remaining.Store(0)
-	h.checked.Store(time.Now().UnixNano())
+	h.note(0, 0)
 	// The shoppers' copy of the sale, read earlier, may still count units:
 	// once the note is 250 ms old it would show them again.
 	s.burst.public.Delete(tenantID + "/" + saleID)

@@ -337,10 +337,11 @@ func (s *Service) GiveBack(ctx context.Context, tx *db.TenantTx, orderID string)
 		q, tx.TenantID(), saleID, variantID); err != nil {
 		return fmt.Errorf("give back flash sale units: %w", err)
 	}
-	// Forgetting is safe even if the cancel then rolls back: the next buy
-	// simply asks the database. The other nodes hear of it when the cancel
-	// commits (FollowGiveBacks).
-	s.forgetRemaining(tx.TenantID(), saleID, variantID)
+	// Forgotten once the cancel commits: forgotten before, the note could
+	// be made again meanwhile from the rows before the cancel (a batch
+	// selling the item's last units), and kept for hintTTL. The other
+	// nodes hear of it when the cancel commits (FollowGiveBacks).
+	tx.AfterCommit(func() { s.forgetRemaining(tx.TenantID(), saleID, variantID) })
 	if tx.Dialect() == db.Postgres {
 		if _, err := tx.Exec(ctx, `SELECT pg_notify(?, ?)`, givenBackChannel,
 			itemKey{tx.TenantID(), saleID, variantID}.payload()); err != nil {

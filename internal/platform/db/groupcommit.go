@@ -27,6 +27,7 @@ const maxGroup = 128
 type writeRequest struct {
 	fn   func(*Tx) error
 	err  error
+	tx   *Tx // the caller's part, for its AfterCommit
 	done chan error
 }
 
@@ -70,6 +71,9 @@ func (g *groupCommitter) submit(ctx context.Context, fn func(*Tx) error) error {
 	err := <-r.done
 	if p, ok := err.(*panicError); ok {
 		panic(p) // re-raised in the caller's goroutine, as on PostgreSQL
+	}
+	if err == nil {
+		r.tx.committed()
 	}
 	return err
 }
@@ -137,7 +141,8 @@ func (g *groupCommitter) run(group []*writeRequest) {
 			fail(fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		r.err = call(r, &Tx{tx: sqlTx, dialect: SQLite, Now: now, stmts: g.d.writeStmts, detached: true})
+		r.tx = &Tx{tx: sqlTx, dialect: SQLite, Now: now, stmts: g.d.writeStmts, detached: true}
+		r.err = call(r, r.tx)
 		if r.err != nil {
 			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO nimbus_tx"); err != nil {
 				sqlTx.Rollback()

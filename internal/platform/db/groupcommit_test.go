@@ -88,3 +88,70 @@ func TestConcurrentWritesKeepExactlyTheSuccessfulOnes(t *testing.T) {
 		}
 	})
 }
+
+// TestAfterCommit runs what a transaction left for after its commit only
+// once the commit is made (another connection sees the row then), before
+// TenantUpdate returns, and never for a transaction that failed, alone or
+// among others sharing a group commit.
+func TestAfterCommit(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if err := d.Update(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO tenants (id, handle, name, currency, time_zone, created_at, updated_at)
+				VALUES ('ten_a', 'a', 'A', 'USD', 'UTC', ?, ?)`, tx.Now, tx.Now)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		insert := func(tx *db.TenantTx, id string) error {
+			_, err := tx.Exec(ctx, `INSERT INTO users (id, tenant_id, email, name, role, status, password_hash, created_at, updated_at)
+				VALUES (?, ?, ?, 'U', 'staff', 'active', 'x', ?, ?)`, id, tx.TenantID(), id+"@example.com", tx.Now, tx.Now)
+			return err
+		}
+		visible := func(id string) bool {
+			var n int
+			if err := d.TenantView(ctx, "ten_a", func(tx *db.TenantTx) error {
+				return tx.QueryRow(ctx, `SELECT COUNT(*) FROM users WHERE tenant_id = ? AND id = ?`, tx.TenantID(), id).Scan(&n)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return n == 1
+		}
+
+		const n = 40
+		errBoom := errors.New("boom")
+		ran := make([]bool, n)
+		sawRow := make([]bool, n)
+		results := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				id := fmt.Sprintf("usr_after_%d", i)
+				results[i] = d.TenantUpdate(ctx, "ten_a", func(tx *db.TenantTx) error {
+					ran[i] = false // a retried body starts over
+					if err := insert(tx, id); err != nil {
+						return err
+					}
+					tx.AfterCommit(func() { ran[i], sawRow[i] = true, visible(id) })
+					if i%4 == 0 {
+						return errBoom
+					}
+					return nil
+				})
+			})
+		}
+		wg.Wait()
+		for i, err := range results {
+			switch {
+			case i%4 == 0:
+				if !errors.Is(err, errBoom) || ran[i] {
+					t.Errorf("transaction %d failed (%v): its after-commit ran = %v, want false", i, err, ran[i])
+				}
+			case err != nil:
+				t.Errorf("transaction %d: %v", i, err)
+			case !ran[i] || !sawRow[i]:
+				t.Errorf("transaction %d committed: its after-commit ran = %v and saw the row = %v, want both", i, ran[i], sawRow[i])
+			}
+		}
+	})
+}

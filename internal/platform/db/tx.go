@@ -22,6 +22,8 @@ type Tx struct {
 	// group commit, an interrupted statement would roll back the whole
 	// group's transaction, not only its caller's part.
 	detached bool
+	// afterCommit runs once the transaction has committed (AfterCommit).
+	afterCommit []func()
 	// Now is the single timestamp of this transaction.
 	Now time.Time
 }
@@ -60,6 +62,14 @@ func (tx *TenantTx) Query(ctx context.Context, query string, args ...any) (*sql.
 func (tx *TenantTx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	return tx.tx.QueryRow(ctx, query, args...)
 }
+
+// AfterCommit runs fn once the transaction has committed, in the caller's
+// goroutine, before TenantUpdate returns; never if it rolls back (or, in
+// a SQLite group commit, if this caller's part is rolled back). For
+// memory that must follow what is committed: forgotten inside the
+// transaction, it could be learned again from the old rows before the
+// commit, and kept.
+func (tx *TenantTx) AfterCommit(fn func()) { tx.tx.afterCommit = append(tx.tx.afterCommit, fn) }
 
 // Dialect returns the SQL engine of the transaction, for the rare query
 // that cannot be written portably.
@@ -168,7 +178,15 @@ func (d *DB) runOnce(ctx context.Context, pool *sql.DB, readOnly bool, tenantID 
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	tx.committed()
 	return nil
+}
+
+// committed runs what waited for the commit.
+func (tx *Tx) committed() {
+	for _, fn := range tx.afterCommit {
+		fn()
+	}
 }
 
 // Exec runs a statement with ? placeholders.
