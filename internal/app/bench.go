@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nimbuscommerce/nimbus/internal/bench"
@@ -68,7 +69,7 @@ func runBench(ctx context.Context, args []string, env Env) error {
 
 	base := bc.Target
 	if base == "" {
-		url, stop, err := startBenchServer(ctx, bc.Config, env, nil)
+		url, stop, err := startBenchServer(ctx, bc.Config, env, true, nil)
 		if err != nil {
 			return err
 		}
@@ -133,11 +134,11 @@ func (c *Config) bindBench(fs *flag.FlagSet) {
 	c.DataDir = ""
 }
 
-// startBenchServer starts a server with the demo store for a benchmark, on
-// the database cfg names or in a new temporary SQLite directory, and
-// returns its URL and how to stop it. adjust, if given, changes the server's
-// configuration first.
-func startBenchServer(ctx context.Context, cfg Config, env Env, adjust func(*Config)) (string, func(), error) {
+// startBenchServer starts a server for a benchmark, on the database cfg
+// names or in a new temporary SQLite directory, with the demo store if
+// demo is set, and returns its URL and how to stop it. adjust, if given,
+// changes the server's configuration first.
+func startBenchServer(ctx context.Context, cfg Config, env Env, demo bool, adjust func(*Config)) (string, func(), error) {
 	var cleanup []func()
 	stopAll := func() {
 		for i := len(cleanup) - 1; i >= 0; i-- {
@@ -173,10 +174,12 @@ func startBenchServer(ctx context.Context, cfg Config, env Env, adjust func(*Con
 		stopAll()
 		return "", nil, err
 	}
-	if err := seedDemo(ctx, srv, io.Discard); err != nil {
-		srv.DB.Close()
-		stopAll()
-		return "", nil, err
+	if demo {
+		if err := seedDemo(ctx, srv, io.Discard); err != nil {
+			srv.DB.Close()
+			stopAll()
+			return "", nil, err
+		}
 	}
 	srvCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -196,7 +199,8 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 	fs := flag.NewFlagSet("bench flashsale", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	cfg.bindBench(fs)
-	target := fs.String("target", "", "URL of a running Nimbus to measure instead of starting one (its per-address limit must allow one address's buyers)")
+	target := fs.String("target", "", "URL of a running Nimbus to measure instead of starting one (its per-address limit must allow one address's buyers); several, comma-separated, for nodes of one database")
+	nodes := fs.Int("nodes", 1, "servers the benchmark starts on the one PostgreSQL database (--database-url), each a node of its own; the buyers are spread over them")
 	buyers := fs.Int("buyers", 2000, "concurrent buyers, each a distinct customer")
 	stock := fs.Int64("stock", 10000, "units in the sale (the product's whole stock)")
 	perCustomer := fs.Int64("per-customer", 0, "the sale's limit per customer (default: enough to ask for twice the stock)")
@@ -208,15 +212,24 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 	if err := parse(fs, args, env.Getenv); err != nil {
 		return err
 	}
-	if *buyers < 1 || *stock < 1 || *inFlight < 1 || *watchers < 0 {
-		return errors.New("--buyers, --stock and --in-flight must be positive, --watchers not negative")
+	if *buyers < 1 || *stock < 1 || *inFlight < 1 || *watchers < 0 || *nodes < 1 {
+		return errors.New("--buyers, --stock, --in-flight and --nodes must be positive, --watchers not negative")
 	}
-	base, other := *target, demoHandle // the probe skips a store that does not exist
-	if base == "" {
+	if *nodes > 1 && (cfg.DatabaseURL == "" || *target != "") {
+		return errors.New("--nodes above 1 must come with --database-url and without --target: the nodes share a PostgreSQL database (SQLite is served by one process)")
+	}
+	var urls []string
+	if *target != "" {
+		urls = strings.Split(*target, ",")
+	}
+	for i := range *nodes {
+		if *target != "" {
+			break
+		}
 		// Every buyer comes from 127.0.0.1: the per-address limit, which
 		// guards a real sale against one client, would stop the benchmark's
 		// crowd. The per-customer limit stays on.
-		url, stop, err := startBenchServer(ctx, cfg, env, func(c *Config) {
+		url, stop, err := startBenchServer(ctx, cfg, env, i == 0, func(c *Config) {
 			c.FlashSale.PerIP = 0
 			if given(fs, "in-flight") { // else the server's default for its backend
 				c.FlashSale.InFlightPerSale = *inFlight
@@ -226,10 +239,11 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 			return err
 		}
 		defer stop()
-		base = url
+		urls = append(urls, url)
 	}
-	opts := bench.FlashSaleOptions{BaseURL: base, Buyers: *buyers, Stock: *stock, PerCustomer: *perCustomer, OtherStore: other, Out: env.Stdout,
-		Timeline: *timeline, Watchers: *watchers}
+	// The probe skips a store that does not exist (a target without the demo store).
+	opts := bench.FlashSaleOptions{BaseURL: urls[0], Nodes: urls[1:], Buyers: *buyers, Stock: *stock, PerCustomer: *perCustomer, OtherStore: demoHandle,
+		Out: env.Stdout, Timeline: *timeline, Watchers: *watchers}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

@@ -28,3 +28,20 @@ func TestBenchFlashSale(t *testing.T) {
 		}
 	})
 }
+
+// TestBenchFlashSaleTwoNodes runs the benchmark with its buyers spread over
+// two nodes of one PostgreSQL database (on SQLite the one server is both),
+// and audits it through the first: each buyer's last order is retried on
+// a node that may not have placed it.
+func TestBenchFlashSaleTwoNodes(t *testing.T) {
+	forEachNodePair(t, func(t *testing.T, one, two *testServer) {
+		res, err := bench.FlashSale(context.Background(), bench.FlashSaleOptions{BaseURL: one.URL, Nodes: []string{two.URL},
+			Buyers: 60, Stock: 90, Out: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Nodes != 2 || res.Orders != 90 || res.Oversold != 0 || res.Lost != 0 || res.Duplicates != 0 || !res.LedgerConsistent {
+			t.Fatalf("audit: %+v", res)
+		}
+	})
+}

@@ -180,6 +180,8 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 		{"serve", "--data-dir", dir, "--flash-sale-in-flight", "0"},
 		{"serve", "--data-dir", dir, "--flash-sale-ip-rate", "-1"},
 		{"bench", "flashsale", "--in-flight", "-5"},
+		{"bench", "flashsale", "--nodes", "0"},
+		{"bench", "flashsale", "--nodes", "2"}, // SQLite: one process
 	} {
 		errOut.Reset()
 		code := app.Main(context.Background(), args, app.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }})

@@ -33,7 +33,13 @@ type FlashSaleOptions struct {
 	// sale's JSON every 2 s (±25 %) as the page's script does while a sale
 	// runs, on a connection of its own, from the sale's start to its end.
 	Watchers int
-	Out      io.Writer
+	// Nodes are further servers of the same store on the same database
+	// (PostgreSQL), each its own node: buyers and watchers are spread over
+	// BaseURL and these, one in turn each. The store is set up and audited
+	// through BaseURL, so a buyer's last order, placed on another node, is
+	// retried there.
+	Nodes []string
+	Out   io.Writer
 	// Timeline prints, for each quarter second of the sale, the orders
 	// acknowledged, the buys turned away and the CPU this process used:
 	// where a slow start or a lull in the retries costs throughput, and
@@ -47,6 +53,7 @@ type FlashSaleOptions struct {
 // FlashSaleResult is what the benchmark measured and verified.
 type FlashSaleResult struct {
 	Buyers           int     `json:"buyers"`
+	Nodes            int     `json:"nodes"`
 	Stock            int64   `json:"stock"`
 	Attempts         int64   `json:"attempts"`
 	Orders           int64   `json:"orders"`
@@ -163,11 +170,17 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	fmt.Fprintf(o.Out, "sale %s: %d units, %d per customer, %d buyers\n", sale.ID, o.Stock, o.PerCustomer, o.Buyers)
 
 	shop := newClient(o.BaseURL, 16)
-	base, err := url.Parse(o.BaseURL)
-	if err != nil {
-		return nil, err
+	nodes := append([]string{o.BaseURL}, o.Nodes...)
+	hosts := make([]string, len(nodes))
+	for i, n := range nodes {
+		u, err := url.Parse(n)
+		if err != nil {
+			return nil, err
+		}
+		hosts[i] = u.Host
 	}
-	path := "/api/v1/storefront/" + handle + "/flash-sales/" + sale.ID + "/orders"
+	salePath := "/api/v1/storefront/" + handle + "/flash-sales/" + sale.ID
+	path := salePath + "/orders"
 	outcomes := make([]*buyOutcome, o.Buyers)
 	probeCtx, stopProbe := context.WithCancel(ctx)
 	probe := make(chan []time.Duration, 1)
@@ -175,15 +188,17 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	go func() { probe <- probeStore(probeCtx, o.BaseURL, o.OtherStore, start) }()
 	watched := make(chan []time.Duration, o.Watchers)
 	var watching sync.WaitGroup
-	for range o.Watchers {
-		c := &conn{addr: base.Host}
+	for i := range o.Watchers {
+		n := i % len(nodes)
+		c := &conn{addr: hosts[n]}
 		watching.Go(func() {
-			watched <- watch(probeCtx, c, o.BaseURL+"/api/v1/storefront/"+handle+"/flash-sales/"+sale.ID, start, watchEvery)
+			watched <- watch(probeCtx, c, nodes[n]+salePath, start, watchEvery)
 		})
 	}
 	var wg, ready sync.WaitGroup
 	for i := range o.Buyers {
-		c := &conn{addr: base.Host}
+		n := i % len(nodes)
+		c := &conn{addr: hosts[n]}
 		ready.Add(1)
 		wg.Go(func() {
 			// Connected before the sale opens, as a shopper waiting on its
@@ -191,7 +206,7 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 			_ = c.dial(ctx)
 			ready.Done()
 			<-start
-			outcomes[i] = buyUntilDone(ctx, c, o.BaseURL+path, map[string]any{"variant_id": variant, "quantity": 1,
+			outcomes[i] = buyUntilDone(ctx, c, nodes[n]+path, map[string]any{"variant_id": variant, "quantity": 1,
 				"email": fmt.Sprintf("buyer%d-%s@example.com", i, run), "payment_provider": "test", "shipping_rate_id": zone.Rates[0].ID,
 				"shipping_address": map[string]any{"name": "Buyer " + strconv.Itoa(i), "line1": "1 Market St", "city": "San Francisco",
 					"region": "CA", "postal_code": "94105", "country": "US"}})
@@ -222,7 +237,7 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	}
 	slices.Sort(watchLat)
 
-	res := &FlashSaleResult{Buyers: o.Buyers, Stock: o.Stock, OtherStorePages: len(other)}
+	res := &FlashSaleResult{Buyers: o.Buyers, Nodes: len(nodes), Stock: o.Stock, OtherStorePages: len(other)}
 	var okLat, soldLat, rejLat []time.Duration
 	acked := map[string]bool{}
 	var last time.Time
@@ -586,6 +601,9 @@ func auditFlashSale(ctx context.Context, admin, shop *client, path, saleID, vari
 
 // Print writes the result for people, then as one JSON line for programs.
 func (r *FlashSaleResult) Print(w io.Writer) {
+	if r.Nodes > 1 {
+		fmt.Fprintf(w, "buyers spread over %d nodes of one database\n", r.Nodes)
+	}
 	fmt.Fprintf(w, "buyers %d, stock %d: %d attempts, %d orders, %d sold out, %d rejected (overload), %d errors\n",
 		r.Buyers, r.Stock, r.Attempts, r.Orders, r.SoldOut, r.Rejected, r.Errors)
 	fmt.Fprintf(w, "orders/second until sold out: %.0f (%.2fs)\n", r.OrdersPerSecond, r.SecondsToSellOut)
