@@ -56,7 +56,7 @@ const fallbackInFlight = 4
 const queueIdle = 5 * time.Second
 
 // fillWait bounds how long a batch waits to fill up while another batch
-// of its item has SQLite's writer.
+// of its item is being placed.
 const fillWait = 20 * time.Millisecond
 
 // batchesInFlight is how many batches of one item a node runs at once: a
@@ -150,7 +150,6 @@ func (s *Service) drain(key itemKey, q *queue) {
 	defer idle.Stop()
 	slots := make(chan struct{}, batchesInFlight)
 	finished := make(chan struct{}, batchesInFlight) // a batch gave its slot back
-	oneWriter := s.DB.Dialect() == db.SQLite
 	// Once the last batch is done: the keys collected go, and numbers taken
 	// for batches that then failed go back to the store if none were taken
 	// after them.
@@ -164,12 +163,15 @@ func (s *Service) drain(key itemKey, q *queue) {
 		case p := <-q.buys:
 			n := q.gather(p) // answered by refuseQueued while it waits for a slot too
 			slots <- struct{}{}
-			// On SQLite, while another batch runs the one writer is busy
-			// with it: this one fills up meanwhile rather than take the
-			// writer's next turn with the few buys that are there (the other
-			// batch's buyers send their next buys the moment it answers
-			// them), and is planned by the time the writer is free.
-			// PostgreSQL writes two batches side by side: it goes at once.
+			// While another batch of the item runs, this one fills up
+			// rather than take the next turn with the few buys that are
+			// there (the other batch's buyers send their next buys the
+			// moment it answers them). On SQLite the one writer is busy
+			// with the other; on PostgreSQL the two meet at the item's row
+			// anyway, and a batch costs its round trips to the database
+			// whatever its size: at a sale's first moment, when the node
+			// is busiest reading the crowd's requests, a batch of one buy
+			// held the second place for 160 ms while 300 buys waited.
 			var fill <-chan time.Time
 		gather:
 			for n < maxBatch {
@@ -179,7 +181,7 @@ func (s *Service) drain(key itemKey, q *queue) {
 					continue
 				default:
 				}
-				if !oneWriter || len(slots) == 1 { // ours alone: the writer waits for it
+				if len(slots) == 1 { // ours alone: the database waits for it
 					break
 				}
 				if fill == nil {
