@@ -2,78 +2,81 @@ package tenant
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+	"github.com/nimbuscommerce/nimbus/internal/platform/memo"
 )
 
 // cacheTTL bounds how stale a cached tenant may be: a change in the
-// console shows on the storefront within this time, on every node.
+// console shows on the storefront within this time, on every node (give or
+// take the one read that brings an older entry up to date, cacheStale).
 const cacheTTL = time.Second
 
-type cached struct {
-	t       *Tenant
-	expires time.Time
-}
+// cacheStale is how long past cacheTTL a tenant is still answered from
+// memory while one read refreshes it: a store's crowd never waits for the
+// directory, and reads it once a second, not once per request that finds
+// the entry expired.
+const cacheStale = 10 * time.Second
 
-// cache keeps recently used tenants by id and by handle, so that a
-// storefront request does not read the tenant directory every time.
+// cacheSize bounds each map of the cache.
+const cacheSize = 10000
+
+// cache keeps recently used tenants by id, by handle and by host name, so
+// that a storefront request does not read the tenant directory: at a
+// sale's first moment thousands of requests ask for the same store at
+// once, and find it in memory, or wait for one read.
 type cache struct {
-	mu       sync.RWMutex
-	byID     map[string]cached
-	byHandle map[string]cached
-	byDomain map[string]cached // a nil t: no store has this host name
+	once     sync.Once
+	byID     *memo.Cache[*Tenant]
+	byHandle *memo.Cache[*Tenant]
+	byDomain *memo.Cache[*Tenant] // nil: no store has this host name
 }
 
-// get looks key up in one of the maps, given by address: put replaces the
-// maps, so even reading which map it is must happen under the lock.
-func (c *cache) get(m *map[string]cached, key string) *Tenant {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if e, ok := (*m)[key]; ok && time.Now().Before(e.expires) {
-		return e.t
-	}
-	return nil
+func (c *cache) ready() *cache {
+	c.once.Do(func() {
+		c.byID = memo.New[*Tenant](cacheTTL, cacheStale, cacheSize)
+		c.byHandle = memo.New[*Tenant](cacheTTL, cacheStale, cacheSize)
+		c.byDomain = memo.New[*Tenant](cacheTTL, cacheStale, cacheSize)
+	})
+	return c
 }
 
-func (c *cache) put(t *Tenant) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.byID == nil || len(c.byID) > 10000 {
-		c.byID, c.byHandle, c.byDomain = map[string]cached{}, map[string]cached{}, map[string]cached{}
-	}
-	e := cached{t: t, expires: time.Now().Add(cacheTTL)}
-	c.byID[t.ID], c.byHandle[t.Handle] = e, e
-}
-
-// Resolve returns the tenant with a handle, from a cache at most a second
-// old. Errors: ENOTFOUND.
+// Resolve returns the tenant with a handle, from a cache at most about a
+// second old. Errors: ENOTFOUND.
 func (s *Service) Resolve(ctx context.Context, handle string) (*Tenant, error) {
-	if t := s.cache.get(&s.cache.byHandle, handle); t != nil {
-		return t, nil
-	}
-	t, err := s.FindTenantByHandle(ctx, handle)
-	if err != nil {
-		return nil, err
-	}
-	s.cache.put(t)
-	return t, nil
+	c := s.cache.ready()
+	return c.byHandle.Get(ctx, strings.ToLower(handle), func(ctx context.Context) (*Tenant, error) {
+		began := c.byID.Now()
+		t, err := s.FindTenantByHandle(ctx, handle)
+		switch {
+		case err == nil:
+			c.byID.Put(t.ID, t, began)
+		case nimbus.ErrorCode(err) == nimbus.ENOTFOUND: // renamed: not served stale meanwhile
+			c.byHandle.Forget(strings.ToLower(handle))
+		}
+		return t, err
+	})
 }
 
-// Cached returns a tenant by id, from a cache at most a second old.
+// Cached returns a tenant by id, from a cache at most about a second old.
 // Errors: ENOTFOUND.
 func (s *Service) Cached(ctx context.Context, id string) (*Tenant, error) {
-	if t := s.cache.get(&s.cache.byID, id); t != nil {
-		return t, nil
-	}
-	t, err := s.FindTenantByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	s.cache.put(t)
-	return t, nil
+	c := s.cache.ready()
+	return c.byID.Get(ctx, id, func(ctx context.Context) (*Tenant, error) {
+		began := c.byHandle.Now()
+		t, err := s.FindTenantByID(ctx, id)
+		switch {
+		case err == nil:
+			c.byHandle.Put(t.Handle, t, began)
+		case nimbus.ErrorCode(err) == nimbus.ENOTFOUND: // closed: not served stale meanwhile
+			c.byID.Forget(id)
+		}
+		return t, err
+	})
 }
 
 // Currency returns a tenant's currency.
@@ -96,30 +99,17 @@ func (s *Service) StoreID(ctx context.Context, handle string) (string, error) {
 }
 
 // ResolveDomain returns the store whose own host name is host, or nil if
-// none is (remembered for a second too, so unknown hosts cost no query).
+// none is (remembered as well, so unknown hosts cost no query).
 func (s *Service) ResolveDomain(ctx context.Context, host string) (*Tenant, error) {
-	s.cache.mu.RLock()
-	e, ok := s.cache.byDomain[host]
-	s.cache.mu.RUnlock()
-	if ok && time.Now().Before(e.expires) {
-		return e.t, nil
-	}
-	var t *Tenant
-	err := s.DB.View(ctx, func(tx *db.Tx) (err error) {
-		t, err = FindByDomain(ctx, tx, host)
-		return err
+	return s.cache.ready().byDomain.Get(ctx, host, func(ctx context.Context) (*Tenant, error) {
+		var t *Tenant
+		err := s.DB.View(ctx, func(tx *db.Tx) (err error) {
+			t, err = FindByDomain(ctx, tx, host)
+			return err
+		})
+		if nimbus.ErrorCode(err) == nimbus.ENOTFOUND {
+			return nil, nil
+		}
+		return t, err
 	})
-	if nimbus.ErrorCode(err) == nimbus.ENOTFOUND {
-		t, err = nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.cache.mu.Lock()
-	if s.cache.byDomain == nil || len(s.cache.byDomain) > 10000 {
-		s.cache.byDomain = map[string]cached{}
-	}
-	s.cache.byDomain[host] = cached{t: t, expires: time.Now().Add(cacheTTL)}
-	s.cache.mu.Unlock()
-	return t, nil
 }
