@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 
 	"github.com/nimbuscommerce/nimbus"
@@ -148,8 +149,9 @@ type burstState struct {
 	public sync.Map // tenant/sale -> *publicEntry, only for sales that exist
 	// saleItems holds the variants of each sale noted sold out here (a
 	// sale's items never change), for refusing its buys unread.
-	saleItems sync.Map // tenant/sale -> []string
-	offers    sync.Map // tenant -> *offersEntry
+	saleItems sync.Map           // tenant/sale -> []string
+	offers    sync.Map           // tenant -> *offersEntry
+	reads     singleflight.Group // one read of a sale or a store's offers at a time, however many ask
 
 	mu       sync.Mutex
 	inFlight map[string]int // tenant/sale -> buys being worked on
@@ -708,8 +710,9 @@ type publicEntry struct {
 
 // Public returns a sale as shoppers see it, read from the database at most
 // publicTTL ago (a burst of shoppers watching a sale costs one query per
-// node per publicTTL), with the items this node knows to be sold out shown
-// so the moment it knows. Errors: ENOTFOUND.
+// node per publicTTL: those who find it expired together share one read),
+// with the items this node knows to be sold out shown so the moment it
+// knows. Errors: ENOTFOUND.
 func (s *Service) Public(ctx context.Context, tenantID, id string) (*Sale, error) {
 	key := tenantID + "/" + id
 	if v, ok := s.burst.public.Load(key); ok {
@@ -717,6 +720,18 @@ func (s *Service) Public(ctx context.Context, tenantID, id string) (*Sale, error
 			return s.withSoldOut(e.sale), nil
 		}
 	}
+	v, err, _ := s.burst.reads.Do("public "+key, func() (any, error) {
+		return s.readPublic(context.WithoutCancel(ctx), tenantID, id) // others may wait for it
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.withSoldOut(v.(*Sale)), nil
+}
+
+// readPublic reads a sale for Public and keeps it, unless it sold out
+// while it was read.
+func (s *Service) readPublic(ctx context.Context, tenantID, id string) (*Sale, error) {
 	began := time.Now().UnixNano()
 	sale, err := s.Find(ctx, tenantID, id)
 	if err != nil {
@@ -726,10 +741,10 @@ func (s *Service) Public(ctx context.Context, tenantID, id string) (*Sale, error
 		if h := s.hintOf(itemKey{tenantID, id, it.VariantID}); h != nil && h.soldOutSince(began) {
 			// Sold out while this was read: not kept, or it would show
 			// units again once the note is hintTTL old.
-			return s.withSoldOut(sale), nil
+			return sale, nil
 		}
 	}
-	s.burst.public.Store(key, &publicEntry{sale: sale, fetched: time.Now()})
+	s.burst.public.Store(tenantID+"/"+id, &publicEntry{sale: sale, fetched: time.Now()})
 	for _, it := range sale.Items {
 		s.noteRemaining(tenantID, id, it.VariantID, it.Remaining(), began) // only ever "more are left"
 	}
@@ -789,6 +804,17 @@ func (s *Service) Offers(ctx context.Context, tenantID string) (map[string]*Offe
 			return e.offers, nil
 		}
 	}
+	v, err, _ := s.burst.reads.Do("offers "+tenantID, func() (any, error) {
+		return s.readOffers(context.WithoutCancel(ctx), tenantID) // others may wait for it
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[string]*Offer), nil
+}
+
+// readOffers reads a store's offers for Offers and keeps them.
+func (s *Service) readOffers(ctx context.Context, tenantID string) (map[string]*Offer, error) {
 	offers := map[string]*Offer{}
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
 		clear(offers)
