@@ -219,8 +219,13 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 		return errors.New("--nodes above 1 must come with --database-url and without --target: the nodes share a PostgreSQL database (SQLite is served by one process)")
 	}
 	var urls []string
-	if *target != "" {
-		urls = strings.Split(*target, ",")
+	for u := range strings.SplitSeq(*target, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			urls = append(urls, u)
+		}
+	}
+	if *target != "" && len(urls) == 0 {
+		return errors.New("--target must name a server: a URL, or several separated by commas")
 	}
 	for i := range *nodes {
 		if *target != "" {

@@ -182,6 +182,7 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 		{"bench", "flashsale", "--in-flight", "-5"},
 		{"bench", "flashsale", "--nodes", "0"},
 		{"bench", "flashsale", "--nodes", "2"}, // SQLite: one process
+		{"bench", "flashsale", "--target", " , "},
 	} {
 		errOut.Reset()
 		code := app.Main(context.Background(), args, app.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }})

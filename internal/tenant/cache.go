@@ -11,16 +11,17 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/platform/memo"
 )
 
-// cacheTTL bounds how stale a cached tenant may be: a change in the
-// console shows on the storefront within this time, on every node (give or
-// take the one read that brings an older entry up to date, cacheStale).
-const cacheTTL = time.Second
-
-// cacheStale is how long past cacheTTL a tenant is still answered from
-// memory while one read refreshes it: a store's crowd never waits for the
-// directory, and reads it once a second, not once per request that finds
-// the entry expired.
-const cacheStale = 10 * time.Second
+// cacheTTL and cacheStale bound how old a cached tenant may be: fresh for
+// a second, then for at most another answered as it is while one read
+// refreshes it (a store's crowd never waits for the directory, and reads
+// it about once a second, not once per request that finds the entry
+// expired). A change in the console shows at once on the node that made
+// it (UpdateTenant forgets the entries when it commits) and within two
+// seconds on the others.
+const (
+	cacheTTL   = time.Second
+	cacheStale = time.Second
+)
 
 // cacheSize bounds each map of the cache.
 const cacheSize = 10000
@@ -45,8 +46,8 @@ func (c *cache) ready() *cache {
 	return c
 }
 
-// Resolve returns the tenant with a handle, from a cache at most about a
-// second old. Errors: ENOTFOUND.
+// Resolve returns the tenant with a handle, from the cache. Errors:
+// ENOTFOUND.
 func (s *Service) Resolve(ctx context.Context, handle string) (*Tenant, error) {
 	c := s.cache.ready()
 	return c.byHandle.Get(ctx, strings.ToLower(handle), func(ctx context.Context) (*Tenant, error) {
@@ -62,8 +63,7 @@ func (s *Service) Resolve(ctx context.Context, handle string) (*Tenant, error) {
 	})
 }
 
-// Cached returns a tenant by id, from a cache at most about a second old.
-// Errors: ENOTFOUND.
+// Cached returns a tenant by id, from the cache. Errors: ENOTFOUND.
 func (s *Service) Cached(ctx context.Context, id string) (*Tenant, error) {
 	c := s.cache.ready()
 	return c.byID.Get(ctx, id, func(ctx context.Context) (*Tenant, error) {
@@ -99,7 +99,8 @@ func (s *Service) StoreID(ctx context.Context, handle string) (string, error) {
 }
 
 // ResolveDomain returns the store whose own host name is host, or nil if
-// none is (remembered as well, so unknown hosts cost no query).
+// none is (remembered as well, so unknown hosts cost no query), from the
+// cache.
 func (s *Service) ResolveDomain(ctx context.Context, host string) (*Tenant, error) {
 	return s.cache.ready().byDomain.Get(ctx, host, func(ctx context.Context) (*Tenant, error) {
 		var t *Tenant
@@ -112,4 +113,17 @@ func (s *Service) ResolveDomain(ctx context.Context, host string) (*Tenant, erro
 		}
 		return t, err
 	})
+}
+
+// forget drops what the cache holds of a tenant changed by this node,
+// under its old and new host names.
+func (c *cache) forget(old, changed *Tenant) {
+	c.ready()
+	c.byID.Forget(changed.ID)
+	c.byHandle.Forget(changed.Handle)
+	for _, domain := range []string{old.Domain, changed.Domain} {
+		if domain != "" {
+			c.byDomain.Forget(domain)
+		}
+	}
 }

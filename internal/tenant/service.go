@@ -43,9 +43,16 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, u Update) (*Tenan
 		return nil, err
 	}
 	var t *Tenant
-	err := s.DB.TenantUpdate(ctx, id, func(tx *db.TenantTx) (err error) {
-		t, err = update(ctx, tx, u)
-		return err
+	err := s.DB.TenantUpdate(ctx, id, func(tx *db.TenantTx) error {
+		old, err := FindByID(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if t, err = update(ctx, tx, u); err != nil {
+			return err
+		}
+		tx.AfterCommit(func() { s.cache.forget(old, t) })
+		return nil
 	})
 	return t, err
 }

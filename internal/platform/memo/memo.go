@@ -13,6 +13,16 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
+// loadTimeout bounds a read that callers share: it runs detached from
+// the first caller's cancellation (others may be waiting for it), not
+// for ever.
+const loadTimeout = 10 * time.Second
+
+// refreshes bounds the background refreshes running at once: a client
+// asking for many different stale keys cannot start a read for each.
+// Past it a stale value is answered without one; a later caller starts it.
+const refreshes = 4
+
 // Cache holds values by key. The zero value is not ready: use New.
 type Cache[V any] struct {
 	ttl, stale time.Duration
@@ -26,34 +36,38 @@ type Cache[V any] struct {
 	background sync.WaitGroup // refreshes running, for tests
 }
 
+// entry is a key's value as read at fetched, or, gone, a tombstone: the
+// key was forgotten at fetched, and reads begun by then are not kept.
 type entry[V any] struct {
 	v       V
 	fetched time.Time
+	gone    bool
 }
 
 // New returns a cache whose values are fresh for ttl and then, for up to
 // stale more, answered as they are while one read refreshes them in the
 // background; past that a caller waits for a read (one for all callers of
-// a key). It keeps at most max values and starts over past that, which
-// only costs reads.
+// a key). A value is thus at most ttl+stale old when answered. It keeps
+// at most max keys and starts over past that, which only costs reads.
 func New[V any](ttl, stale time.Duration, max int) *Cache[V] {
 	return &Cache[V]{ttl: ttl, stale: stale, max: max, now: time.Now, entries: map[string]entry[V]{}, refreshing: map[string]bool{}}
 }
 
 // Get returns the value of key, read with load if the cache has none
 // fresh enough. An error is returned to the callers waiting for that read
-// and not kept. The read runs without the caller's cancellation: other
-// callers may be waiting for it.
+// and not kept. A caller whose ctx ends stops waiting; the read goes on
+// for the others (within loadTimeout).
 func (c *Cache[V]) Get(ctx context.Context, key string, load func(context.Context) (V, error)) (V, error) {
 	c.mu.Lock()
 	e, ok := c.entries[key]
+	ok = ok && !e.gone
 	age := c.now().Sub(e.fetched)
 	switch {
 	case ok && age < c.ttl:
 		c.mu.Unlock()
 		return e.v, nil
 	case ok && age < c.ttl+c.stale:
-		if !c.refreshing[key] {
+		if !c.refreshing[key] && len(c.refreshing) < refreshes {
 			c.refreshing[key] = true
 			c.background.Go(func() {
 				defer func() {
@@ -61,19 +75,41 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load func(context.Contex
 					delete(c.refreshing, key)
 					c.mu.Unlock()
 				}()
-				c.read(context.WithoutCancel(ctx), key, load) // a failure leaves the old value to age out
+				<-c.read(key, load) // a failure leaves the old value to age out
 			})
 		}
 		c.mu.Unlock()
 		return e.v, nil
 	}
 	c.mu.Unlock()
-	return c.read(context.WithoutCancel(ctx), key, load)
+	select {
+	case r := <-c.read(key, load):
+		if p, ok := r.Val.(panicked); ok {
+			panic(p.value) // in the caller's goroutine, as if it had read itself
+		}
+		v, _ := r.Val.(V) // nil for an interface V whose read failed
+		return v, r.Err
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
 }
 
-// read loads key once for every caller asking meanwhile, and keeps it.
-func (c *Cache[V]) read(ctx context.Context, key string, load func(context.Context) (V, error)) (V, error) {
-	res, err, _ := c.flight.Do(key, func() (any, error) {
+// panicked carries a load's panic to the callers that wait for it; a
+// background refresh that panics leaves the old value to age out.
+type panicked struct{ value any }
+
+// read loads key once for every caller asking meanwhile, and keeps it
+// unless the key was forgotten since the read began.
+func (c *Cache[V]) read(key string, load func(context.Context) (V, error)) <-chan singleflight.Result {
+	return c.flight.DoChan(key, func() (res any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				res, err = panicked{p}, nil
+			}
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+		defer cancel()
 		fetched := c.now()
 		v, err := load(ctx)
 		if err == nil {
@@ -81,30 +117,36 @@ func (c *Cache[V]) read(ctx context.Context, key string, load func(context.Conte
 		}
 		return v, err
 	})
-	v, _ := res.(V) // nil for an interface V whose read failed
-	return v, err
 }
 
 // Put keeps v as key's value as read at fetched (a read of one key that
-// also tells another's value).
+// also tells another's value), unless the key holds a newer read or was
+// forgotten since fetched.
 func (c *Cache[V]) Put(key string, v V, fetched time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.entries[key]; ok && old.fetched.After(fetched) {
-		return // a newer read is kept
+	old, ok := c.entries[key]
+	if ok && (old.fetched.After(fetched) || old.gone && !fetched.After(old.fetched)) {
+		return // a newer read is kept; a read begun by the time of a Forget is not
 	}
-	if len(c.entries) >= c.max {
+	if !ok && len(c.entries) >= c.max {
 		clear(c.entries)
 	}
 	c.entries[key] = entry[V]{v: v, fetched: fetched}
 }
 
-// Forget drops key's value: a read that found it gone (not merely failed)
-// must not leave the old value served until it ages out.
+// Forget drops key's value, now: the next caller reads it anew, and a
+// read already under way (begun before this) is neither kept nor shared
+// with callers that come after. For a change this node has just
+// committed, or a read that found the key gone.
 func (c *Cache[V]) Forget(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.entries, key)
+	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.max {
+		clear(c.entries)
+	}
+	c.entries[key] = entry[V]{fetched: c.now(), gone: true}
+	c.flight.Forget(key)
 }
 
 // Now is the cache's clock, for callers that Put.

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -35,45 +36,73 @@ func newTestCache() (*Cache[string], *clock) {
 }
 
 // TestCrowdReadsOnce: callers asking for a missing value while it is read
-// share the one read, which the first caller's cancellation does not cut
-// short.
+// share the one read. The first caller, whose read it is, stops waiting
+// when its request is canceled; the read goes on for the others.
 func TestCrowdReadsOnce(t *testing.T) {
-	c, _ := newTestCache()
+	synctest.Test(t, func(t *testing.T) {
+		c, _ := newTestCache()
+		var reads atomic.Int32
+		release := make(chan struct{})
+		load := func(ctx context.Context) (string, error) {
+			reads.Add(1)
+			<-release
+			return "acme", ctx.Err()
+		}
+		canceled, cancel := context.WithCancel(context.Background())
+		first := make(chan error, 1)
+		go func() {
+			_, err := c.Get(canceled, "handle acme", load)
+			first <- err
+		}()
+		synctest.Wait() // its read is under way
+		cancel()
+		if err := <-first; !errors.Is(err, context.Canceled) {
+			t.Fatalf("the canceled caller: %v, want context.Canceled at once", err)
+		}
+		const n = 50
+		got := make([]string, n)
+		errs := make([]error, n)
+		var done sync.WaitGroup
+		for i := range n {
+			done.Go(func() { got[i], errs[i] = c.Get(context.Background(), "handle acme", load) })
+		}
+		synctest.Wait() // every caller waits for the read
+		close(release)
+		done.Wait()
+		if reads.Load() != 1 {
+			t.Fatalf("%d reads for one key asked at once, want 1", reads.Load())
+		}
+		for i := range n {
+			if got[i] != "acme" || errs[i] != nil {
+				t.Fatalf("caller %d: %q, %v", i, got[i], errs[i])
+			}
+		}
+	})
+}
+
+// TestOneRefreshForACrowd: a crowd finding a value stale is answered at
+// once from memory, and starts a single refresh.
+func TestOneRefreshForACrowd(t *testing.T) {
+	c, clk := newTestCache()
+	ctx := context.Background()
 	var reads atomic.Int32
-	entered, release := make(chan struct{}), make(chan struct{})
-	load := func(ctx context.Context) (string, error) {
-		if reads.Add(1) == 1 {
-			close(entered)
-		}
-		<-release
-		return "acme", ctx.Err()
-	}
-	const n = 50
-	got := make([]string, n)
-	errs := make([]error, n)
-	canceled, cancel := context.WithCancel(context.Background())
-	var done sync.WaitGroup
-	done.Go(func() { got[0], errs[0] = c.Get(canceled, "handle acme", load) })
-	<-entered // the first caller's read is under way
-	cancel()
-	var asked sync.WaitGroup
-	for i := 1; i < n; i++ {
-		asked.Add(1)
-		done.Go(func() {
-			asked.Done()
-			got[i], errs[i] = c.Get(context.Background(), "handle acme", load)
+	release := make(chan struct{})
+	c.Get(ctx, "k", func(context.Context) (string, error) { reads.Add(1); return "v1", nil })
+	clk.add(1500 * time.Millisecond)
+	for range 20 {
+		v, err := c.Get(ctx, "k", func(context.Context) (string, error) {
+			reads.Add(1)
+			<-release
+			return "v2", nil
 		})
-	}
-	asked.Wait()
-	close(release)
-	done.Wait()
-	if reads.Load() != 1 {
-		t.Fatalf("%d reads for one key asked at once, want 1", reads.Load())
-	}
-	for i := range n {
-		if got[i] != "acme" || errs[i] != nil {
-			t.Fatalf("caller %d: %q, %v", i, got[i], errs[i])
+		if v != "v1" || err != nil {
+			t.Fatalf("stale: %q, %v; want v1 at once", v, err)
 		}
+	}
+	close(release)
+	c.background.Wait()
+	if reads.Load() != 2 {
+		t.Fatalf("%d reads, want the first and one refresh", reads.Load())
 	}
 }
 
@@ -167,17 +196,91 @@ func TestPutKeepsTheNewerRead(t *testing.T) {
 	}
 }
 
-// TestForget: a forgotten value is read again at once, stale or not.
+// TestForget: a forgotten value is read again at once, stale or not; a
+// read begun before the Forget is neither kept nor shared with the
+// callers after it.
 func TestForget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, clk := newTestCache()
+		ctx := context.Background()
+		var reads atomic.Int32
+		value := "old"
+		release := make(chan struct{})
+		load := func(context.Context) (string, error) {
+			v := value // as the database was when the read began
+			reads.Add(1)
+			<-release
+			return v, nil
+		}
+		before, after := make(chan string, 1), make(chan string, 1)
+		go func() {
+			v, _ := c.Get(ctx, "k", load)
+			before <- v
+		}()
+		synctest.Wait() // a read of the old value is under way
+		value = "new"
+		c.Forget("k")
+		clk.add(time.Millisecond)
+		go func() {
+			v, _ := c.Get(ctx, "k", load)
+			after <- v
+		}()
+		synctest.Wait()
+		close(release)
+		if b, a := <-before, <-after; b != "old" || a != "new" {
+			t.Fatalf("the read begun before the Forget gave %q, the caller after %q; want old, new", b, a)
+		}
+		if v, _ := c.Get(ctx, "k", load); v != "new" || reads.Load() != 2 {
+			t.Fatalf("kept %q after %d reads, want new after 2: the earlier read must not be kept", v, reads.Load())
+		}
+		// A read that ends after a Forget made while it ran is not kept,
+		// even with no other read to replace it.
+		clk.add(2 * time.Second) // stale: the next caller refreshes
+		slow := make(chan struct{})
+		c.Get(ctx, "k", func(context.Context) (string, error) { <-slow; return "changed meanwhile", nil })
+		synctest.Wait()
+		c.Forget("k")
+		close(slow)
+		c.background.Wait()
+		clk.add(time.Millisecond)
+		if v, _ := c.Get(ctx, "k", func(context.Context) (string, error) { return "read after", nil }); v != "read after" {
+			t.Fatalf("%q: a read begun before the Forget was kept", v)
+		}
+		clk.add(2 * time.Second) // stale
+		value = "newer"
+		c.Forget("k")
+		clk.add(time.Millisecond)
+		if v, _ := c.Get(ctx, "k", func(context.Context) (string, error) { return value, nil }); v != "newer" {
+			t.Fatalf("%q after Forget, want a read now", v)
+		}
+	})
+}
+
+// TestRefreshesAreBounded: stale keys start at most `refreshes` background
+// reads at once; the others are answered as they are, without one.
+func TestRefreshesAreBounded(t *testing.T) {
 	c, clk := newTestCache()
 	ctx := context.Background()
-	value := "old"
-	load := func(context.Context) (string, error) { return value, nil }
-	c.Get(ctx, "k", load)
-	clk.add(2 * time.Second) // stale: would be answered as it is
-	value = "new"
-	c.Forget("k")
-	if v, _ := c.Get(ctx, "k", load); v != "new" {
-		t.Fatalf("%q after Forget, want a read now", v)
+	keys := []string{"a", "b", "c", "d", "e", "f"}
+	for _, k := range keys {
+		c.Get(ctx, k, func(context.Context) (string, error) { return "v", nil })
+	}
+	clk.add(1500 * time.Millisecond)
+	var reads atomic.Int32
+	release := make(chan struct{})
+	for _, k := range keys {
+		c.Get(ctx, k, func(context.Context) (string, error) {
+			reads.Add(1)
+			<-release
+			return "v2", nil
+		})
+	}
+	c.mu.Lock()
+	running := len(c.refreshing)
+	c.mu.Unlock()
+	close(release)
+	c.background.Wait()
+	if running != refreshes || int(reads.Load()) != refreshes {
+		t.Fatalf("%d refreshes running, %d reads, for %d stale keys; want %d", running, reads.Load(), len(keys), refreshes)
 	}
 }
