@@ -233,6 +233,7 @@ func (s *Service) drain(key itemKey, q *queue) {
 func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *numberPool) {
 	// The batch serves many requests: none of their contexts may cut it short.
 	ctx := context.Background()
+	began := time.Now().UnixNano() // what the batch reads of the item is as of no earlier than this
 	in := group[0].in
 	item := itemKey{tenantID, in.SaleID, in.VariantID}
 	t, err := s.Tenants.Cached(ctx, tenantID)
@@ -250,7 +251,7 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *number
 				// The note must hold the orders that batch just placed:
 				// fresh, it is made anew (from memory when the item's
 				// placed count says this node knows them all).
-				s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID, true)
+				s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID, true, began)
 				if group = s.refuseSoldOut(item, group); len(group) == 0 {
 					return
 				}
@@ -293,8 +294,11 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *number
 	// Sold out is noted before anyone is answered: the buyers of the last
 	// units send their next buy the moment they hear, and it should find
 	// the answer in memory, not wait for a batch to ask the database.
+	if s.burst.afterWrite != nil {
+		s.burst.afterWrite(group)
+	}
 	if soldOut {
-		s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID, len(placed) > 0)
+		s.noteSoldOut(ctx, tenantID, in.SaleID, in.VariantID, len(placed) > 0, began)
 		s.refuseQueued(item)
 	}
 	for _, p := range group {

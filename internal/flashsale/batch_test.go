@@ -185,7 +185,7 @@ func TestGiveBackForgetsOnCommit(t *testing.T) {
 		}
 		s.Orders.OnCancel = []func(context.Context, *db.TenantTx, string) error{s.GiveBack,
 			func(ctx context.Context, _ *db.TenantTx, _ string) error {
-				s.noteSoldOut(ctx, tenantID, sale.ID, variantID, true) // from the rows before the cancel
+				s.noteSoldOut(ctx, tenantID, sale.ID, variantID, true, time.Now().UnixNano()) // from the rows before the cancel
 				return nil
 			}}
 		if _, err := s.Orders.Cancel(ctx, tenantID, ada.bought.Order.ID, "test", "changed her mind"); err != nil {
@@ -193,6 +193,37 @@ func TestGiveBackForgetsOnCommit(t *testing.T) {
 		}
 		if s.SoldOut(tenantID, sale.ID, variantID) {
 			t.Fatal("the item is still noted sold out after its unit came back")
+		}
+		bo := buyOf(t, s, sale, "bo@example.com", "bo-key", 1)
+		s.runBatch(tenantID, []*pendingBuy{bo}, nil)
+		if bo.err != nil || bo.bought.Order == nil {
+			t.Fatalf("the unit given back: %v", bo.err)
+		}
+	})
+}
+
+// TestGiveBackBetweenACommitAndItsNote: a cancel that gives back the last
+// unit after the batch that sold it commits, and before that batch notes
+// the item sold out, leaves no note: the next buy gets the unit.
+func TestGiveBackBetweenACommitAndItsNote(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, tenantID, sale := saleOn(t, d, 1, 1)
+		variantID := sale.Items[0].VariantID
+		s.Orders.OnCancel = []func(context.Context, *db.TenantTx, string) error{s.GiveBack}
+		s.burst.afterWrite = func(group []*pendingBuy) {
+			s.burst.afterWrite = nil
+			if _, err := s.Orders.Cancel(ctx, tenantID, group[0].bought.Order.ID, "test", "changed her mind"); err != nil {
+				t.Error(err)
+			}
+		}
+		ada := buyOf(t, s, sale, "ada@example.com", "ada-key", 1)
+		s.runBatch(tenantID, []*pendingBuy{ada}, nil)
+		if ada.err != nil || ada.remaining != 0 {
+			t.Fatalf("the only unit: %v, %d left", ada.err, ada.remaining)
+		}
+		if s.SoldOut(tenantID, sale.ID, variantID) {
+			t.Fatal("noted sold out although the unit came back before the note")
 		}
 		bo := buyOf(t, s, sale, "bo@example.com", "bo-key", 1)
 		s.runBatch(tenantID, []*pendingBuy{bo}, nil)

@@ -168,6 +168,15 @@ type burstState struct {
 	// its plan and its write: where another batch may take what the plan
 	// counted on.
 	afterPlan func(group []*pendingBuy)
+	// afterWrite, set by tests only, is told of each batch placed, between
+	// its commit and its note of the item: where a cancel may give back
+	// what it sold.
+	afterWrite func(group []*pendingBuy)
+
+	// givenBack holds, by item, when this node last forgot it for units
+	// given back (unix nanoseconds): a sold-out answer read before then
+	// may have missed them, and is not noted.
+	givenBack sync.Map // itemKey -> int64
 }
 
 // hintOf returns the node's note on an item, or nil.
@@ -287,8 +296,16 @@ func (s *Service) forgetKnown(k itemKey) {
 //
 // fresh says the caller has just placed orders of the item, whose keys the
 // note must hold; otherwise a note made less than hintTTL ago is kept.
-func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID string, fresh bool) {
-	h := s.hintFor(itemKey{tenantID, saleID, variantID})
+// asOf (unix nanoseconds) is when the caller's reading that nothing is
+// left began: if units were given back since, nothing is noted.
+func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID string, fresh bool, asOf int64) {
+	item := itemKey{tenantID, saleID, variantID}
+	// The hint is taken before the check: one a give-back forgets after
+	// it is no longer the item's, and what is noted in it is not seen.
+	h := s.hintFor(item)
+	if s.givenBackSince(item, asOf) {
+		return
+	}
 	recent := func() bool {
 		if fresh || time.Now().UnixNano()-h.loaded.Load() >= int64(hintTTL) {
 			return false
@@ -487,9 +504,27 @@ func (s *Service) FollowGiveBacks(ctx context.Context, logger *slog.Logger) {
 func (s *Service) GiveBackNotices() int64 { return s.burst.giveBackNotices.Load() }
 
 // forgetRemaining drops what this node knows of an item, so that the next
-// buy asks the database.
+// buy asks the database, for units given back: a sold-out reading begun
+// before now is not noted (givenBackSince). The time is kept before the
+// note is dropped, so a note made anew after the drop finds it.
 func (s *Service) forgetRemaining(tenantID, saleID, variantID string) {
-	s.burst.hints.Delete(itemKey{tenantID, saleID, variantID})
+	item := itemKey{tenantID, saleID, variantID}
+	now := time.Now().UnixNano()
+	s.burst.givenBack.Range(func(k, at any) bool { // what no reading in progress can predate
+		if now-at.(int64) > int64(time.Minute) {
+			s.burst.givenBack.Delete(k)
+		}
+		return true
+	})
+	s.burst.givenBack.Store(item, now)
+	s.burst.hints.Delete(item)
+}
+
+// givenBackSince reports whether units of an item were given back, as this
+// node heard, after asOf (unix nanoseconds).
+func (s *Service) givenBackSince(item itemKey, asOf int64) bool {
+	at, ok := s.burst.givenBack.Load(item)
+	return ok && at.(int64) >= asOf
 }
 
 var errSaleBusy = nimbus.Errorf(nimbus.ETOOMANY, "so many shoppers are buying in this sale right now that this one could not be let in; try again in a moment")
