@@ -185,7 +185,7 @@ func (s *Service) drain(key itemKey, q *queue) {
 					break
 				}
 				if fill == nil {
-					fill = time.After(fillWait)
+					fill = time.After(s.burst.fillWait(fillWait))
 				}
 				select {
 				case p := <-q.buys:

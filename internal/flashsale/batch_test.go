@@ -3,7 +3,9 @@ package flashsale
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -229,6 +231,68 @@ func TestGiveBackBetweenACommitAndItsNote(t *testing.T) {
 		s.runBatch(tenantID, []*pendingBuy{bo}, nil)
 		if bo.err != nil || bo.bought.Order == nil {
 			t.Fatalf("the unit given back: %v", bo.err)
+		}
+	})
+}
+
+// TestBatchFillsWhileAnotherRuns: on both engines, buys that arrive while
+// a batch of their item is being placed wait for it, and go together in
+// the next batch, rather than the first of them taking the next turn
+// alone.
+func TestBatchFillsWhileAnotherRuns(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		s, tenantID, sale := saleOn(t, d, 10, 1)
+		s.burst.fillFor = time.Hour // until the other batch ends, however slow the machine
+		planned, release := make(chan struct{}), make(chan struct{})
+		var mu sync.Mutex
+		var batches [][]string
+		s.burst.afterPlan = func(group []*pendingBuy) {
+			mu.Lock()
+			var emails []string
+			for _, p := range group {
+				emails = append(emails, p.in.Email)
+			}
+			slices.Sort(emails) // the buyers race to the queue
+			batches = append(batches, emails)
+			first := len(batches) == 1
+			mu.Unlock()
+			if first {
+				close(planned)
+				<-release
+			}
+		}
+		var buying sync.WaitGroup
+		buy := func(email string) *pendingBuy {
+			p := buyOf(t, s, sale, email, email+"-key", 1)
+			buying.Go(func() { s.enqueue(tenantID, p) })
+			return p
+		}
+		ada := buy("ada@example.com")
+		<-planned // Ada's batch is under way
+		others := []*pendingBuy{buy("bo@example.com"), buy("cy@example.com"), buy("di@example.com")}
+		item := itemKey{tenantID, sale.ID, sale.Items[0].VariantID}
+		for {
+			s.burst.qmu.Lock()
+			q := s.burst.queues[item]
+			s.burst.qmu.Unlock()
+			mu.Lock()
+			started := len(batches) > 1
+			mu.Unlock()
+			if q.gathered() == len(others) || started {
+				break // all three wait for the next batch, or it went without them
+			}
+			runtime.Gosched()
+		}
+		close(release)
+		buying.Wait()
+		for _, p := range append(others, ada) {
+			if p.err != nil || p.bought.Order == nil {
+				t.Fatalf("%s: %v", p.in.Email, p.err)
+			}
+		}
+		want := [][]string{{"ada@example.com"}, {"bo@example.com", "cy@example.com", "di@example.com"}}
+		if !slices.EqualFunc(batches, want, slices.Equal) {
+			t.Fatalf("batches %v, want %v", batches, want)
 		}
 	})
 }

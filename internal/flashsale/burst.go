@@ -168,6 +168,9 @@ type burstState struct {
 	// its plan and its write: where another batch may take what the plan
 	// counted on.
 	afterPlan func(group []*pendingBuy)
+	// fillFor, set by tests only, replaces fillWait: a batch then waits
+	// for the other to end however slow the test's machine.
+	fillFor time.Duration
 	// afterWrite, set by tests only, is told of each batch placed, between
 	// its commit and its note of the item: where a cancel may give back
 	// what it sold.
@@ -177,6 +180,15 @@ type burstState struct {
 	// given back (unix nanoseconds): a sold-out answer read before then
 	// may have missed them, and is not noted.
 	givenBack sync.Map // itemKey -> int64
+}
+
+// fillWait is how long a batch waits to fill up while another of its
+// item is placed: d, unless a test says otherwise.
+func (b *burstState) fillWait(d time.Duration) time.Duration {
+	if b.fillFor > 0 {
+		return b.fillFor
+	}
+	return d
 }
 
 // hintOf returns the node's note on an item, or nil.
