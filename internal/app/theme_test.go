@@ -63,6 +63,16 @@ func TestThemeDirectory(t *testing.T) {
 	if cc := shopper.do("GET", "/static/store.css?v=0123456789ab", nil).Header.Get("Cache-Control"); cc != "no-cache" {
 		t.Fatalf("store.css at another version: Cache-Control %q", cc)
 	}
+	// A file edited while the node runs is served as it was at the start,
+	// as the pages link it: never new content under the old version (a
+	// browser would keep it a day). Edits show on restart, as templates do.
+	write("static/store.css", "body{font-family:monospace}")
+	if css := shopper.do("GET", url, nil); string(css.Body) != "body{font-family:serif}" {
+		t.Fatalf("store.css edited after the start: %q served at the start's version", css.Body)
+	}
+	if missing := shopper.do("GET", "/static/nothing.css", nil); missing.Status != 404 {
+		t.Fatalf("a static file that is not there: %d", missing.Status)
+	}
 	if cart := shopper.do("GET", "/s/"+sh.Handle+"/cart", nil); cart.Status != 200 || strings.Contains(string(cart.Body), "themed") {
 		t.Fatalf("a page the theme leaves alone: %d", cart.Status)
 	}

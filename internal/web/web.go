@@ -54,11 +54,16 @@ type Storefront struct {
 	ThemeDir string
 	Logger   *slog.Logger
 
-	files    fs.FS
-	static   staticVersions
-	pages    map[string]*template.Template
-	messages messageCatalog
-	cache    *pageCache
+	files  fs.FS
+	static staticVersions
+	// staticFiles holds the static files as read at start-up, the theme's
+	// included, so that what is served always matches the digest it is
+	// linked by; a theme's edits show on restart, as its templates do.
+	staticFiles map[string][]byte
+	started     time.Time
+	pages       map[string]*template.Template
+	messages    messageCatalog
+	cache       *pageCache
 }
 
 // Init parses the templates and message catalogs once, at start-up.
@@ -71,9 +76,10 @@ func (s *Storefront) Init() error {
 	if s.files, err = themeFS(s.ThemeDir); err != nil {
 		return err
 	}
-	if s.static, err = digestStatic(s.files); err != nil {
+	if s.staticFiles, err = readStatic(s.files); err != nil {
 		return err
 	}
+	s.static, s.started = digestStatic(s.staticFiles), time.Now()
 	pageFuncs := template.FuncMap{"static": s.static.url}
 	s.pages = map[string]*template.Template{}
 	names, err := fs.Glob(templateFS, "templates/*.html")
@@ -108,8 +114,7 @@ var funcs = template.FuncMap{
 
 // Routes adds the storefront's routes to mux.
 func (s *Storefront) Routes(mux *http.ServeMux) {
-	static, _ := fs.Sub(s.files, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", s.static.cache(http.FileServerFS(static))))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", s.static.cache(http.HandlerFunc(s.serveStatic))))
 	mux.HandleFunc("GET /lang", setLanguage)
 	mux.HandleFunc("GET /s/{store}/{$}", s.store(s.home))
 	mux.HandleFunc("GET /s/{store}/theme.css", s.theme)
@@ -141,11 +146,11 @@ func (s *Storefront) Routes(mux *http.ServeMux) {
 // changed one at once.
 type staticVersions map[string]string
 
-// digestStatic digests the static files. The names are the built-in ones
-// (a theme only replaces files), the content that of files, the theme's
-// overlay included.
-func digestStatic(files fs.FS) (staticVersions, error) {
-	versions := staticVersions{}
+// readStatic reads the static files by name. The names are the built-in
+// ones (a theme only replaces files), the content that of files, the
+// theme's overlay included.
+func readStatic(files fs.FS) (map[string][]byte, error) {
+	content := map[string][]byte{}
 	err := fs.WalkDir(staticFS, "static", func(path string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
@@ -154,14 +159,33 @@ func digestStatic(files fs.FS) (staticVersions, error) {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(b)
-		versions[strings.TrimPrefix(path, "static/")] = hex.EncodeToString(sum[:6])
+		content[strings.TrimPrefix(path, "static/")] = b
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("static files: %w", err)
 	}
-	return versions, nil
+	return content, nil
+}
+
+// digestStatic digests each static file's content.
+func digestStatic(content map[string][]byte) staticVersions {
+	versions := staticVersions{}
+	for name, b := range content {
+		sum := sha256.Sum256(b)
+		versions[name] = hex.EncodeToString(sum[:6])
+	}
+	return versions
+}
+
+// serveStatic serves a static file as read at start-up.
+func (s *Storefront) serveStatic(w http.ResponseWriter, r *http.Request) {
+	b, ok := s.staticFiles[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	http.ServeContent(w, r, r.URL.Path, s.started, bytes.NewReader(b))
 }
 
 // url gives a static file's URL with its digest; a name without one (a
