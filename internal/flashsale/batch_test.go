@@ -296,3 +296,30 @@ func TestBatchFillsWhileAnotherRuns(t *testing.T) {
 		}
 	})
 }
+
+// TestReadingsBeforeAReconnectAreNotNoted: a node that lost the other
+// nodes' notices of give-backs (its listening connection made again)
+// forgets every note, and a sold-out reading begun before then is not
+// noted after it; one begun after is.
+func TestReadingsBeforeAReconnectAreNotNoted(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		s, tenantID, sale := saleOn(t, d, 1, 1)
+		variantID := sale.Items[0].VariantID
+		ada := buyOf(t, s, sale, "ada@example.com", "ada-key", 1)
+		s.runBatch(tenantID, []*pendingBuy{ada}, nil)
+		if ada.err != nil || !s.SoldOut(tenantID, sale.ID, variantID) {
+			t.Fatalf("the only unit: %v", ada.err)
+		}
+		before := time.Now().UnixNano()
+		s.forgetAll()
+		s.noteSoldOut(ctx, tenantID, sale.ID, variantID, true, before)
+		if s.SoldOut(tenantID, sale.ID, variantID) {
+			t.Fatal("a reading begun before the notices were lost was noted")
+		}
+		s.noteSoldOut(ctx, tenantID, sale.ID, variantID, true, time.Now().UnixNano())
+		if !s.SoldOut(tenantID, sale.ID, variantID) {
+			t.Fatal("a reading begun after was not noted")
+		}
+	})
+}

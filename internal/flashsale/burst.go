@@ -180,6 +180,9 @@ type burstState struct {
 	// given back (unix nanoseconds): a sold-out answer read before then
 	// may have missed them, and is not noted.
 	givenBack sync.Map // itemKey -> int64
+	// allGivenBack is givenBack for every item: when this node last lost
+	// the other nodes' notices of give-backs (FollowGiveBacks).
+	allGivenBack atomic.Int64
 }
 
 // fillWait is how long a batch waits to fill up while another of its
@@ -498,7 +501,7 @@ func (k itemKey) payload() string { return k.tenantID + " " + k.saleID + " " + k
 func (s *Service) FollowGiveBacks(ctx context.Context, logger *slog.Logger) {
 	s.DB.Listen(ctx, db.Subscription{
 		Channel:   givenBackChannel,
-		Connected: func() { s.burst.hints.Clear() },
+		Connected: s.forgetAll,
 		Notified: func(payload string) {
 			if f := strings.Fields(payload); len(f) == 3 {
 				s.forgetRemaining(f[0], f[1], f[2])
@@ -524,7 +527,7 @@ func (s *Service) forgetRemaining(tenantID, saleID, variantID string) {
 	now := time.Now().UnixNano()
 	s.burst.givenBack.Range(func(k, at any) bool { // what no reading in progress can predate
 		if now-at.(int64) > int64(time.Minute) {
-			s.burst.givenBack.Delete(k)
+			s.burst.givenBack.CompareAndDelete(k, at) // not a time stored meanwhile
 		}
 		return true
 	})
@@ -532,9 +535,20 @@ func (s *Service) forgetRemaining(tenantID, saleID, variantID string) {
 	s.burst.hints.Delete(item)
 }
 
+// forgetAll drops every note, as if every item had units given back now:
+// for a node that may have missed the other nodes' notices of them. No
+// sold-out reading begun before now is noted after (givenBackSince).
+func (s *Service) forgetAll() {
+	s.burst.allGivenBack.Store(time.Now().UnixNano())
+	s.burst.hints.Clear()
+}
+
 // givenBackSince reports whether units of an item were given back, as this
 // node heard, after asOf (unix nanoseconds).
 func (s *Service) givenBackSince(item itemKey, asOf int64) bool {
+	if s.burst.allGivenBack.Load() >= asOf {
+		return true
+	}
 	at, ok := s.burst.givenBack.Load(item)
 	return ok && at.(int64) >= asOf
 }

@@ -57,7 +57,7 @@ func (s *Service) Resolve(ctx context.Context, handle string) (*Tenant, error) {
 		case err == nil:
 			c.byID.Put(t.ID, t, began)
 		case nimbus.ErrorCode(err) == nimbus.ENOTFOUND: // renamed: not served stale meanwhile
-			c.byHandle.Forget(strings.ToLower(handle))
+			c.byHandle.Drop(strings.ToLower(handle))
 		}
 		return t, err
 	})
@@ -73,7 +73,7 @@ func (s *Service) Cached(ctx context.Context, id string) (*Tenant, error) {
 		case err == nil:
 			c.byHandle.Put(t.Handle, t, began)
 		case nimbus.ErrorCode(err) == nimbus.ENOTFOUND: // closed: not served stale meanwhile
-			c.byID.Forget(id)
+			c.byID.Drop(id)
 		}
 		return t, err
 	})

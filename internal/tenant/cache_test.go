@@ -40,8 +40,8 @@ func TestChangeShowsAtOnceOnItsNode(t *testing.T) {
 		if _, err := s.UpdateTenant(ctx, id, tenant.Update{Currency: &eur, Domain: &domain}); err != nil {
 			t.Fatal(err)
 		}
+		byHandle, _ = s.Resolve(ctx, "acme") // each before the other could refresh it
 		byID, _ = s.Cached(ctx, id)
-		byHandle, _ = s.Resolve(ctx, "acme")
 		oldName, _ := s.ResolveDomain(ctx, "shop.acme.test")
 		newName, _ := s.ResolveDomain(ctx, "www.acme.test")
 		if byID.Currency != "EUR" || byHandle.Currency != "EUR" {

@@ -31,6 +31,7 @@ type Cache[V any] struct {
 
 	mu         sync.Mutex
 	entries    map[string]entry[V]
+	cleared    time.Time // when entries was last emptied for room, tombstones with it
 	refreshing map[string]bool
 	flight     singleflight.Group
 	background sync.WaitGroup // refreshes running, for tests
@@ -129,10 +130,19 @@ func (c *Cache[V]) Put(key string, v V, fetched time.Time) {
 	if ok && (old.fetched.After(fetched) || old.gone && !fetched.After(old.fetched)) {
 		return // a newer read is kept; a read begun by the time of a Forget is not
 	}
-	if !ok && len(c.entries) >= c.max {
-		clear(c.entries)
+	if !ok && !fetched.After(c.cleared) {
+		return // begun before the map was emptied: a Forget since may have gone with it
 	}
+	c.makeRoom(key)
 	c.entries[key] = entry[V]{v: v, fetched: fetched}
+}
+
+// makeRoom empties the map if it is full and key is not in it; c.mu is held.
+func (c *Cache[V]) makeRoom(key string) {
+	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.max {
+		clear(c.entries)
+		c.cleared = c.now()
+	}
 }
 
 // Forget drops key's value, now: the next caller reads it anew, and a
@@ -142,11 +152,18 @@ func (c *Cache[V]) Put(key string, v V, fetched time.Time) {
 func (c *Cache[V]) Forget(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.max {
-		clear(c.entries)
-	}
+	c.makeRoom(key)
 	c.entries[key] = entry[V]{fetched: c.now(), gone: true}
 	c.flight.Forget(key)
+}
+
+// Drop drops key's value, if it has one, without a tombstone: for a read
+// that found the key gone, whose own result is not kept anyway (a key no
+// one has, such as a made-up store handle, takes no room).
+func (c *Cache[V]) Drop(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, key)
 }
 
 // Now is the cache's clock, for callers that Put.

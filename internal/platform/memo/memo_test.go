@@ -284,3 +284,62 @@ func TestRefreshesAreBounded(t *testing.T) {
 		t.Fatalf("%d refreshes running, %d reads, for %d stale keys; want %d", running, reads.Load(), len(keys), refreshes)
 	}
 }
+
+// TestForgetSurvivesMakingRoom: a read begun before a Forget is not kept
+// even if the map was emptied for room meanwhile, tombstone and all.
+func TestForgetSurvivesMakingRoom(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, clk := newTestCache()
+		c.max = 3
+		ctx := context.Background()
+		release := make(chan struct{})
+		old := make(chan string, 1)
+		go func() {
+			v, _ := c.Get(ctx, "tenant", func(context.Context) (string, error) { <-release; return "before the update", nil })
+			old <- v
+		}()
+		synctest.Wait() // the read is under way
+		c.Forget("tenant")
+		clk.add(time.Millisecond)
+		for _, k := range []string{"a", "b", "c"} {
+			c.Forget(k) // fills the map and empties it
+		}
+		close(release)
+		<-old
+		clk.add(time.Millisecond)
+		if v, _ := c.Get(ctx, "tenant", func(context.Context) (string, error) { return "after", nil }); v != "after" {
+			t.Fatalf("%q: the read begun before the Forget was kept", v)
+		}
+	})
+}
+
+// TestDropLeavesNoTombstone: a key dropped because it is gone takes no
+// room, and a later read of it is kept.
+func TestDropLeavesNoTombstone(t *testing.T) {
+	c, clk := newTestCache()
+	ctx := context.Background()
+	c.Get(ctx, "k", func(context.Context) (string, error) { return "v", nil })
+	c.Drop("k")
+	c.Drop("never there")
+	if n := len(c.entries); n != 0 {
+		t.Fatalf("%d entries after dropping, want none", n)
+	}
+	clk.add(time.Millisecond)
+	c.Get(ctx, "k", func(context.Context) (string, error) { return "v2", nil })
+	if v, _ := c.Get(ctx, "k", func(context.Context) (string, error) { return "not read", nil }); v != "v2" {
+		t.Fatalf("%q, want the read after the drop kept", v)
+	}
+}
+
+// TestPanicReachesWaiters: a load that panics panics in the callers that
+// waited for it, not in a goroutine of the cache.
+func TestPanicReachesWaiters(t *testing.T) {
+	c, _ := newTestCache()
+	defer func() {
+		if p := recover(); p != "boom" {
+			t.Fatalf("recovered %v, want the load's panic", p)
+		}
+	}()
+	c.Get(context.Background(), "k", func(context.Context) (string, error) { panic("boom") })
+	t.Fatal("Get returned after its load panicked")
+}
