@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db/dbtest"
@@ -151,6 +154,36 @@ func TestAfterCommit(t *testing.T) {
 				t.Errorf("transaction %d: %v", i, err)
 			case !ran[i] || !sawRow[i]:
 				t.Errorf("transaction %d committed: its after-commit ran = %v and saw the row = %v, want both", i, ran[i], sawRow[i])
+			}
+		}
+	})
+}
+
+// TestAfterCommitOfARetriedTransaction: a transaction body that PostgreSQL
+// makes run again (a deadlock or serialization failure) leaves what its
+// failed run registered behind: only the committed run's after-commit
+// runs, once. SQLite does not run a failed body again: nothing runs.
+func TestAfterCommitOfARetriedTransaction(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		runs, ran := 0, []int{}
+		err := d.TenantUpdate(ctx, "ten_r", func(tx *db.TenantTx) error {
+			runs++
+			run := runs
+			tx.AfterCommit(func() { ran = append(ran, run) })
+			if run == 1 {
+				return &pgconn.PgError{Code: "40001", Message: "could not serialize access"}
+			}
+			return nil
+		})
+		switch d.Dialect() {
+		case db.Postgres:
+			if err != nil || runs != 2 || !slices.Equal(ran, []int{2}) {
+				t.Fatalf("err %v, %d runs, after-commits of runs %v; want the second run's alone", err, runs, ran)
+			}
+		default:
+			if err == nil || runs != 1 || len(ran) != 0 {
+				t.Fatalf("err %v, %d runs, after-commits of runs %v; want the failure and none", err, runs, ran)
 			}
 		}
 	})
