@@ -65,6 +65,15 @@ func buyOf(t *testing.T, s *Service, sale *Sale, email, key string, quantity int
 	return newPendingBuy(in, in.keyHash(), false)
 }
 
+// placeAlone places a buy of one unit by name@example.com in a batch of its
+// own, and returns it answered.
+func placeAlone(t *testing.T, s *Service, tenantID string, sale *Sale, name string) *pendingBuy {
+	t.Helper()
+	p := buyOf(t, s, sale, name+"@example.com", name+"-key", 1)
+	s.runBatch(tenantID, []*pendingBuy{p}, nil)
+	return p
+}
+
 // TestBatchPlannedBeforeTheSellOut: a batch planned while units were left,
 // whose write comes after another batch took the last of them, fails
 // before it writes, and its buyers hear "sold out" from the note of the
@@ -113,7 +122,7 @@ func TestBatchPlannedBeforeTheSellOut(t *testing.T) {
 		if !s.SoldOut(tenantID, sale.ID, variantID) {
 			t.Fatal("the node does not know the item is sold out")
 		}
-		if _, cached := s.burst.public.Load(tenantID + "/" + sale.ID); cached {
+		if _, cached := s.burst.reads.ready().sales.Peek(tenantID + "/" + sale.ID); cached {
 			t.Fatal("the shoppers' copy read before the sell-out is kept")
 		}
 		want := [][]*pendingBuy{{bo, cy, retry}, {first}, {retry}}
@@ -158,14 +167,14 @@ func TestPublicCopyReadAcrossTheSellOut(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, kept := s.burst.public.Load(key); kept || got.Items[0].Remaining() != 0 {
+		if _, kept := s.burst.reads.ready().sales.Peek(key); kept || got.Items[0].Remaining() != 0 {
 			t.Fatalf("read across the sell-out: kept %v, %d left shown", kept, got.Items[0].Remaining())
 		}
 		h.checked.Store(time.Now().Add(-time.Minute).UnixNano()) // noted before
 		if _, err := s.Public(ctx, tenantID, sale.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, kept := s.burst.public.Load(key); !kept {
+		if _, kept := s.burst.reads.ready().sales.Peek(key); !kept {
 			t.Fatal("a copy read after the note is not kept")
 		}
 	})
@@ -180,8 +189,7 @@ func TestGiveBackForgetsOnCommit(t *testing.T) {
 		ctx := context.Background()
 		s, tenantID, sale := saleOn(t, d, 1, 1)
 		variantID := sale.Items[0].VariantID
-		ada := buyOf(t, s, sale, "ada@example.com", "ada-key", 1)
-		s.runBatch(tenantID, []*pendingBuy{ada}, nil)
+		ada := placeAlone(t, s, tenantID, sale, "ada")
 		if ada.err != nil || !s.SoldOut(tenantID, sale.ID, variantID) {
 			t.Fatalf("the only unit: %v, sold out noted %v", ada.err, s.SoldOut(tenantID, sale.ID, variantID))
 		}
@@ -196,9 +204,7 @@ func TestGiveBackForgetsOnCommit(t *testing.T) {
 		if s.SoldOut(tenantID, sale.ID, variantID) {
 			t.Fatal("the item is still noted sold out after its unit came back")
 		}
-		bo := buyOf(t, s, sale, "bo@example.com", "bo-key", 1)
-		s.runBatch(tenantID, []*pendingBuy{bo}, nil)
-		if bo.err != nil || bo.bought.Order == nil {
+		if bo := placeAlone(t, s, tenantID, sale, "bo"); bo.err != nil || bo.bought.Order == nil {
 			t.Fatalf("the unit given back: %v", bo.err)
 		}
 	})
@@ -219,17 +225,14 @@ func TestGiveBackBetweenACommitAndItsNote(t *testing.T) {
 				t.Error(err)
 			}
 		}
-		ada := buyOf(t, s, sale, "ada@example.com", "ada-key", 1)
-		s.runBatch(tenantID, []*pendingBuy{ada}, nil)
+		ada := placeAlone(t, s, tenantID, sale, "ada")
 		if ada.err != nil || ada.remaining != 0 {
 			t.Fatalf("the only unit: %v, %d left", ada.err, ada.remaining)
 		}
 		if s.SoldOut(tenantID, sale.ID, variantID) {
 			t.Fatal("noted sold out although the unit came back before the note")
 		}
-		bo := buyOf(t, s, sale, "bo@example.com", "bo-key", 1)
-		s.runBatch(tenantID, []*pendingBuy{bo}, nil)
-		if bo.err != nil || bo.bought.Order == nil {
+		if bo := placeAlone(t, s, tenantID, sale, "bo"); bo.err != nil || bo.bought.Order == nil {
 			t.Fatalf("the unit given back: %v", bo.err)
 		}
 	})
@@ -306,8 +309,7 @@ func TestReadingsBeforeAReconnectAreNotNoted(t *testing.T) {
 		ctx := context.Background()
 		s, tenantID, sale := saleOn(t, d, 1, 1)
 		variantID := sale.Items[0].VariantID
-		ada := buyOf(t, s, sale, "ada@example.com", "ada-key", 1)
-		s.runBatch(tenantID, []*pendingBuy{ada}, nil)
+		ada := placeAlone(t, s, tenantID, sale, "ada")
 		if ada.err != nil || !s.SoldOut(tenantID, sale.ID, variantID) {
 			t.Fatalf("the only unit: %v", ada.err)
 		}

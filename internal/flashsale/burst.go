@@ -21,12 +21,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
+	"github.com/nimbuscommerce/nimbus/internal/platform/memo"
 )
 
 // hintTTL is how long a node trusts "sold out" before asking the database
@@ -145,13 +145,12 @@ func (k *orderKeys) clone() *orderKeys {
 
 // burstState is the per-node state behind Burst; the zero value is ready.
 type burstState struct {
-	hints  sync.Map // itemKey -> *hint, only for items the database has answered for
-	public sync.Map // tenant/sale -> *publicEntry, only for sales that exist
+	hints sync.Map // itemKey -> *hint, only for items the database has answered for
+	// reads keeps what shoppers see of sales and offers (Public, Offers).
+	reads publicReads
 	// saleItems holds the variants of each sale noted sold out here (a
 	// sale's items never change), for refusing its buys unread.
-	saleItems sync.Map           // tenant/sale -> []string
-	offers    sync.Map           // tenant -> *offersEntry
-	reads     singleflight.Group // one read of a sale or a store's offers at a time, however many ask
+	saleItems sync.Map // tenant/sale -> []string
 
 	mu       sync.Mutex
 	inFlight map[string]int // tenant/sale -> buys being worked on
@@ -385,7 +384,7 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 	h.note(0, 0)
 	// The shoppers' copy of the sale, read earlier, may still count units:
 	// once the note is 250 ms old it would show them again.
-	s.burst.public.Delete(tenantID + "/" + saleID)
+	s.burst.reads.ready().sales.Forget(tenantID + "/" + saleID)
 	s.learnItems(ctx, tenantID, saleID)
 }
 
@@ -764,9 +763,21 @@ func (k *keyedLimiter) allow(key string, r rate.Limit, now time.Time) bool {
 // publicTTL is how old a sale shown to shoppers may be.
 const publicTTL = 500 * time.Millisecond
 
-type publicEntry struct {
-	sale    *Sale
-	fetched time.Time
+// publicReads keeps sales and stores' offers as shoppers see them, each
+// read at most publicTTL ago, once however many ask; the zero value is
+// ready.
+type publicReads struct {
+	once   sync.Once
+	sales  *memo.Cache[*Sale]             // tenant/sale
+	offers *memo.Cache[map[string]*Offer] // tenant -> variant -> offer
+}
+
+func (r *publicReads) ready() *publicReads {
+	r.once.Do(func() {
+		r.sales = memo.New[*Sale](publicTTL, 0, 10000)
+		r.offers = memo.New[map[string]*Offer](publicTTL, 0, 10000)
+	})
+	return r
 }
 
 // Public returns a sale as shoppers see it, read from the database at most
@@ -775,23 +786,17 @@ type publicEntry struct {
 // with the items this node knows to be sold out shown so the moment it
 // knows. Errors: ENOTFOUND.
 func (s *Service) Public(ctx context.Context, tenantID, id string) (*Sale, error) {
-	key := tenantID + "/" + id
-	if v, ok := s.burst.public.Load(key); ok {
-		if e := v.(*publicEntry); time.Since(e.fetched) < publicTTL {
-			return s.withSoldOut(e.sale), nil
-		}
-	}
-	v, err, _ := s.burst.reads.Do("public "+key, func() (any, error) {
-		return s.readPublic(context.WithoutCancel(ctx), tenantID, id) // others may wait for it
+	sale, err := s.burst.reads.ready().sales.Get(ctx, tenantID+"/"+id, func(ctx context.Context) (*Sale, error) {
+		return s.readPublic(ctx, tenantID, id)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.withSoldOut(v.(*Sale)), nil
+	return s.withSoldOut(sale), nil
 }
 
-// readPublic reads a sale for Public and keeps it, unless it sold out
-// while it was read.
+// readPublic reads a sale for Public, to be kept unless it sold out while
+// it was read.
 func (s *Service) readPublic(ctx context.Context, tenantID, id string) (*Sale, error) {
 	began := time.Now().UnixNano()
 	sale, err := s.Find(ctx, tenantID, id)
@@ -802,10 +807,10 @@ func (s *Service) readPublic(ctx context.Context, tenantID, id string) (*Sale, e
 		if h := s.hintOf(itemKey{tenantID, id, it.VariantID}); h != nil && h.soldOutSince(began) {
 			// Sold out while this was read: not kept, or it would show
 			// units again once the note is hintTTL old.
+			s.burst.reads.ready().sales.Forget(tenantID + "/" + id)
 			return sale, nil
 		}
 	}
-	s.burst.public.Store(tenantID+"/"+id, &publicEntry{sale: sale, fetched: time.Now()})
 	for _, it := range sale.Items {
 		s.noteRemaining(tenantID, id, it.VariantID, it.Remaining(), began) // only ever "more are left"
 	}
@@ -845,11 +850,6 @@ type Offer struct {
 	AccountsOnly     bool
 }
 
-type offersEntry struct {
-	offers  map[string]*Offer // variant -> offer
-	fetched time.Time
-}
-
 // Active reports whether the offer's sale is running at now.
 func (o *Offer) Active(now time.Time) bool { return !now.Before(o.StartsAt) && now.Before(o.EndsAt) }
 
@@ -860,21 +860,12 @@ const offerHorizon = 7 * 24 * time.Hour
 // read from the database at most publicTTL ago. A running sale comes before
 // a coming one, then the lower price.
 func (s *Service) Offers(ctx context.Context, tenantID string) (map[string]*Offer, error) {
-	if v, ok := s.burst.offers.Load(tenantID); ok {
-		if e := v.(*offersEntry); time.Since(e.fetched) < publicTTL {
-			return e.offers, nil
-		}
-	}
-	v, err, _ := s.burst.reads.Do("offers "+tenantID, func() (any, error) {
-		return s.readOffers(context.WithoutCancel(ctx), tenantID) // others may wait for it
+	return s.burst.reads.ready().offers.Get(ctx, tenantID, func(ctx context.Context) (map[string]*Offer, error) {
+		return s.readOffers(ctx, tenantID)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(map[string]*Offer), nil
 }
 
-// readOffers reads a store's offers for Offers and keeps them.
+// readOffers reads a store's offers for Offers.
 func (s *Service) readOffers(ctx context.Context, tenantID string) (map[string]*Offer, error) {
 	offers := map[string]*Offer{}
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
@@ -904,6 +895,5 @@ func (s *Service) readOffers(ctx context.Context, tenantID string) (map[string]*
 	if err != nil {
 		return nil, err
 	}
-	s.burst.offers.Store(tenantID, &offersEntry{offers: offers, fetched: time.Now()})
 	return offers, nil
 }

@@ -120,6 +120,17 @@ func (c *Cache[V]) read(key string, load func(context.Context) (V, error)) <-cha
 	})
 }
 
+// Peek returns key's value if the cache holds one fresh, without a read.
+func (c *Cache[V]) Peek(key string) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[key]; ok && !e.gone && c.now().Sub(e.fetched) < c.ttl {
+		return e.v, true
+	}
+	var zero V
+	return zero, false
+}
+
 // Put keeps v as key's value as read at fetched (a read of one key that
 // also tells another's value), unless the key holds a newer read or was
 // forgotten since fetched.

@@ -126,7 +126,13 @@ func TestStaleWhileRefreshing(t *testing.T) {
 	if v, _ := c.Get(ctx, "k", load); v != "v1" || reads.Load() != 1 {
 		t.Fatalf("fresh: %q after %d reads, want v1 from memory", v, reads.Load())
 	}
+	if v, ok := c.Peek("k"); v != "v1" || !ok {
+		t.Fatalf("Peek of a fresh value: %q, %v", v, ok)
+	}
 	clk.add(2 * time.Millisecond)
+	if _, ok := c.Peek("k"); ok {
+		t.Fatal("Peek of a stale value: it is not fresh")
+	}
 	if v, _ := c.Get(ctx, "k", load); v != "v1" {
 		t.Fatalf("stale: %q, want v1 at once", v)
 	}
