@@ -52,7 +52,7 @@ type Console struct {
 
 func (c *Console) staticURL(name string) string {
 	if c.StaticURL == nil {
-		return staticVersions(nil).url(name) // bare
+		return (*staticFiles)(nil).url(name) // bare
 	}
 	return c.StaticURL(name)
 }

@@ -54,16 +54,11 @@ type Storefront struct {
 	ThemeDir string
 	Logger   *slog.Logger
 
-	files  fs.FS
-	static staticVersions
-	// staticFiles holds the static files as read at start-up, the theme's
-	// included, so that what is served always matches the digest it is
-	// linked by; a theme's edits show on restart, as its templates do.
-	staticFiles map[string][]byte
-	started     time.Time
-	pages       map[string]*template.Template
-	messages    messageCatalog
-	cache       *pageCache
+	files    fs.FS
+	static   *staticFiles
+	pages    map[string]*template.Template
+	messages messageCatalog
+	cache    *pageCache
 }
 
 // Init parses the templates and message catalogs once, at start-up.
@@ -76,10 +71,9 @@ func (s *Storefront) Init() error {
 	if s.files, err = themeFS(s.ThemeDir); err != nil {
 		return err
 	}
-	if s.staticFiles, err = readStatic(s.files); err != nil {
+	if s.static, err = readStatic(s.files); err != nil {
 		return err
 	}
-	s.static, s.started = digestStatic(s.staticFiles), time.Now()
 	pageFuncs := template.FuncMap{"static": s.static.url}
 	s.pages = map[string]*template.Template{}
 	names, err := fs.Glob(templateFS, "templates/*.html")
@@ -114,7 +108,7 @@ var funcs = template.FuncMap{
 
 // Routes adds the storefront's routes to mux.
 func (s *Storefront) Routes(mux *http.ServeMux) {
-	mux.Handle("GET /static/", http.StripPrefix("/static/", s.static.cache(http.HandlerFunc(s.serveStatic))))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", s.static))
 	mux.HandleFunc("GET /lang", setLanguage)
 	mux.HandleFunc("GET /s/{store}/{$}", s.store(s.home))
 	mux.HandleFunc("GET /s/{store}/theme.css", s.theme)
@@ -140,17 +134,28 @@ func (s *Storefront) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /s/{store}/account/logout", s.store(s.csrf(s.logout)))
 }
 
-// staticVersions holds a digest of each static file's content, by name:
-// pages link them as /static/NAME?v=DIGEST (the template function
-// "static"), so a browser holding a file for its day of cache fetches a
-// changed one at once.
-type staticVersions map[string]string
+// staticFiles are the static files as read at start-up, the theme's
+// included, each with a digest of its content. Pages link a file as
+// /static/NAME?v=DIGEST (url, the template function "static"), so a
+// browser holding a file for its day of cache fetches a changed one at
+// once; and it is served as it was read, so what is served always matches
+// the digest it is linked by (a theme's edits show on restart, as its
+// templates do).
+type staticFiles struct {
+	byName map[string]staticFile
+	read   time.Time
+}
+
+type staticFile struct {
+	content []byte
+	digest  string
+}
 
 // readStatic reads the static files by name. The names are the built-in
 // ones (a theme only replaces files), the content that of files, the
 // theme's overlay included.
-func readStatic(files fs.FS) (map[string][]byte, error) {
-	content := map[string][]byte{}
+func readStatic(files fs.FS) (*staticFiles, error) {
+	static := &staticFiles{byName: map[string]staticFile{}, read: time.Now()}
 	err := fs.WalkDir(staticFS, "static", func(path string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
@@ -159,56 +164,45 @@ func readStatic(files fs.FS) (map[string][]byte, error) {
 		if err != nil {
 			return err
 		}
-		content[strings.TrimPrefix(path, "static/")] = b
+		sum := sha256.Sum256(b)
+		static.byName[strings.TrimPrefix(path, "static/")] = staticFile{content: b, digest: hex.EncodeToString(sum[:6])}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("static files: %w", err)
 	}
-	return content, nil
-}
-
-// digestStatic digests each static file's content.
-func digestStatic(content map[string][]byte) staticVersions {
-	versions := staticVersions{}
-	for name, b := range content {
-		sum := sha256.Sum256(b)
-		versions[name] = hex.EncodeToString(sum[:6])
-	}
-	return versions
-}
-
-// serveStatic serves a static file as read at start-up.
-func (s *Storefront) serveStatic(w http.ResponseWriter, r *http.Request) {
-	b, ok := s.staticFiles[r.URL.Path]
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	http.ServeContent(w, r, r.URL.Path, s.started, bytes.NewReader(b))
+	return static, nil
 }
 
 // url gives a static file's URL with its digest; a name without one (a
-// theme's template naming a file there is not) gets the bare path.
-func (v staticVersions) url(name string) string {
-	if d, ok := v[name]; ok {
-		return "/static/" + name + "?v=" + d
+// theme's template naming a file there is not, or no files read) gets the
+// bare path.
+func (f *staticFiles) url(name string) string {
+	if f != nil {
+		if file, ok := f.byName[name]; ok {
+			return "/static/" + name + "?v=" + file.digest
+		}
 	}
 	return "/static/" + name
 }
 
-// cache lets browsers and caches keep a static file for a day, unless the
-// URL asks for another version than this node has: during a rolling
-// upgrade an old node must not have a new URL cached with the old file.
-func (v staticVersions) cache(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if d := r.URL.Query().Get("v"); d != "" && d != v[strings.TrimPrefix(r.URL.Path, "/")] {
-			w.Header().Set("Cache-Control", "no-cache")
-		} else {
-			w.Header().Set("Cache-Control", "public, max-age=86400")
-		}
-		h.ServeHTTP(w, r)
-	})
+// ServeHTTP serves a static file by name, as read, for browsers and caches
+// to keep a day, unless the URL asks for another version than this node
+// has: during a rolling upgrade an old node must not have a new URL cached
+// with the old file.
+func (f *staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	file, ok := f.byName[name]
+	if d := r.URL.Query().Get("v"); d != "" && d != file.digest {
+		w.Header().Set("Cache-Control", "no-cache")
+	} else {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+	}
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	http.ServeContent(w, r, name, f.read, bytes.NewReader(file.content))
 }
 
 // StaticURL gives a static file's URL as the storefront's pages link it
