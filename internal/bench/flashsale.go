@@ -445,8 +445,7 @@ func watch(ctx context.Context, c *conn, url string, start <-chan struct{}, ever
 			wait = every
 			continue
 		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
+		res.Body.Close() // reads it to its end
 		// No sooner than the answer's max-age, as the page does.
 		wait = max(every*3/4+time.Duration(randomInt(int64(every)/2)), maxAge(res.Header.Get("Cache-Control")))
 		if res.StatusCode == http.StatusOK {
