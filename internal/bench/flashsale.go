@@ -41,9 +41,11 @@ type FlashSaleOptions struct {
 	Nodes []string
 	Out   io.Writer
 	// Timeline prints, for each quarter second of the sale, the orders
-	// acknowledged, the buys turned away and the CPU this process used:
-	// where a slow start or a lull in the retries costs throughput, and
-	// whether a slow quarter lacked buys or spent more CPU on each.
+	// acknowledged, the buys turned away, the CPU this process used and the
+	// p99 latency of the buys sent in it that got an order: where a slow
+	// start or a lull in the retries costs throughput, whether a slow
+	// quarter lacked buys or spent more CPU on each, and when the slowest
+	// buys were sent.
 	Timeline bool
 	// DuringSale, if set, is called as the buyers start and the function it
 	// returns when the last one is done (to profile the sale alone).
@@ -299,12 +301,14 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 const timelineStep = 250 * time.Millisecond
 
 // printTimeline writes how many orders were acknowledged, how many buys
-// were turned away for overload and, where the CPU clock was read at both
-// ends of a step (within half a step of them), the CPU the process used, in
-// each step from t0 to the last answer.
+// were turned away for overload, the p99 latency of the buys sent in the
+// step that got an order and, where the CPU clock was read at both ends of
+// a step (within half a step of them), the CPU the process used, in each
+// step from t0 to the last answer.
 func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, cpu []cpuSample) {
 	const step = timelineStep
 	var orders, refused []int
+	var sent [][]time.Duration // by the step a buy that got an order was sent in
 	count := func(counts *[]int, at time.Time) {
 		i := int(at.Sub(t0) / step)
 		for len(*counts) <= i {
@@ -313,8 +317,13 @@ func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, cpu []cpuS
 		(*counts)[i]++
 	}
 	for _, b := range outcomes {
-		for _, at := range b.okAt {
+		for j, at := range b.okAt {
 			count(&orders, at)
+			i := max(0, int(at.Add(-b.okLat[j]).Sub(t0)/step))
+			for len(sent) <= i {
+				sent = append(sent, nil)
+			}
+			sent[i] = append(sent[i], b.okLat[j])
 		}
 		for _, at := range b.rejAt {
 			count(&refused, at)
@@ -337,6 +346,10 @@ func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, cpu []cpuS
 		to, ok2 := clockAt[i+1]
 		if ok1 && ok2 {
 			fmt.Fprintf(w, ", %4d ms CPU", (to.process - from.process).Milliseconds())
+		}
+		if i < len(sent) && len(sent[i]) > 0 {
+			slices.Sort(sent[i])
+			fmt.Fprintf(w, "; sent now: p99 %3.0f ms", pct(sent[i], 99))
 		}
 		fmt.Fprintln(w)
 	}

@@ -44,13 +44,20 @@ func TestTimelineCountsEachQuarterSecond(t *testing.T) {
 	cpu := func(atMS, ms int) cpuSample {
 		return cpuSample{at: at(atMS), clock: cpuClock{process: time.Duration(ms) * time.Millisecond, ok: true}}
 	}
-	printTimeline(&out, t0, []*buyOutcome{{okAt: []time.Time{at(100), at(600)}, rejAt: []time.Time{at(20)}},
-		{okAt: []time.Time{at(300), at(310), at(620)}, rejAt: []time.Time{at(30), at(400), at(800)}}},
+	ms := func(ms ...int) (d []time.Duration) {
+		for _, m := range ms {
+			d = append(d, time.Duration(m)*time.Millisecond)
+		}
+		return d
+	}
+	// Orders sent at 10, 200 and 230 ms (step 0), 250 (step 1), 600 (step 2).
+	printTimeline(&out, t0, []*buyOutcome{{okAt: []time.Time{at(100), at(600)}, okLat: ms(90, 400), rejAt: []time.Time{at(20)}},
+		{okAt: []time.Time{at(300), at(310), at(620)}, okLat: ms(50, 80, 20), rejAt: []time.Time{at(30), at(400), at(800)}}},
 		// read late at 260 ms; the reading due at 750 ms was missed
 		[]cpuSample{cpu(0, 1000), cpu(260, 1300), cpu(500, 1720), cpu(1000, 2000)})
-	want := "      0 ms:     1 orders (     4/s),     2 turned away,  300 ms CPU\n" +
-		"    250 ms:     2 orders (     8/s),     1 turned away,  420 ms CPU\n" +
-		"    500 ms:     2 orders (     8/s),     0 turned away\n" +
+	want := "      0 ms:     1 orders (     4/s),     2 turned away,  300 ms CPU; sent now: p99 400 ms\n" +
+		"    250 ms:     2 orders (     8/s),     1 turned away,  420 ms CPU; sent now: p99  50 ms\n" +
+		"    500 ms:     2 orders (     8/s),     0 turned away; sent now: p99  20 ms\n" +
 		"    750 ms:     0 orders (     0/s),     1 turned away\n"
 	if out.String() != want {
 		t.Fatalf("timeline:\n%s\nwant:\n%s", out.String(), want)
