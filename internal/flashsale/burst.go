@@ -57,25 +57,31 @@ type Burst struct {
 }
 
 // DefaultInFlight is how many buys of one sale a node works on at once
-// unless told otherwise: what keeps the database busy with full batches,
-// and no more. A buy admitted past that only waits in the queue, and by
-// Little's law each one adds its share of a batch to the wait of all. A
-// buy counts from its admission to its answer, not only while in a batch.
-// Both engines take an item's batches two at a time (SQLite's one writer
-// writes one while the next is planned; PostgreSQL writes two side by
-// side), and with half a batch more gathering meanwhile the next starts
-// full the moment one ends. On SQLite, on a host at pgbench 4,500 TPS,
-// 500 sold 10 % more a second than 400, and 600 about 1 % more than 500
-// but left sold-out answers after the last unit over 5 ms in 6 runs of 9,
-// against 1 for 500: the buys still queued at the sell-out are answered
-// all at once, and a buy sent just after waits behind them (BENCHMARKS.md,
-// 2026-11-27). On PostgreSQL, at pgbench 3,400-3,700 TPS, 300 sold 15-20 %
-// more a second than 200 with buy p99 167-234 ms, where 400 passed 250 ms.
+// unless told otherwise: enough to keep the database busy with batches of
+// a good size, and no more. A buy admitted past that only waits in the
+// queue, and by Little's law each one adds its share of a batch to the
+// wait of all. A buy counts from its admission to its answer, not only
+// while in a batch. Both engines take an item's batches two at a time
+// (SQLite's one writer writes one while the next is planned; PostgreSQL
+// writes two side by side).
+//
+// On SQLite that is a batch writing and most of one more gathering. On a
+// host at pgbench 4,500 TPS, 500 (a batch more than that: two batches and
+// half of one gathering) sold 10 % more a second than 400; on one at
+// pgbench 1,500 TPS (BENCHMARKS.md, 2026-11-27, ten runs each) 350 sold
+// as much as 500 with buy p99 162-266 ms against 243-291, and sold-out
+// answers after the last unit under 5 ms in every run against 7 of 10:
+// the buys past it wait for the batches ahead, and the buys sent at a
+// sale's first moment, when the node is reading the whole crowd's
+// requests, waited longest. On PostgreSQL, at pgbench 3,400-3,700 TPS,
+// 300 sold 15-20 % more a second than 200 with buy p99 167-234 ms, where
+// 400 passed 250 ms; at pgbench 1,500 TPS, 200 and 250 did no better than
+// 300.
 func DefaultInFlight(d db.Dialect) int {
 	if d == db.Postgres {
 		return maxBatch + maxBatch/2
 	}
-	return batchesInFlight*maxBatch + maxBatch/2
+	return maxBatch + maxBatch*3/4
 }
 
 type itemKey struct{ tenantID, saleID, variantID string }
