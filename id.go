@@ -36,6 +36,7 @@ const (
 	PrefixFlashSale   = "fls"
 	PrefixPayment     = "pay"
 	PrefixEvent       = "evt"
+	PrefixNode        = "node"
 )
 
 // crockford is Crockford's base32 alphabet in lower case: no i, l, o or u,

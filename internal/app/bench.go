@@ -204,7 +204,7 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 	buyers := fs.Int("buyers", 2000, "concurrent buyers, each a distinct customer")
 	stock := fs.Int64("stock", 10000, "units in the sale (the product's whole stock)")
 	perCustomer := fs.Int64("per-customer", 0, "the sale's limit per customer (default: enough to ask for twice the stock)")
-	inFlight := fs.Int("in-flight", flashsale.DefaultInFlight(db.SQLite), "buys of the sale the started server works on at once (its --flash-sale-in-flight; default with --database-url: "+
+	inFlight := fs.Int("in-flight", flashsale.DefaultInFlight(db.SQLite), "buys of the sale the started servers work on at once, together (their --flash-sale-in-flight; default with --database-url: "+
 		strconv.Itoa(flashsale.DefaultInFlight(db.Postgres))+")")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (server and load) while the buyers run to this file")
 	timeline := fs.Bool("timeline", false, "print, for each quarter second of the sale, the orders acknowledged, the buys turned away, the CPU this process used and the p99 latency of the buys sent in it")

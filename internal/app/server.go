@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/riverqueue/river"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/inventory"
 	"github.com/nimbuscommerce/nimbus/internal/order"
 	"github.com/nimbuscommerce/nimbus/internal/payment"
+	"github.com/nimbuscommerce/nimbus/internal/platform/cluster"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
 	"github.com/nimbuscommerce/nimbus/internal/platform/jobs"
@@ -45,6 +47,8 @@ type Server struct {
 
 	// Jobs is the background job queue (River).
 	Jobs *jobs.Queue
+	// Cluster counts the nodes serving the database.
+	Cluster *cluster.Presence
 
 	cfg         Config
 	logger      *slog.Logger
@@ -99,7 +103,8 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 		// Sales running together keep a quarter of the write slots free.
 		burst.InFlightAllSales = cfg.MaxWrites * 3 / 4
 	}
-	s.FlashSales = &flashsale.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders, Burst: burst}
+	s.Cluster = &cluster.Presence{DB: d, Logger: logger}
+	s.FlashSales = &flashsale.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders, Burst: burst, Nodes: s.Cluster.Nodes}
 	s.Orders.OnCancel = append(s.Orders.OnCancel, s.FlashSales.GiveBack)
 	s.Checkout = &checkout.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders}
 	s.Customers = &customer.Service{DB: d, Passwords: s.Identity}
@@ -150,6 +155,10 @@ func (s *Server) routes() http.Handler {
 	for name, pool := range s.DB.Pools() {
 		metrics.Registry.MustRegister(collectors.NewDBStatsCollector(pool, name))
 	}
+	metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "nimbus_cluster_nodes",
+		Help: "Nodes serving this node's database, itself included, as of its last heartbeat.",
+	}, func() float64 { return float64(s.Cluster.Nodes()) }))
 
 	api := httpx.NewAPI(mux, Version(), s.cfg.MaxBodyBytes)
 	identity.RegisterAPI(api, s.Identity, s.Tenants, s.cfg.SecureCookies)
@@ -257,6 +266,12 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer close(following)
 		s.FlashSales.FollowGiveBacks(followCtx, s.logger)
 	}()
+	beatCtx, stopBeating := context.WithCancel(context.WithoutCancel(ctx))
+	beating := make(chan struct{})
+	go func() {
+		defer close(beating)
+		s.Cluster.Run(beatCtx)
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.http.Serve(s.ln) }()
@@ -307,6 +322,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	stopFollowing()
 	<-following
+	stopBeating() // the other nodes take this one's share from now on
+	<-beating
 	if cerr := s.DB.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
 	}

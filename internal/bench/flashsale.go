@@ -127,6 +127,9 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	if o.PerCustomer == 0 {
 		o.PerCustomer = max(1, (2*o.Stock+int64(o.Buyers)-1)/int64(o.Buyers))
 	}
+	if err := awaitNodes(ctx, append([]string{o.BaseURL}, o.Nodes...), 10*time.Second); err != nil {
+		fmt.Fprintln(o.Out, "warning:", err)
+	}
 	run := randomHex(4)
 	handle := "flash-" + run
 	admin := newClient(o.BaseURL, 4)
@@ -295,6 +298,62 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	return res, nil
+}
+
+// awaitNodes waits, up to within, until every node counts all of them
+// (its nimbus_cluster_nodes metric): each admits its share of the sale's
+// buys only once it knows the others, which nodes that just started learn
+// at their next heartbeat. A deployment's nodes have known each other for
+// long when a sale starts.
+func awaitNodes(ctx context.Context, nodes []string, within time.Duration) error {
+	if len(nodes) < 2 {
+		return nil
+	}
+	deadline := time.Now().Add(within)
+	for {
+		counts := make([]int, len(nodes))
+		all := true
+		for i, n := range nodes {
+			counts[i] = nodesCounted(ctx, n)
+			all = all && counts[i] == len(nodes)
+		}
+		if all {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %s the nodes count %v nodes, not %d each: their shares of the sale may not add up", within, counts, len(nodes))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// nodesCounted reads a node's count of the nodes on its database from its
+// metrics; 0 if it cannot.
+func nodesCounted(ctx context.Context, node string) int {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, node+"/metrics", nil)
+	if err != nil {
+		return 0
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "nimbus_cluster_nodes "); ok {
+			n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int(n)
+		}
+	}
+	return 0
 }
 
 // timelineStep is the time a line of the timeline covers.

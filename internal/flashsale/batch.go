@@ -133,8 +133,9 @@ func (s *Service) enqueue(tenantID string, p *pendingBuy) {
 	q := b.queues[key]
 	if q == nil {
 		// Admission bounds the buys of a sale in flight, so a queue that
-		// holds that many never blocks a sender (who holds qmu).
-		q = &queue{buys: make(chan *pendingBuy, s.inFlightLimit())}
+		// holds that many never blocks a sender (who holds qmu): the whole
+		// bound, as this node's share grows when other nodes stop.
+		q = &queue{buys: make(chan *pendingBuy, s.inFlightBound())}
 		b.queues[key] = q
 		go s.drain(key, q)
 	}

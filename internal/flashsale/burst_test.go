@@ -37,6 +37,30 @@ func TestAdmitBoundsEachSale(t *testing.T) {
 	}
 }
 
+// TestAdmitTakesTheNodesShare: nodes on one database share a sale's
+// bound, each admitting its part (rounded up), and one node's part grows
+// when the others stop.
+func TestAdmitTakesTheNodesShare(t *testing.T) {
+	nodes := 3
+	s := &Service{Burst: Burst{InFlightPerSale: 5}, Nodes: func() int { return nodes }}
+	admitted := func() int {
+		n := 0
+		for ; n < 10; n++ {
+			if _, err := s.admit("ten_a", "fls_1"); err != nil {
+				break
+			}
+		}
+		return n
+	}
+	if n := admitted(); n != 2 {
+		t.Fatalf("one node of three admitted %d buys of a sale bound to 5, want 2", n)
+	}
+	nodes = 1
+	if n := admitted(); n != 3 {
+		t.Fatalf("the node alone admitted %d more, want 3 (5 in all)", n)
+	}
+}
+
 // TestAdmitBoundsAllSales: sales running together share the node's bound,
 // each still within its own.
 func TestAdmitBoundsAllSales(t *testing.T) {

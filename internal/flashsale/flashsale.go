@@ -70,6 +70,10 @@ type Service struct {
 	Tenants Tenants
 	Orders  *order.Service
 	Burst   Burst
+	// Nodes says how many nodes serve the database, this one included
+	// (cluster.Presence.Nodes): each admits its share of a sale's buys in
+	// flight. Nil means one.
+	Nodes func() int
 
 	burst burstState
 }

@@ -1,0 +1,105 @@
+// Package cluster tells a node how many nodes serve its database, so that
+// what the database can take at once is shared out between them rather
+// than promised whole by each.
+//
+// Each node writes a heartbeat row (the nodes table) every Every and
+// counts the rows seen within Stale. A node that stops removes its row; one
+// that dies is counted until its row is Stale, and any node deletes rows
+// long past that. The times are the nodes' own clocks, which are expected
+// to agree within a second or two (NTP); a node whose clock runs far
+// behind the others' is counted late or not at all.
+package cluster
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
+)
+
+// Heartbeat defaults.
+const (
+	DefaultEvery = 2 * time.Second
+	// A row unseen for three heartbeats is a node that stopped without
+	// saying so: counted a few seconds more, then not.
+	staleBeats = 3
+	// Rows unseen for this long are deleted.
+	forgetAfter = time.Minute
+)
+
+// Presence is a node's heartbeat and its count of the nodes serving its
+// database. The zero value is not ready: set DB (and Logger), then Run.
+type Presence struct {
+	DB     *db.DB
+	Logger *slog.Logger
+	// Every is how often the node writes its heartbeat and counts the
+	// others; 0 means DefaultEvery.
+	Every time.Duration
+
+	id    string
+	nodes atomic.Int64
+}
+
+// Nodes is how many nodes serve the database, this one included: at least
+// 1, also before the first heartbeat.
+func (p *Presence) Nodes() int {
+	return int(max(1, p.nodes.Load()))
+}
+
+// Run writes the node's heartbeat and counts the nodes until ctx ends, then
+// removes the node's row. A heartbeat that fails is logged and leaves the
+// count as it was.
+func (p *Presence) Run(ctx context.Context) {
+	every := p.Every
+	if every <= 0 {
+		every = DefaultEvery
+	}
+	if p.id == "" {
+		p.id = nimbus.NewID(nimbus.PrefixNode)
+	}
+	defer func() {
+		// The database may be closing too: a row left behind goes stale.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), every)
+		defer cancel()
+		_ = p.DB.Update(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `DELETE FROM nodes WHERE id = ?`, p.id)
+			return err
+		})
+	}()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if err := p.beat(ctx, every); err != nil && ctx.Err() == nil && p.Logger != nil {
+			p.Logger.Warn("cluster: heartbeat failed; the count of nodes stays as it was", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// beat writes the node's row, deletes rows long unseen and counts those
+// seen lately.
+func (p *Presence) beat(ctx context.Context, every time.Duration) error {
+	var n int64
+	err := p.DB.Update(ctx, func(tx *db.Tx) error {
+		now := time.Now().UTC()
+		if _, err := tx.Exec(ctx, `INSERT INTO nodes (id, seen_at) VALUES (?, ?)
+			ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`, p.id, now); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM nodes WHERE seen_at < ?`, now.Add(-forgetAfter)); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT COUNT(*) FROM nodes WHERE seen_at > ?`, now.Add(-staleBeats*every)).Scan(&n)
+	})
+	if err == nil {
+		p.nodes.Store(n)
+	}
+	return err
+}
