@@ -306,6 +306,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.logger.Error("request handlers did not return after cancellation; closing the database under them")
 	}
 	cancel()
+	stopBeating() // drained: the other nodes take this one's share from now on
+	<-beating
 	// Jobs stop after HTTP has drained (a request may have queued one) and
 	// before the database closes. A running job gets the shutdown timeout to
 	// finish; after that its context is cancelled, and what it returns is
@@ -322,8 +324,6 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	stopFollowing()
 	<-following
-	stopBeating() // the other nodes take this one's share from now on
-	<-beating
 	if cerr := s.DB.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
 	}

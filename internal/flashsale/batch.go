@@ -120,6 +120,14 @@ func (q *queue) take() []*pendingBuy {
 	return group
 }
 
+// newQueue returns an item's queue. Admission bounds the buys of a sale in
+// flight, so a queue that holds that many never blocks a sender (who holds
+// qmu): the whole bound, not this node's share, which grows when other
+// nodes stop.
+func (s *Service) newQueue() *queue {
+	return &queue{buys: make(chan *pendingBuy, s.inFlightBound())}
+}
+
 // enqueue hands a buy to its item's queue and waits until its batch is
 // committed or has failed. It waits even if the request is canceled
 // meanwhile, as a commit cannot be taken back.
@@ -132,10 +140,7 @@ func (s *Service) enqueue(tenantID string, p *pendingBuy) {
 	}
 	q := b.queues[key]
 	if q == nil {
-		// Admission bounds the buys of a sale in flight, so a queue that
-		// holds that many never blocks a sender (who holds qmu): the whole
-		// bound, as this node's share grows when other nodes stop.
-		q = &queue{buys: make(chan *pendingBuy, s.inFlightBound())}
+		q = s.newQueue()
 		b.queues[key] = q
 		go s.drain(key, q)
 	}

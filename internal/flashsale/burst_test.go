@@ -59,6 +59,12 @@ func TestAdmitTakesTheNodesShare(t *testing.T) {
 	if n := admitted(); n != 3 {
 		t.Fatalf("the node alone admitted %d more, want 3 (5 in all)", n)
 	}
+	// An item's queue, made while the node had a third of the bound, holds
+	// all it may admit later: a sender never blocks.
+	nodes = 3
+	if c := cap(s.newQueue().buys); c != 5 {
+		t.Fatalf("a queue holds %d buys, want the whole bound, 5", c)
+	}
 }
 
 // TestAdmitBoundsAllSales: sales running together share the node's bound,

@@ -2,12 +2,12 @@
 // what the database can take at once is shared out between them rather
 // than promised whole by each.
 //
-// Each node writes a heartbeat row (the nodes table) every Every and
-// counts the rows seen within Stale. A node that stops removes its row; one
-// that dies is counted until its row is Stale, and any node deletes rows
-// long past that. The times are the nodes' own clocks, which are expected
-// to agree within a second or two (NTP); a node whose clock runs far
-// behind the others' is counted late or not at all.
+// On PostgreSQL each node writes a heartbeat row (the nodes table) every
+// Every and counts the rows seen within three heartbeats, all by the
+// database's clock. A node that stops removes its row; one that dies is
+// counted until its row is stale, and any node deletes rows long past
+// that. SQLite is served by one process by design: there a node is alone,
+// and Run returns at once.
 package cluster
 
 import (
@@ -20,9 +20,11 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 )
 
-// Heartbeat defaults.
+// DefaultEvery is how often a node writes its heartbeat unless told
+// otherwise.
+const DefaultEvery = 2 * time.Second
+
 const (
-	DefaultEvery = 2 * time.Second
 	// A row unseen for three heartbeats is a node that stopped without
 	// saying so: counted a few seconds more, then not.
 	staleBeats = 3
@@ -31,7 +33,7 @@ const (
 )
 
 // Presence is a node's heartbeat and its count of the nodes serving its
-// database. The zero value is not ready: set DB (and Logger), then Run.
+// database. Set DB (and Logger), then Run.
 type Presence struct {
 	DB     *db.DB
 	Logger *slog.Logger
@@ -51,8 +53,11 @@ func (p *Presence) Nodes() int {
 
 // Run writes the node's heartbeat and counts the nodes until ctx ends, then
 // removes the node's row. A heartbeat that fails is logged and leaves the
-// count as it was.
+// count as it was. On SQLite it returns at once.
 func (p *Presence) Run(ctx context.Context) {
+	if p.DB.Dialect() != db.Postgres {
+		return
+	}
 	every := p.Every
 	if every <= 0 {
 		every = DefaultEvery
@@ -61,7 +66,7 @@ func (p *Presence) Run(ctx context.Context) {
 		p.id = nimbus.NewID(nimbus.PrefixNode)
 	}
 	defer func() {
-		// The database may be closing too: a row left behind goes stale.
+		// The database may be going away too: a row left behind goes stale.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), every)
 		defer cancel()
 		_ = p.DB.Update(ctx, func(tx *db.Tx) error {
@@ -84,19 +89,21 @@ func (p *Presence) Run(ctx context.Context) {
 }
 
 // beat writes the node's row, deletes rows long unseen and counts those
-// seen lately.
+// seen lately. The times are the database's: nodes whose clocks disagree
+// still count each other alike.
 func (p *Presence) beat(ctx context.Context, every time.Duration) error {
 	var n int64
 	err := p.DB.Update(ctx, func(tx *db.Tx) error {
-		now := time.Now().UTC()
-		if _, err := tx.Exec(ctx, `INSERT INTO nodes (id, seen_at) VALUES (?, ?)
-			ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`, p.id, now); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO nodes (id, seen_at) VALUES (?, now())
+			ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at`, p.id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM nodes WHERE seen_at < ?`, now.Add(-forgetAfter)); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM nodes WHERE seen_at < now() - make_interval(secs => ?)`,
+			forgetAfter.Seconds()); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `SELECT COUNT(*) FROM nodes WHERE seen_at > ?`, now.Add(-staleBeats*every)).Scan(&n)
+		return tx.QueryRow(ctx, `SELECT COUNT(*) FROM nodes WHERE seen_at > now() - make_interval(secs => ?)`,
+			(staleBeats * every).Seconds()).Scan(&n)
 	})
 	if err == nil {
 		p.nodes.Store(n)

@@ -9,10 +9,11 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/platform/db/dbtest"
 )
 
-// TestPresenceCountsTheNodesOfADatabase: each node counts the nodes whose
-// heartbeat is recent, itself included; a node that stops is no longer
-// counted, one that went quiet is counted no more once stale, and rows long
-// stale are deleted.
+// TestPresenceCountsTheNodesOfADatabase: on PostgreSQL each node counts
+// the nodes whose heartbeat is recent, itself included; a heartbeat moves
+// a node's time on; a node that stops is no longer counted, one that went
+// quiet is counted no more once stale, and rows long stale are deleted. On
+// SQLite, one process by design, a node is alone.
 func TestPresenceCountsTheNodesOfADatabase(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := t.Context()
@@ -20,6 +21,15 @@ func TestPresenceCountsTheNodesOfADatabase(t *testing.T) {
 		a, b := &Presence{DB: d, id: "node_a"}, &Presence{DB: d, id: "node_b"}
 		if a.Nodes() != 1 {
 			t.Fatalf("before any heartbeat: %d nodes, want 1", a.Nodes())
+		}
+		if d.Dialect() != db.Postgres {
+			stopped, stop := context.WithCancel(ctx)
+			stop()
+			a.Run(stopped) // returns: there is nothing to count
+			if a.Nodes() != 1 {
+				t.Fatalf("a node on SQLite counts %d nodes, want 1", a.Nodes())
+			}
+			return
 		}
 		beat := func(p *Presence, want int) {
 			t.Helper()
@@ -30,21 +40,26 @@ func TestPresenceCountsTheNodesOfADatabase(t *testing.T) {
 				t.Fatalf("%s counts %d nodes, want %d", p.id, p.Nodes(), want)
 			}
 		}
+		exec := func(query string) {
+			t.Helper()
+			if err := d.Update(ctx, func(tx *db.Tx) error { _, err := tx.Exec(ctx, query); return err }); err != nil {
+				t.Fatal(err)
+			}
+		}
 		beat(a, 1)
 		beat(b, 2)
 		beat(a, 2)
 
+		// a's row, as if its last heartbeats were missed: counted again
+		// once it beats.
+		exec(`UPDATE nodes SET seen_at = now() - interval '7 seconds' WHERE id = 'node_a'`)
+		beat(b, 1)
+		beat(a, 2)
+
 		// One node went quiet a while ago (counted no more), one long ago
 		// (deleted).
-		now := time.Now().UTC()
-		err := d.Update(ctx, func(tx *db.Tx) error {
-			_, err := tx.Exec(ctx, `INSERT INTO nodes (id, seen_at) VALUES ('node_quiet', ?), ('node_gone', ?)`,
-				now.Add(-staleBeats*every-time.Second), now.Add(-forgetAfter-time.Second))
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		exec(`INSERT INTO nodes (id, seen_at) VALUES ('node_quiet', now() - interval '7 seconds'),
+			('node_gone', now() - interval '61 seconds')`)
 		beat(a, 2)
 		var rows int
 		if err := d.View(ctx, func(tx *db.Tx) error { return tx.QueryRow(ctx, `SELECT COUNT(*) FROM nodes`).Scan(&rows) }); err != nil {
@@ -54,8 +69,8 @@ func TestPresenceCountsTheNodesOfADatabase(t *testing.T) {
 			t.Fatalf("%d rows in nodes, want 3: a, b and the quiet one (the one gone a minute deleted)", rows)
 		}
 
-		// b stops: its row goes with it (its last heartbeat, on a context
-		// already ended, fails and changes nothing).
+		// b stops: its row goes with it, whether its first heartbeat, on a
+		// context already ended, was written or not.
 		stopped, stop := context.WithCancel(ctx)
 		stop()
 		b.Run(stopped)
