@@ -42,7 +42,8 @@ type FlashSaleOptions struct {
 	Out   io.Writer
 	// Timeline prints, for each quarter second of the sale, the orders
 	// acknowledged, the buys turned away, the CPU this process used and the
-	// p99 latency of the buys sent in it that got an order: where a slow
+	// p99 latency of the buys sent in it that got an order and of those
+	// turned away: where a slow
 	// start or a lull in the retries costs throughput, whether a slow
 	// quarter lacked buys or spent more CPU on each, and when the slowest
 	// buys were sent.
@@ -73,6 +74,7 @@ type FlashSaleResult struct {
 	// AfterSoldOutP99ms counts only buys sent once the last unit was sold:
 	// the ones that find the sale gone, not the ones already queued for it.
 	AfterSoldOutP99ms float64 `json:"after_sold_out_p99_ms"`
+	RejectedP50ms     float64 `json:"rejected_p50_ms"`
 	RejectedP99ms     float64 `json:"rejected_p99_ms"`
 	OtherStoreP99ms   float64 `json:"other_store_p99_ms"`
 	Watchers          int     `json:"watchers"`
@@ -290,7 +292,8 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 		slices.Sort(l)
 	}
 	res.P50ms, res.P95ms, res.P99ms, res.Maxms = pct(okLat, 50), pct(okLat, 95), pct(okLat, 99), pct(okLat, 100)
-	res.SoldOutP50ms, res.SoldOutP99ms, res.RejectedP99ms = pct(soldLat, 50), pct(soldLat, 99), pct(rejLat, 99)
+	res.SoldOutP50ms, res.SoldOutP99ms = pct(soldLat, 50), pct(soldLat, 99)
+	res.RejectedP50ms, res.RejectedP99ms = pct(rejLat, 50), pct(rejLat, 99)
 	res.OtherStoreP99ms = pct(other, 99)
 	res.Watchers, res.WatchRequests, res.WatchP99ms = o.Watchers, len(watchLat), pct(watchLat, 99)
 
@@ -361,13 +364,21 @@ const timelineStep = 250 * time.Millisecond
 
 // printTimeline writes how many orders were acknowledged, how many buys
 // were turned away for overload, the p99 latency of the buys sent in the
-// step that got an order and, where the CPU clock was read at both ends of
-// a step (within half a step of them), the CPU the process used, in each
-// step from t0 to the last answer.
+// step that got an order and of those turned away and, where the CPU clock
+// was read at both ends of a step (within half a step of them), the CPU the
+// process used, in each step from t0 to the last answer.
 func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, cpu []cpuSample) {
 	const step = timelineStep
 	var orders, refused []int
-	var sent [][]time.Duration // by the step a buy that got an order was sent in
+	var sent [][]time.Duration      // by the step a buy that got an order was sent in
+	var refusedAt [][]time.Duration // by the step a buy turned away was sent in
+	bySend := func(by *[][]time.Duration, answered time.Time, took time.Duration) {
+		i := max(0, int(answered.Add(-took).Sub(t0)/step))
+		for len(*by) <= i {
+			*by = append(*by, nil)
+		}
+		(*by)[i] = append((*by)[i], took)
+	}
 	count := func(counts *[]int, at time.Time) {
 		i := int(at.Sub(t0) / step)
 		for len(*counts) <= i {
@@ -378,13 +389,10 @@ func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, cpu []cpuS
 	for _, b := range outcomes {
 		for j, at := range b.okAt {
 			count(&orders, at)
-			i := max(0, int(at.Add(-b.okLat[j]).Sub(t0)/step))
-			for len(sent) <= i {
-				sent = append(sent, nil)
-			}
-			sent[i] = append(sent[i], b.okLat[j])
+			bySend(&sent, at, b.okLat[j])
 		}
-		for _, at := range b.rejAt {
+		for j, at := range b.rejAt {
+			bySend(&refusedAt, at, b.rejLat[j])
 			count(&refused, at)
 		}
 	}
@@ -406,9 +414,18 @@ func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, cpu []cpuS
 		if ok1 && ok2 {
 			fmt.Fprintf(w, ", %4d ms CPU", (to.process - from.process).Milliseconds())
 		}
-		if i < len(sent) && len(sent[i]) > 0 {
-			slices.Sort(sent[i])
-			fmt.Fprintf(w, "; sent now: p99 %3.0f ms", pct(sent[i], 99))
+		var latencies []string // of the buys sent in the step
+		for _, l := range []struct {
+			what string
+			by   [][]time.Duration
+		}{{"orders", sent}, {"turned away", refusedAt}} {
+			if i < len(l.by) && len(l.by[i]) > 0 {
+				slices.Sort(l.by[i])
+				latencies = append(latencies, fmt.Sprintf("%s p99 %3.0f ms", l.what, pct(l.by[i], 99)))
+			}
+		}
+		if len(latencies) > 0 {
+			fmt.Fprintf(w, "; sent now: %s", strings.Join(latencies, ", "))
 		}
 		fmt.Fprintln(w)
 	}
@@ -679,8 +696,8 @@ func (r *FlashSaleResult) Print(w io.Writer) {
 		r.Buyers, r.Stock, r.Attempts, r.Orders, r.SoldOut, r.Rejected, r.Errors)
 	fmt.Fprintf(w, "orders/second until sold out: %.0f (%.2fs)\n", r.OrdersPerSecond, r.SecondsToSellOut)
 	fmt.Fprintf(w, "buy latency: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms\n", r.P50ms, r.P95ms, r.P99ms, r.Maxms)
-	fmt.Fprintf(w, "sold out answers: p50 %.2f ms, p99 %.2f ms (p99 %.2f ms for buys sent after the last unit sold); overload answers p99 %.2f ms\n",
-		r.SoldOutP50ms, r.SoldOutP99ms, r.AfterSoldOutP99ms, r.RejectedP99ms)
+	fmt.Fprintf(w, "sold out answers: p50 %.2f ms, p99 %.2f ms (p99 %.2f ms for buys sent after the last unit sold); overload answers p50 %.2f ms, p99 %.2f ms\n",
+		r.SoldOutP50ms, r.SoldOutP99ms, r.AfterSoldOutP99ms, r.RejectedP50ms, r.RejectedP99ms)
 	if r.Watchers > 0 {
 		fmt.Fprintf(w, "%d shoppers watching the sale's page: %d asks, p99 %.1f ms\n", r.Watchers, r.WatchRequests, r.WatchP99ms)
 	}
