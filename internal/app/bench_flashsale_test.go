@@ -3,10 +3,12 @@ package app_test
 import (
 	"context"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/nimbuscommerce/nimbus/internal/app"
 	"github.com/nimbuscommerce/nimbus/internal/bench"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db/dbtest"
 )
 
 // TestBenchFlashSale runs the flash sale benchmark small, on each backend:
@@ -44,4 +46,37 @@ func TestBenchFlashSaleTwoNodes(t *testing.T) {
 			t.Fatalf("audit: %+v", res)
 		}
 	})
+}
+
+// TestFlashSaleTwoProcesses runs the benchmark against two "nimbus serve"
+// processes on one PostgreSQL database (on SQLite, one process by design,
+// against the one): the buyers spread over both, and the audit, through
+// the first, finds every guarantee kept. The processes count each other by
+// their heartbeats before the sale starts (the benchmark warns otherwise),
+// so each admits its share of the sale.
+func TestFlashSaleTwoProcesses(t *testing.T) {
+	for _, b := range dbtest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			one := "http://" + freeAddr(t)
+			startServerProcess(t, b, strings.TrimPrefix(one, "http://"))
+			var nodes []string
+			if b.Config.URL != "" {
+				two := "http://" + freeAddr(t)
+				startServerProcess(t, b, strings.TrimPrefix(two, "http://"))
+				nodes = append(nodes, two)
+			}
+			var out strings.Builder
+			res, err := bench.FlashSale(context.Background(), bench.FlashSaleOptions{BaseURL: one, Nodes: nodes,
+				Buyers: 60, Stock: 90, Out: &out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(out.String(), "warning") {
+				t.Fatalf("the benchmark warned:\n%s", out.String())
+			}
+			if res.Nodes != 1+len(nodes) || res.Orders != 90 || res.Oversold != 0 || res.Lost != 0 || res.Duplicates != 0 || !res.LedgerConsistent {
+				t.Fatalf("audit: %+v", res)
+			}
+		})
+	}
 }

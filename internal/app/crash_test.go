@@ -32,9 +32,10 @@ func TestCrashServer(t *testing.T) {
 	os.Exit(app.Main(context.Background(), args, app.Env{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
 }
 
-// startCrashServer runs a server process on the backend's database and
-// returns what kills it (SIGKILL) and waits until it is gone.
-func startCrashServer(t *testing.T, b dbtest.Backend, addr string) (kill func()) {
+// startServerProcess runs "nimbus serve" as a process of its own (a child
+// of the test binary) on the backend's database and returns what kills it
+// (SIGKILL) and waits until it is gone.
+func startServerProcess(t *testing.T, b dbtest.Backend, addr string) (kill func()) {
 	t.Helper()
 	args, _ := json.Marshal([]string{"serve", "--addr", addr, "--data-dir", b.Config.DataDir, "--log-level", "error",
 		"--flash-sale-ip-rate", "0"})
@@ -68,7 +69,7 @@ func TestFlashSaleCrash(t *testing.T) {
 	for _, b := range dbtest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			addr := freeAddr(t)
-			crash := startCrashServer(t, b, addr)
+			crash := startServerProcess(t, b, addr)
 			s := &testServer{URL: "http://" + addr}
 			sh := openShop(t, s, "acme")
 			sh.Owner.do("POST", "/api/v1/variants/"+sh.Large.ID+"/inventory/adjustments", map[string]any{"kind": "received", "quantity": 400}).
@@ -109,7 +110,7 @@ func TestFlashSaleCrash(t *testing.T) {
 			crash()
 			wg.Wait()
 
-			stop := startCrashServer(t, b, addr)
+			stop := startServerProcess(t, b, addr)
 			told := 0
 			for i, id := range acked {
 				if id == "" {
