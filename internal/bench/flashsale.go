@@ -43,10 +43,9 @@ type FlashSaleOptions struct {
 	// Timeline prints, for each quarter second of the sale, the orders
 	// acknowledged, the buys turned away, the CPU this process used and the
 	// p99 latency of the buys sent in it that got an order and of those
-	// turned away: where a slow
-	// start or a lull in the retries costs throughput, whether a slow
-	// quarter lacked buys or spent more CPU on each, and when the slowest
-	// buys were sent.
+	// turned away: where a slow start or a lull in the retries costs
+	// throughput, whether a slow quarter lacked buys or spent more CPU on
+	// each, and when the slowest buys were sent.
 	Timeline bool
 	// DuringSale, if set, is called as the buyers start and the function it
 	// returns when the last one is done (to profile the sale alone).
@@ -334,6 +333,10 @@ func awaitNodes(ctx context.Context, nodes []string, within time.Duration) error
 	}
 }
 
+// metricsClient reads the nodes' metrics; a node that does not answer in
+// time is asked again.
+var metricsClient = &http.Client{Timeout: 2 * time.Second}
+
 // nodesCounted reads a node's count of the nodes on its database from its
 // metrics; 0 if it cannot.
 func nodesCounted(ctx context.Context, node string) int {
@@ -341,7 +344,7 @@ func nodesCounted(ctx context.Context, node string) int {
 	if err != nil {
 		return 0
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := metricsClient.Do(req)
 	if err != nil {
 		return 0
 	}
