@@ -228,7 +228,17 @@ func TestFlashSaleWindowAndAccounts(t *testing.T) {
 func TestFlashSaleBurst(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *testServer) {
 		sh := openShop(t, s, "acme")
-		burst(t, sh, []*client{s.client(t)})
+		c := s.client(t)
+		burst(t, sh, []*client{c})
+		// The node's metrics: the 50 orders were placed by committed
+		// batches, and no buy is left in flight.
+		metrics := string(c.do("GET", "/metrics", nil).must(t, http.StatusOK, nil).Body)
+		for _, want := range []string{"nimbus_flash_sale_batch_orders_sum 50\n", "nimbus_flash_sale_buys_in_flight 0\n",
+			"nimbus_flash_sale_batch_seconds_count ", "nimbus_flash_sale_batch_replans_total "} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("metrics lack %q", want)
+			}
+		}
 	})
 }
 

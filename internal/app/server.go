@@ -104,7 +104,8 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 		burst.InFlightAllSales = cfg.MaxWrites * 3 / 4
 	}
 	s.Cluster = &cluster.Presence{DB: d, Logger: logger}
-	s.FlashSales = &flashsale.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders, Burst: burst, Nodes: s.Cluster.Nodes}
+	s.FlashSales = &flashsale.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders, Burst: burst, Nodes: s.Cluster.Nodes,
+		Metrics: flashsale.NewMetrics()}
 	s.Orders.OnCancel = append(s.Orders.OnCancel, s.FlashSales.GiveBack)
 	s.Checkout = &checkout.Service{DB: d, Tenants: s.Tenants, Orders: s.Orders}
 	s.Customers = &customer.Service{DB: d, Passwords: s.Identity}
@@ -159,6 +160,7 @@ func (s *Server) routes() http.Handler {
 		Name: "nimbus_cluster_nodes",
 		Help: "Nodes serving this node's database, itself included, as of its last heartbeat.",
 	}, func() float64 { return float64(s.Cluster.Nodes()) }))
+	metrics.Registry.MustRegister(s.FlashSales.Metrics.Collectors(s.FlashSales)...)
 
 	api := httpx.NewAPI(mux, Version(), s.cfg.MaxBodyBytes)
 	identity.RegisterAPI(api, s.Identity, s.Tenants, s.cfg.SecureCookies)

@@ -247,6 +247,7 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *number
 		err = s.tryBatch(ctx, t, group, numbers)
 		// A batch that lost a race is planned again on what is there now.
 		for attempt := 0; errors.Is(err, errRace) && attempt < 3; attempt++ {
+			s.Metrics.replanned()
 			if errors.Is(err, errSoldOutSincePlan) {
 				// The batch that sold the item out notes it, with the keys
 				// of its orders: answered from the note, this batch's buyers
@@ -377,7 +378,8 @@ func (s *Service) refuseQueued(k itemKey) {
 // than passing it.
 func (s *Service) tryBatch(ctx context.Context, t *tenant.Tenant, group []*pendingBuy, numbers *numberPool) error {
 	var plan *batchPlan
-	asOf := time.Now().UnixNano()
+	start := time.Now()
+	asOf := start.UnixNano()
 	err := s.DB.TenantView(ctx, t.ID, func(tx *db.TenantTx) (err error) {
 		plan, err = planBatch(ctx, tx, t, group)
 		return err
@@ -411,8 +413,10 @@ func (s *Service) tryBatch(ctx context.Context, t *tenant.Tenant, group []*pendi
 	err = s.DB.TenantUpdate(ctx, t.ID, func(tx *db.TenantTx) error { return s.placeBatch(ctx, tx, plan, group, d, nums) })
 	if err != nil {
 		numbers.giveBack(nums)
+		return err
 	}
-	return err
+	s.Metrics.placed(len(d.accepted), time.Since(start))
+	return nil
 }
 
 // numberPool hands the orders of an item's batches on PostgreSQL their

@@ -686,6 +686,14 @@ func (s *Service) inFlightBound() int {
 	return s.Burst.InFlightPerSale
 }
 
+// buysInFlight is how many buys of all sales the node is working on.
+func (s *Service) buysInFlight() int {
+	b := &s.burst
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.total
+}
+
 // admit takes one of the sale's in-flight places, or refuses at once.
 func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
 	key := tenantID + "/" + saleID

@@ -74,6 +74,8 @@ type Service struct {
 	// (cluster.Presence.Nodes): each admits its share of a sale's buys in
 	// flight. Nil means one.
 	Nodes func() int
+	// Metrics, if set, is told of the batches placed.
+	Metrics *Metrics
 
 	burst burstState
 }

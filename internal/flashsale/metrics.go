@@ -1,0 +1,63 @@
+package flashsale
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics is what a node's flash sales tell Prometheus: how many orders
+// each batch's transaction placed and how long the batch took (the group
+// commit at work), how often a batch had to be planned again, and how
+// many buys the node is working on. Service.Metrics may be nil.
+type Metrics struct {
+	batchOrders  prometheus.Histogram
+	batchSeconds prometheus.Histogram
+	replans      prometheus.Counter
+}
+
+// NewMetrics makes the metrics; register them with Collectors.
+func NewMetrics() *Metrics {
+	return &Metrics{
+		batchOrders: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "nimbus_flash_sale_batch_orders",
+			Help:    "Orders placed by each flash sale batch committed on this node (buys grouped into one transaction).",
+			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 150, maxBatch},
+		}),
+		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "nimbus_flash_sale_batch_seconds",
+			Help:    "Time from a committed flash sale batch's plan to its commit.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}),
+		replans: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nimbus_flash_sale_batch_replans_total",
+			Help: "Flash sale batches planned again because another batch took what their plan counted on.",
+		}),
+	}
+}
+
+// Collectors returns the metrics to register, with a gauge of the buys of
+// all sales s is working on.
+func (m *Metrics) Collectors(s *Service) []prometheus.Collector {
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "nimbus_flash_sale_buys_in_flight",
+		Help: "Flash sale buys this node has admitted and not yet answered, all sales together.",
+	}, func() float64 { return float64(s.buysInFlight()) })
+	return []prometheus.Collector{m.batchOrders, m.batchSeconds, m.replans, inFlight}
+}
+
+// placed records a committed batch.
+func (m *Metrics) placed(orders int, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.batchOrders.Observe(float64(orders))
+	m.batchSeconds.Observe(took.Seconds())
+}
+
+// replanned records a batch planned again.
+func (m *Metrics) replanned() {
+	if m != nil {
+		m.replans.Inc()
+	}
+}
