@@ -247,7 +247,6 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *number
 		err = s.tryBatch(ctx, t, group, numbers)
 		// A batch that lost a race is planned again on what is there now.
 		for attempt := 0; errors.Is(err, errRace) && attempt < 3; attempt++ {
-			s.Metrics.replanned()
 			if errors.Is(err, errSoldOutSincePlan) {
 				// The batch that sold the item out notes it, with the keys
 				// of its orders: answered from the note, this batch's buyers
@@ -263,6 +262,7 @@ func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *number
 					return
 				}
 			}
+			s.Metrics.replanned()
 			err = s.tryBatch(ctx, t, group, numbers)
 		}
 		if errors.Is(err, errRace) && len(group) == 1 {

@@ -22,27 +22,42 @@ func NewMetrics() *Metrics {
 		batchOrders: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "nimbus_flash_sale_batch_orders",
 			Help:    "Orders placed by each flash sale batch committed on this node (buys grouped into one transaction).",
-			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 150, maxBatch},
+			Buckets: batchBuckets(),
 		}),
 		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "nimbus_flash_sale_batch_seconds",
-			Help:    "Time from a committed flash sale batch's plan to its commit.",
+			Help:    "Time from a committed flash sale batch's last plan to its commit (a batch planned again counts from its new plan).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}),
 		replans: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nimbus_flash_sale_batch_replans_total",
-			Help: "Flash sale batches planned again because another batch took what their plan counted on.",
+			Help: "Flash sale batches planned again because what their plan read moved before they wrote (units taken by another batch or given back, a key used meanwhile).",
 		}),
 	}
 }
 
+// batchBuckets are the histogram's buckets of orders a batch: up to and
+// including maxBatch.
+func batchBuckets() []float64 {
+	var b []float64
+	for _, n := range []float64{1, 2, 5, 10, 25, 50, 100, 150} {
+		if n < maxBatch {
+			b = append(b, n)
+		}
+	}
+	return append(b, maxBatch)
+}
+
 // Collectors returns the metrics to register, with a gauge of the buys of
-// all sales s is working on.
+// all sales s is working on (that gauge alone for nil Metrics).
 func (m *Metrics) Collectors(s *Service) []prometheus.Collector {
 	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "nimbus_flash_sale_buys_in_flight",
 		Help: "Flash sale buys this node has admitted and not yet answered, all sales together.",
 	}, func() float64 { return float64(s.buysInFlight()) })
+	if m == nil {
+		return []prometheus.Collector{inFlight}
+	}
 	return []prometheus.Collector{m.batchOrders, m.batchSeconds, m.replans, inFlight}
 }
 
