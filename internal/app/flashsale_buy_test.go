@@ -7,13 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nimbuscommerce/nimbus/internal/app"
+	"github.com/nimbuscommerce/nimbus/internal/bench"
 	"github.com/nimbuscommerce/nimbus/internal/flashsale"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db/dbtest"
@@ -250,17 +250,11 @@ func TestFlashSaleBurst(t *testing.T) {
 // failing the test if it is not there.
 func metricValue(t *testing.T, exposition, name string) float64 {
 	t.Helper()
-	for line := range strings.SplitSeq(exposition, "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			return f
-		}
+	v, ok := bench.MetricValue(exposition, name)
+	if !ok {
+		t.Fatalf("no metric %s", name)
 	}
-	t.Fatalf("no metric %s", name)
-	return 0
+	return v
 }
 
 // forEachNodePair runs f with two servers on one fresh database of each

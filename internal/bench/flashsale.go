@@ -354,13 +354,20 @@ func nodesCounted(ctx context.Context, node string) int {
 	if err != nil {
 		return 0
 	}
-	for line := range strings.SplitSeq(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, "nimbus_cluster_nodes "); ok {
-			n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return int(n)
+	n, _ := MetricValue(string(body), "nimbus_cluster_nodes")
+	return int(n)
+}
+
+// MetricValue reads a metric without labels from a Prometheus text
+// exposition (a node's /metrics), and reports whether it was there.
+func MetricValue(exposition, name string) (float64, bool) {
+	for line := range strings.SplitSeq(exposition, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f, err == nil
 		}
 	}
-	return 0
+	return 0, false
 }
 
 // timelineStep is the time a line of the timeline covers.

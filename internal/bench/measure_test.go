@@ -134,3 +134,16 @@ func TestFlashSaleRefusesBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricValue reads a metric without labels from an exposition, not a
+// longer name that starts like it, and says when it is not there.
+func TestMetricValue(t *testing.T) {
+	const exposition = "# HELP nimbus_cluster_nodes Nodes.\n# TYPE nimbus_cluster_nodes gauge\n" +
+		"nimbus_cluster_nodes_total 7\nnimbus_cluster_nodes 2\nnimbus_x{a=\"b\"} 3\n"
+	if v, ok := MetricValue(exposition, "nimbus_cluster_nodes"); !ok || v != 2 {
+		t.Fatalf("nimbus_cluster_nodes = %v, %v; want 2", v, ok)
+	}
+	if _, ok := MetricValue(exposition, "nimbus_y"); ok {
+		t.Fatal("a metric that is not there was found")
+	}
+}

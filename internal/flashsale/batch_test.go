@@ -65,6 +65,18 @@ func buyOf(t *testing.T, s *Service, sale *Sale, email, key string, quantity int
 	return newPendingBuy(in, in.keyHash(), false)
 }
 
+// soldToAda is a sale of one unit that Ada bought, alone in her batch, and
+// that the node has noted sold out.
+func soldToAda(t *testing.T, d *db.DB) (s *Service, tenantID string, sale *Sale, ada *pendingBuy) {
+	t.Helper()
+	s, tenantID, sale = saleOn(t, d, 1, 1)
+	ada = placeAlone(t, s, tenantID, sale, "ada")
+	if soldOut := s.SoldOut(tenantID, sale.ID, sale.Items[0].VariantID); ada.err != nil || !soldOut {
+		t.Fatalf("the only unit: %v, sold out noted %v", ada.err, soldOut)
+	}
+	return s, tenantID, sale, ada
+}
+
 // placeAlone places a buy of one unit by name@example.com in a batch of its
 // own, and returns it answered.
 func placeAlone(t *testing.T, s *Service, tenantID string, sale *Sale, name string) *pendingBuy {
@@ -187,12 +199,8 @@ func TestPublicCopyReadAcrossTheSellOut(t *testing.T) {
 func TestGiveBackForgetsOnCommit(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		s, tenantID, sale := saleOn(t, d, 1, 1)
+		s, tenantID, sale, ada := soldToAda(t, d)
 		variantID := sale.Items[0].VariantID
-		ada := placeAlone(t, s, tenantID, sale, "ada")
-		if ada.err != nil || !s.SoldOut(tenantID, sale.ID, variantID) {
-			t.Fatalf("the only unit: %v, sold out noted %v", ada.err, s.SoldOut(tenantID, sale.ID, variantID))
-		}
 		s.Orders.OnCancel = []func(context.Context, *db.TenantTx, string) error{s.GiveBack,
 			func(ctx context.Context, _ *db.TenantTx, _ string) error {
 				s.noteSoldOut(ctx, tenantID, sale.ID, variantID, true, time.Now().UnixNano()) // from the rows before the cancel
@@ -307,12 +315,8 @@ func TestBatchFillsWhileAnotherRuns(t *testing.T) {
 func TestReadingsBeforeAReconnectAreNotNoted(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		s, tenantID, sale := saleOn(t, d, 1, 1)
+		s, tenantID, sale, _ := soldToAda(t, d)
 		variantID := sale.Items[0].VariantID
-		ada := placeAlone(t, s, tenantID, sale, "ada")
-		if ada.err != nil || !s.SoldOut(tenantID, sale.ID, variantID) {
-			t.Fatalf("the only unit: %v", ada.err)
-		}
 		before := time.Now().UnixNano()
 		s.forgetAll()
 		s.noteSoldOut(ctx, tenantID, sale.ID, variantID, true, before)

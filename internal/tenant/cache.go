@@ -50,30 +50,32 @@ func (c *cache) ready() *cache {
 // ENOTFOUND.
 func (s *Service) Resolve(ctx context.Context, handle string) (*Tenant, error) {
 	c := s.cache.ready()
-	return c.byHandle.Get(ctx, strings.ToLower(handle), func(ctx context.Context) (*Tenant, error) {
-		began := c.byID.Now()
-		t, err := s.FindTenantByHandle(ctx, handle)
-		switch {
-		case err == nil:
-			c.byID.Put(t.ID, t, began)
-		case nimbus.ErrorCode(err) == nimbus.ENOTFOUND: // renamed: not served stale meanwhile
-			c.byHandle.Drop(strings.ToLower(handle))
-		}
-		return t, err
-	})
+	return c.get(ctx, c.byHandle, strings.ToLower(handle), c.byID, func(t *Tenant) string { return t.ID },
+		func(ctx context.Context) (*Tenant, error) { return s.FindTenantByHandle(ctx, handle) })
 }
 
 // Cached returns a tenant by id, from the cache. Errors: ENOTFOUND.
 func (s *Service) Cached(ctx context.Context, id string) (*Tenant, error) {
 	c := s.cache.ready()
-	return c.byID.Get(ctx, id, func(ctx context.Context) (*Tenant, error) {
-		began := c.byHandle.Now()
-		t, err := s.FindTenantByID(ctx, id)
+	return c.get(ctx, c.byID, id, c.byHandle, func(t *Tenant) string { return t.Handle },
+		func(ctx context.Context) (*Tenant, error) { return s.FindTenantByID(ctx, id) })
+}
+
+// get answers key from one of the cache's maps (own), reading the tenant
+// with find when it must. A tenant read is kept under its key in the other
+// map as well (a store looked up by handle is then found by id, and the
+// other way round); a key found gone (a store renamed or closed) is not
+// answered stale meanwhile.
+func (c *cache) get(ctx context.Context, own *memo.Cache[*Tenant], key string, other *memo.Cache[*Tenant], otherKey func(*Tenant) string,
+	find func(context.Context) (*Tenant, error)) (*Tenant, error) {
+	return own.Get(ctx, key, func(ctx context.Context) (*Tenant, error) {
+		began := other.Now()
+		t, err := find(ctx)
 		switch {
 		case err == nil:
-			c.byHandle.Put(t.Handle, t, began)
-		case nimbus.ErrorCode(err) == nimbus.ENOTFOUND: // closed: not served stale meanwhile
-			c.byID.Drop(id)
+			other.Put(otherKey(t), t, began)
+		case nimbus.ErrorCode(err) == nimbus.ENOTFOUND:
+			own.Drop(key)
 		}
 		return t, err
 	})

@@ -159,7 +159,8 @@ func (c *Cache[V]) makeRoom(key string) {
 // Forget drops key's value, now: the next caller reads it anew, and a
 // read already under way (begun before this) is neither kept nor shared
 // with callers that come after. For a change this node has just
-// committed, or a read that found the key gone.
+// committed, or a value read while it changed. (A read that found the key
+// gone drops it: Drop.)
 func (c *Cache[V]) Forget(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
