@@ -2,62 +2,59 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/nimbuscommerce/nimbus"
 )
 
+// TestPageCache checks what the storefront adds to memo.Cache (whose
+// tests cover fresh, stale and too old): a page gone is forgotten, a
+// failed render keeps the old page, and the visitor's CSRF token is put
+// in. In a synctest bubble: time.Sleep moves its clock, and Wait lets the
+// background render finish.
 func TestPageCache(t *testing.T) {
-	c := newPageCache()
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	c.nowFunc = func() time.Time { return now }
-	renders := 0
-	render := func() (cachedPage, error) {
-		renders++
-		return cachedPage{html: []byte(`<input name="csrf" value="` + c.marker + `"> v` + string(rune('0'+renders))), status: 200}, nil
-	}
-	p, _ := c.get("k", render)
-	if renders != 1 {
-		t.Fatalf("renders = %d", renders)
-	}
-	now = now.Add(pageTTL / 2)
-	p2, _ := c.get("k", render)
-	if renders != 1 || string(p2.html) != string(p.html) {
-		t.Fatalf("within the TTL the page was rendered again (%d renders)", renders)
-	}
-	now = now.Add(pageTTL)
-	stale, _ := c.get("k", render)
-	c.renders.Wait()
-	if renders != 2 || string(stale.html) != string(p.html) {
-		t.Fatalf("past the TTL: %d renders, served %q; want the old page served and a new one rendered", renders, stale.html)
-	}
-	p3, _ := c.get("k", render)
-	if renders != 2 || !strings.HasSuffix(string(p3.html), "v2") {
-		t.Fatalf("after the background render: %d renders, page %q", renders, p3.html)
-	}
-	now = now.Add(pageTTL + staleFor)
-	if p4, _ := c.get("k", render); renders != 3 || !strings.HasSuffix(string(p4.html), "v3") {
-		t.Fatalf("a page too old is served without a render first (%d renders)", renders)
-	}
-	now = now.Add(pageTTL)
-	busy := errors.New("database busy")
-	c.get("k", func() (cachedPage, error) { return cachedPage{}, busy })
-	c.renders.Wait()
-	if p5, err := c.get("k", render); err != nil || !strings.HasSuffix(string(p5.html), "v3") {
-		t.Fatalf("a failed background render dropped the page: %q, %v", p5.html, err)
-	}
-	c.renders.Wait()
-	now = now.Add(pageTTL)
-	gone := nimbus.Errorf(nimbus.ENOTFOUND, "product not found")
-	c.get("k", func() (cachedPage, error) { return cachedPage{}, gone })
-	c.renders.Wait()
-	if _, err := c.get("k", func() (cachedPage, error) { return cachedPage{}, gone }); nimbus.ErrorCode(err) != nimbus.ENOTFOUND {
-		t.Fatalf("a page that is gone is still served: %v", err)
-	}
-	got := string(c.personalize(p3.html, "visitor-token"))
-	if !strings.Contains(got, `value="visitor-token"`) || strings.Contains(got, c.marker) {
-		t.Fatalf("personalized page = %q", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		c := newPageCache()
+		renders := 0
+		render := func() (cachedPage, error) {
+			renders++
+			return cachedPage{html: fmt.Appendf(nil, `<input name="csrf" value="%s"> v%d`, c.marker, renders), status: 200}, nil
+		}
+		get := func(render func() (cachedPage, error)) (string, error) {
+			p, err := c.get(t.Context(), "k", render)
+			return string(p.html), err
+		}
+		first, _ := get(render)
+		if again, _ := get(render); renders != 1 || again != first {
+			t.Fatalf("within the TTL the page was rendered again (%d renders)", renders)
+		}
+
+		time.Sleep(pageTTL)
+		busy := errors.New("database busy")
+		if page, err := get(func() (cachedPage, error) { return cachedPage{}, busy }); err != nil || page != first {
+			t.Fatalf("a stale page: %q, %v; want it served while it renders", page, err)
+		}
+		synctest.Wait()
+		if page, err := get(render); err != nil || page != first {
+			t.Fatalf("a failed render dropped the page: %q, %v", page, err)
+		}
+		synctest.Wait()
+
+		time.Sleep(pageTTL)
+		gone := func() (cachedPage, error) { return cachedPage{}, nimbus.Errorf(nimbus.ENOTFOUND, "product not found") }
+		stale, _ := get(gone)
+		synctest.Wait()
+		if _, err := get(gone); nimbus.ErrorCode(err) != nimbus.ENOTFOUND {
+			t.Fatalf("a page that is gone is still served: %v", err)
+		}
+
+		got := string(c.personalize([]byte(stale), "visitor-token"))
+		if !strings.Contains(got, `value="visitor-token"`) || strings.Contains(got, c.marker) {
+			t.Fatalf("personalized page = %q", got)
+		}
+	})
 }

@@ -334,7 +334,7 @@ func (s *Storefront) cached(v *visit, key string, render func(v *visit, b base) 
 		}
 		return s.render(v, status, name, page)
 	}
-	p, err := s.cache.get(v.store.ID+"|"+v.lang+"|"+key, func() (cachedPage, error) {
+	p, err := s.cache.get(v.r.Context(), v.store.ID+"|"+v.lang+"|"+key, func() (cachedPage, error) {
 		// The render may run after this request is done (in the background,
 		// for the next visitors): it has a context of its own.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(v.r.Context()), renderTimeout)
