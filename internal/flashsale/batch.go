@@ -81,7 +81,7 @@ type pendingBuy struct {
 	bought    Bought
 	replayOf  string // the order an earlier request with the key created
 	remaining int64  // what the allocation had left after this buy; -1 unknown
-	asOf      int64  // unix nanoseconds the plan that told remaining began reading
+	asOf      int64  // monoNow nanoseconds the plan that told remaining began reading
 	err       error
 }
 
@@ -239,7 +239,7 @@ func (s *Service) drain(key itemKey, q *queue) {
 func (s *Service) runBatch(tenantID string, group []*pendingBuy, numbers *numberPool) {
 	// The batch serves many requests: none of their contexts may cut it short.
 	ctx := context.Background()
-	began := time.Now().UnixNano() // what the batch reads of the item is as of no earlier than this
+	began := monoNow() // what the batch reads of the item is as of no earlier than this
 	in := group[0].in
 	item := itemKey{tenantID, in.SaleID, in.VariantID}
 	t, err := s.Tenants.Cached(ctx, tenantID)
@@ -379,7 +379,7 @@ func (s *Service) refuseQueued(k itemKey) {
 func (s *Service) tryBatch(ctx context.Context, t *tenant.Tenant, group []*pendingBuy, numbers *numberPool) error {
 	var plan *batchPlan
 	start := time.Now()
-	asOf := start.UnixNano()
+	asOf := monoNow()
 	err := s.DB.TenantView(ctx, t.ID, func(tx *db.TenantTx) (err error) {
 		plan, err = planBatch(ctx, tx, t, group)
 		return err

@@ -174,7 +174,7 @@ func TestPublicCopyReadAcrossTheSellOut(t *testing.T) {
 		key := tenantID + "/" + sale.ID
 		h := s.hintFor(itemKey{tenantID, sale.ID, sale.Items[0].VariantID})
 		h.remaining.Store(0)
-		h.checked.Store(time.Now().Add(time.Minute).UnixNano()) // noted after the read began
+		h.checked.Store(monoNow() + int64(time.Minute)) // noted after the read began
 		got, err := s.Public(ctx, tenantID, sale.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -182,7 +182,7 @@ func TestPublicCopyReadAcrossTheSellOut(t *testing.T) {
 		if _, kept := s.burst.reads.ready().sales.Peek(key); kept || got.Items[0].Remaining() != 0 {
 			t.Fatalf("read across the sell-out: kept %v, %d left shown", kept, got.Items[0].Remaining())
 		}
-		h.checked.Store(time.Now().Add(-time.Minute).UnixNano()) // noted before
+		h.checked.Store(monoNow() - int64(time.Minute)) // noted before
 		if _, err := s.Public(ctx, tenantID, sale.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -203,7 +203,7 @@ func TestGiveBackForgetsOnCommit(t *testing.T) {
 		variantID := sale.Items[0].VariantID
 		s.Orders.OnCancel = []func(context.Context, *db.TenantTx, string) error{s.GiveBack,
 			func(ctx context.Context, _ *db.TenantTx, _ string) error {
-				s.noteSoldOut(ctx, tenantID, sale.ID, variantID, true, time.Now().UnixNano()) // from the rows before the cancel
+				s.noteSoldOut(ctx, tenantID, sale.ID, variantID, true, monoNow()) // from the rows before the cancel
 				return nil
 			}}
 		if _, err := s.Orders.Cancel(ctx, tenantID, ada.bought.Order.ID, "test", "changed her mind"); err != nil {
@@ -317,13 +317,13 @@ func TestReadingsBeforeAReconnectAreNotNoted(t *testing.T) {
 		ctx := context.Background()
 		s, tenantID, sale, _ := soldToAda(t, d)
 		variantID := sale.Items[0].VariantID
-		before := time.Now().UnixNano()
+		before := monoNow()
 		s.forgetAll()
 		s.noteSoldOut(ctx, tenantID, sale.ID, variantID, true, before)
 		if s.SoldOut(tenantID, sale.ID, variantID) {
 			t.Fatal("a reading begun before the notices were lost was noted")
 		}
-		s.noteSoldOut(ctx, tenantID, sale.ID, variantID, true, time.Now().UnixNano())
+		s.noteSoldOut(ctx, tenantID, sale.ID, variantID, true, monoNow())
 		if !s.SoldOut(tenantID, sale.ID, variantID) {
 			t.Fatal("a reading begun after was not noted")
 		}

@@ -33,6 +33,17 @@ import (
 // again (a canceled order may have given units back, on any node).
 const hintTTL = 250 * time.Millisecond
 
+// clockStart anchors monoNow an hour back, so that a moment never set
+// (0) is long past.
+var clockStart = time.Now().Add(-time.Hour)
+
+// monoNow is the time, in nanoseconds of this process's monotonic clock,
+// of the notes on sale items: they compare when a reading began with when
+// units were given back, and the wall clock may be stepped back (NTP)
+// between the two, which would put a give-back before a reading that
+// began earlier and let that reading note the item sold out.
+func monoNow() int64 { return int64(time.Since(clockStart)) }
+
 // keysMaxAge bounds how long a node trusts the keys it collected without
 // reading them in full, even if the item's placed count says they are all:
 // a node of an earlier version places orders without moving the count,
@@ -105,15 +116,15 @@ type hint struct {
 	// checked one step (see note); they are read without it.
 	noteMu    sync.Mutex
 	remaining atomic.Int64
-	checked   atomic.Int64              // unix nanoseconds of the database's answer
+	checked   atomic.Int64              // monoNow nanoseconds of the database's answer
 	keys      atomic.Pointer[orderKeys] // with remaining == 0: a copy of known
-	loaded    atomic.Int64              // unix nanoseconds the note was last made (keys read or confirmed)
+	loaded    atomic.Int64              // monoNow nanoseconds the note was last made (keys read or confirmed)
 
 	mu        sync.Mutex // one note at a time; guards what follows
 	known     orderKeys  // keys of the item's orders this node placed or read
 	counted   int64      // the placed count known accounts for
 	published bool       // keys holds all of known
-	keysRead  int64      // unix nanoseconds known was last read in full, or begun
+	keysRead  int64      // monoNow nanoseconds known was last read in full, or begun
 }
 
 // orderKeys are the keys of a sale item's orders: each order's scoped key
@@ -183,7 +194,7 @@ type burstState struct {
 	afterWrite func(group []*pendingBuy)
 
 	// givenBack holds, by item, when this node last forgot it for units
-	// given back (unix nanoseconds): a sold-out answer read before then
+	// given back (monoNow): a sold-out answer read before then
 	// may have missed them, and is not noted.
 	givenBack sync.Map // itemKey -> int64
 	// allGivenBack is givenBack for every item: when this node last lost
@@ -222,7 +233,7 @@ func (s *Service) hintFor(k itemKey) *hint {
 // nothing is left of a sale item.
 func (s *Service) SoldOut(tenantID, saleID, variantID string) bool {
 	h := s.hintOf(itemKey{tenantID, saleID, variantID})
-	return h != nil && h.remaining.Load() == 0 && time.Now().UnixNano()-h.checked.Load() < int64(hintTTL)
+	return h != nil && h.remaining.Load() == 0 && monoNow()-h.checked.Load() < int64(hintTTL)
 }
 
 // soldOut decides whether a buy is refused from memory: the item is known
@@ -242,7 +253,7 @@ func (s *Service) soldOut(tenantID, saleID, variantID string, keyHash []byte) (r
 	if _, retry := keys.scoped[[32]byte(keyHash)]; retry {
 		return false, false
 	}
-	now := time.Now().UnixNano()
+	now := monoNow()
 	last := h.checked.Load()
 	if now-last < int64(hintTTL) {
 		return true, false
@@ -252,11 +263,11 @@ func (s *Service) soldOut(tenantID, saleID, variantID string, keyHash []byte) (r
 }
 
 // soldOutSince reports whether the note says sold out as of an answer
-// newer than t (unix nanoseconds).
+// newer than t (monoNow).
 func (h *hint) soldOutSince(t int64) bool { return h.remaining.Load() == 0 && h.checked.Load() > t }
 
 // note records what is left as the database answered now, unless a
-// reading begun at asOf (unix nanoseconds) finds the item noted sold out
+// reading begun at asOf (monoNow) finds the item noted sold out
 // since: units given back are noted by forgetting the item, never by an
 // older reading. A sold-out answer, made now, passes asOf 0.
 func (h *hint) note(left, asOf int64) {
@@ -266,11 +277,11 @@ func (h *hint) note(left, asOf int64) {
 		return
 	}
 	h.remaining.Store(left)
-	h.checked.Store(time.Now().UnixNano())
+	h.checked.Store(monoNow())
 }
 
 // noteRemaining records what the database said is left of an item, in a
-// reading begun at asOf (unix nanoseconds); a sold out item goes through
+// reading begun at asOf (monoNow); a sold out item goes through
 // noteSoldOut. A sold-out answer newer than the reading stands: units
 // given back since are noted by forgetting the item, not by this.
 func (s *Service) noteRemaining(tenantID, saleID, variantID string, left, asOf int64) {
@@ -287,7 +298,7 @@ func (s *Service) notePlaced(k itemKey, placed []*pendingBuy) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.known.scoped == nil {
-		h.keysRead = time.Now().UnixNano()
+		h.keysRead = monoNow()
 	}
 	for _, p := range placed {
 		if h.known.add(p.keyHash, p.bareKey[:]) {
@@ -317,7 +328,7 @@ func (s *Service) forgetKnown(k itemKey) {
 //
 // fresh says the caller has just placed orders of the item, whose keys the
 // note must hold; otherwise a note made less than hintTTL ago is kept.
-// asOf (unix nanoseconds) is when the caller's reading that nothing is
+// asOf (monoNow) is when the caller's reading that nothing is
 // left began: if units were given back since, nothing is noted.
 func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID string, fresh bool, asOf int64) {
 	item := itemKey{tenantID, saleID, variantID}
@@ -328,7 +339,7 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 		return
 	}
 	recent := func() bool {
-		if fresh || time.Now().UnixNano()-h.loaded.Load() >= int64(hintTTL) {
+		if fresh || monoNow()-h.loaded.Load() >= int64(hintTTL) {
 			return false
 		}
 		h.note(0, 0) // the keys noted a moment ago still do
@@ -344,7 +355,7 @@ func (s *Service) noteSoldOut(ctx context.Context, tenantID, saleID, variantID s
 	if recent() {
 		return
 	}
-	began := time.Now().UnixNano()
+	began := monoNow()
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
 		// The count first: keys read after it hold every order it counts.
 		var placed int64
@@ -461,7 +472,7 @@ func (s *Service) soldOutItems(tenantID, saleID string) ([]*hint, bool) {
 	}
 	variants := v.([]string)
 	notes := make([]*hint, len(variants))
-	now := time.Now().UnixNano()
+	now := monoNow()
 	for i, variantID := range variants {
 		h := s.hintOf(itemKey{tenantID, saleID, variantID})
 		if h == nil || h.remaining.Load() != 0 || now-h.checked.Load() >= int64(hintTTL) {
@@ -530,7 +541,7 @@ func (s *Service) GiveBackNotices() int64 { return s.burst.giveBackNotices.Load(
 // note is dropped, so a note made anew after the drop finds it.
 func (s *Service) forgetRemaining(tenantID, saleID, variantID string) {
 	item := itemKey{tenantID, saleID, variantID}
-	now := time.Now().UnixNano()
+	now := monoNow()
 	s.burst.givenBack.Range(func(k, at any) bool { // what no reading in progress can predate
 		if now-at.(int64) > int64(time.Minute) {
 			s.burst.givenBack.CompareAndDelete(k, at) // not a time stored meanwhile
@@ -545,12 +556,12 @@ func (s *Service) forgetRemaining(tenantID, saleID, variantID string) {
 // for a node that may have missed the other nodes' notices of them. No
 // sold-out reading begun before now is noted after (givenBackSince).
 func (s *Service) forgetAll() {
-	s.burst.allGivenBack.Store(time.Now().UnixNano())
+	s.burst.allGivenBack.Store(monoNow())
 	s.burst.hints.Clear()
 }
 
 // givenBackSince reports whether units of an item were given back, as this
-// node heard, after asOf (unix nanoseconds).
+// node heard, after asOf (monoNow).
 func (s *Service) givenBackSince(item itemKey, asOf int64) bool {
 	if s.burst.allGivenBack.Load() >= asOf {
 		return true
@@ -830,7 +841,7 @@ func (s *Service) Public(ctx context.Context, tenantID, id string) (*Sale, error
 // readPublic reads a sale for Public, to be kept unless it sold out while
 // it was read.
 func (s *Service) readPublic(ctx context.Context, tenantID, id string) (*Sale, error) {
-	began := time.Now().UnixNano()
+	began := monoNow()
 	sale, err := s.Find(ctx, tenantID, id)
 	if err != nil {
 		return nil, err

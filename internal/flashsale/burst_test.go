@@ -125,9 +125,22 @@ func noteSoldOutNow(s *Service, item itemKey, placed []byte) *hint {
 	var keys orderKeys
 	keys.add(placed, nil)
 	h.keys.Store(&keys)
-	h.checked.Store(time.Now().UnixNano())
+	h.checked.Store(monoNow())
 	s.burst.hints.Store(item, h)
 	return h
+}
+
+// TestNoteNeverSetIsNotSoldOut: a note's moments come from monoNow, which
+// starts long past zero, so a note made and not yet set (remaining 0,
+// checked 0) never reads as "sold out a moment ago", even in a process
+// that started a moment ago.
+func TestNoteNeverSetIsNotSoldOut(t *testing.T) {
+	s := &Service{}
+	item := itemKey{"tnt_1", "fls_1", "var_1"}
+	s.hintFor(item)
+	if s.SoldOut(item.tenantID, item.saleID, item.variantID) {
+		t.Fatal("a note never set reads as sold out")
+	}
 }
 
 func TestSoldOutHintLetsRetriesThrough(t *testing.T) {
@@ -143,7 +156,7 @@ func TestSoldOutHintLetsRetriesThrough(t *testing.T) {
 	if refuse, _ := s.soldOut("t", "s", "other", make([]byte, 32)); refuse {
 		t.Fatal("an unknown item is taken for sold out")
 	}
-	h.checked.Store(time.Now().Add(-time.Second).UnixNano())
+	h.checked.Store(monoNow() - int64(time.Second))
 	refuse1, probe1 := s.soldOut("t", "s", "v", make([]byte, 32))
 	refuse2, probe2 := s.soldOut("t", "s", "v", make([]byte, 32))
 	if refuse1 || !probe1 || !refuse2 || probe2 {
@@ -157,13 +170,13 @@ func TestSoldOutHintLetsRetriesThrough(t *testing.T) {
 func TestOlderReadingsKeepSoldOut(t *testing.T) {
 	s := &Service{}
 	item := itemKey{"t", "s", "v"}
-	before := time.Now().Add(-time.Millisecond).UnixNano()
+	before := monoNow() - int64(time.Millisecond)
 	noteSoldOutNow(s, item, make([]byte, 32))
 	s.noteRemaining(item.tenantID, item.saleID, item.variantID, 3, before)
 	if !s.SoldOut(item.tenantID, item.saleID, item.variantID) {
 		t.Fatal("a reading older than the sold-out note undid it")
 	}
-	s.noteRemaining(item.tenantID, item.saleID, item.variantID, 3, time.Now().Add(time.Millisecond).UnixNano())
+	s.noteRemaining(item.tenantID, item.saleID, item.variantID, 3, monoNow()+int64(time.Millisecond))
 	if s.SoldOut(item.tenantID, item.saleID, item.variantID) {
 		t.Fatal("a reading newer than the sold-out note did not undo it")
 	}
@@ -229,7 +242,7 @@ func TestSoldOutBeforeTheBody(t *testing.T) {
 	var keys orderKeys
 	keys.add([]byte(strings.Repeat("a", 32)), placed[:])
 	h.keys.Store(keys.clone())
-	h.checked.Store(time.Now().UnixNano())
+	h.checked.Store(monoNow())
 	s.burst.hints.Store(itemKey{"t", "s", "v"}, h)
 
 	if s.soldOutBefore("t", "s", "new-key") != soldOutNew {
@@ -246,11 +259,11 @@ func TestSoldOutBeforeTheBody(t *testing.T) {
 		t.Fatal("a sale with no note of its own is taken for sold out")
 	}
 
-	h.checked.Store(time.Now().Add(-time.Second).UnixNano())
+	h.checked.Store(monoNow() - int64(time.Second))
 	if s.soldOutBefore("t", "s", "new-key") != soldOutUnknown {
 		t.Fatal("a stale note refuses unread: the buy must go on to ask the database")
 	}
-	h.checked.Store(time.Now().UnixNano())
+	h.checked.Store(monoNow())
 
 	old := keys.clone()
 	keys.add([]byte(strings.Repeat("b", 32)), nil) // an order placed before bare keys were kept
