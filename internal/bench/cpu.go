@@ -102,3 +102,21 @@ func perOrder(a, b time.Duration, orders int64) float64 {
 	}
 	return float64(b-a) / float64(time.Millisecond) / float64(orders)
 }
+
+// busyUntil is the share (0 to 1) of the machine's cores busy from start
+// to the last sample at or before until: whether a run was bound by the
+// CPU it shares with the load generator and the database, or waited on
+// something else. 0 when no sample is that early or a clock was unread.
+func busyUntil(start cpuSample, samples []cpuSample, until time.Time, cores int) float64 {
+	var end cpuSample
+	for _, s := range samples {
+		if !s.at.After(until) {
+			end = s
+		}
+	}
+	wall := end.at.Sub(start.at)
+	if !start.clock.ok || !end.clock.ok || wall <= 0 || cores <= 0 {
+		return 0
+	}
+	return float64(end.clock.machine-start.clock.machine) / float64(wall) / float64(cores)
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,11 +85,15 @@ type FlashSaleResult struct {
 	// whole machine (a local database included); 0 where unknown.
 	CPUmsPerOrder        float64 `json:"cpu_ms_per_order"`
 	MachineCPUmsPerOrder float64 `json:"machine_cpu_ms_per_order"`
-	OtherStorePages      int     `json:"other_store_pages"`
-	Oversold             int64   `json:"oversold"`
-	Lost                 int64   `json:"lost"`
-	Duplicates           int64   `json:"duplicates"`
-	LedgerConsistent     bool    `json:"ledger_consistent"`
+	// MachineBusy is the share (0 to 1) of the machine's cores busy from
+	// the sale's start until it sold out, read at the last quarter second
+	// before; 0 where unknown.
+	MachineBusy      float64 `json:"machine_busy"`
+	OtherStorePages  int     `json:"other_store_pages"`
+	Oversold         int64   `json:"oversold"`
+	Lost             int64   `json:"lost"`
+	Duplicates       int64   `json:"duplicates"`
+	LedgerConsistent bool    `json:"ledger_consistent"`
 }
 
 // Passed reports whether the audit found nothing wrong.
@@ -284,6 +289,7 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 		res.MachineCPUmsPerOrder = perOrder(cpu0.machine, cpu1.machine, res.Orders)
 	}
 	if res.Orders > 0 {
+		res.MachineBusy = busyUntil(cpuSample{at: t0, clock: cpu0}, cpuSteps, last, runtime.NumCPU())
 		res.SecondsToSellOut = last.Sub(t0).Seconds()
 		res.OrdersPerSecond = float64(res.Orders) / res.SecondsToSellOut
 	}
@@ -716,7 +722,11 @@ func (r *FlashSaleResult) Print(w io.Writer) {
 		fmt.Fprintf(w, "another store's product page during the sale: p99 %.1f ms (%d pages)\n", r.OtherStoreP99ms, r.OtherStorePages)
 	}
 	if r.CPUmsPerOrder > 0 {
-		fmt.Fprintf(w, "CPU per order: %.3f ms in this process, %.3f ms on the machine\n", r.CPUmsPerOrder, r.MachineCPUmsPerOrder)
+		fmt.Fprintf(w, "CPU per order: %.3f ms in this process, %.3f ms on the machine", r.CPUmsPerOrder, r.MachineCPUmsPerOrder)
+		if r.MachineBusy > 0 {
+			fmt.Fprintf(w, "; the machine's cores %.0f%% busy until sold out", 100*r.MachineBusy)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "audit: oversold %d, lost %d, duplicates %d, ledger consistent %v\n", r.Oversold, r.Lost, r.Duplicates, r.LedgerConsistent)
 	b, _ := json.Marshal(r)

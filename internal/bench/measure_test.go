@@ -37,6 +37,26 @@ func TestCPUClockMoves(t *testing.T) {
 	}
 }
 
+func TestBusyUntilTheSellOut(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	at := func(ms int, machine time.Duration) cpuSample {
+		return cpuSample{at: t0.Add(time.Duration(ms) * time.Millisecond), clock: cpuClock{machine: machine, ok: true}}
+	}
+	start := at(0, 10*time.Second)
+	samples := []cpuSample{at(250, 10*time.Second+400*time.Millisecond), at(500, 10*time.Second+600*time.Millisecond), at(750, 11*time.Second)}
+	// Sold out at 600 ms: read at 500 ms, 600 ms of CPU over 500 ms on 2 cores.
+	if got := busyUntil(start, samples, t0.Add(600*time.Millisecond), 2); got != 0.6 {
+		t.Fatalf("busy = %v, want 0.6", got)
+	}
+	if got := busyUntil(start, samples, t0.Add(100*time.Millisecond), 2); got != 0 {
+		t.Fatalf("sold out before the first sample: busy = %v, want 0 (unknown)", got)
+	}
+	unread := []cpuSample{{at: t0.Add(250 * time.Millisecond)}}
+	if got := busyUntil(start, unread, t0.Add(time.Second), 2); got != 0 {
+		t.Fatalf("a clock unread: busy = %v, want 0 (unknown)", got)
+	}
+}
+
 func TestTimelineCountsEachQuarterSecond(t *testing.T) {
 	t0 := time.Now()
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
