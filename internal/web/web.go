@@ -375,6 +375,13 @@ type errorPage struct {
 // fail shows an error page: the domain error's safe message, or a generic
 // one for internal errors (which are logged).
 func (s *Storefront) fail(v *visit, err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(v.ctx().Err(), context.Canceled) {
+		// The visitor left (or the server is stopping): nobody reads the
+		// page, and it is no fault of ours. Logs and metrics see 499.
+		httpx.Logger(v.ctx()).Info("storefront visit canceled by the client", "err", err, "path", v.r.URL.Path)
+		v.w.WriteHeader(httpx.StatusClientClosedRequest)
+		return
+	}
 	status := http.StatusInternalServerError
 	msg := s.messages.translate(v.lang, "error.title")
 	switch nimbus.ErrorCode(err) {

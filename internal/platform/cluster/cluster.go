@@ -92,6 +92,11 @@ func (p *Presence) Run(ctx context.Context) {
 // seen lately. The times are the database's: nodes whose clocks disagree
 // still count each other alike.
 func (p *Presence) beat(ctx context.Context, every time.Duration) error {
+	// A beat that waits longer than a heartbeat (for a connection, in a
+	// busy moment) fails and is logged, rather than leave the node
+	// counted by the others on rows it is not writing.
+	ctx, cancel := context.WithTimeout(ctx, every)
+	defer cancel()
 	var n int64
 	err := p.DB.Update(ctx, func(tx *db.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO nodes (id, seen_at) VALUES (?, now())

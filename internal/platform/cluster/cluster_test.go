@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -75,5 +76,52 @@ func TestPresenceCountsTheNodesOfADatabase(t *testing.T) {
 		stop()
 		b.Run(stopped)
 		beat(a, 1)
+	})
+}
+
+// TestHeartbeatGivesUpWithinABeat: a heartbeat that cannot write its row
+// (here the table is locked; in a busy moment, no connection is free)
+// fails within a heartbeat and leaves the count as it was, rather than
+// wait while the other nodes stop counting this one.
+func TestHeartbeatGivesUpWithinABeat(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		if d.Dialect() != db.Postgres {
+			t.Skip("no heartbeat on SQLite (see TestPresenceCountsTheNodesOfADatabase)")
+		}
+		ctx := t.Context()
+		a, b := &Presence{DB: d, id: "node_a"}, &Presence{DB: d, id: "node_b"}
+		for _, p := range []*Presence{a, b, a} {
+			if err := p.beat(ctx, time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}
+		locked, release := make(chan struct{}), make(chan struct{})
+		held := make(chan error, 1)
+		go func() {
+			held <- d.Update(ctx, func(tx *db.Tx) error {
+				if _, err := tx.Exec(ctx, `LOCK TABLE nodes IN ACCESS EXCLUSIVE MODE`); err != nil {
+					close(locked)
+					return err
+				}
+				close(locked)
+				<-release
+				return nil
+			})
+		}()
+		<-locked
+		failsafe := time.AfterFunc(30*time.Second, func() { close(release) }) // a beat that waits for the lock ends, and fails the test
+		err := a.beat(ctx, 100*time.Millisecond)
+		if failsafe.Stop() {
+			close(release)
+		}
+		if err := <-held; err != nil {
+			t.Fatal(err)
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("a heartbeat on a locked table returned %v; want it to give up (deadline exceeded)", err)
+		}
+		if a.Nodes() != 2 {
+			t.Fatalf("after a failed heartbeat the node counts %d nodes, want the 2 it counted before", a.Nodes())
+		}
 	})
 }

@@ -18,15 +18,17 @@ import (
 // for ever.
 const loadTimeout = 10 * time.Second
 
-// refreshes bounds the background refreshes running at once: a client
-// asking for many different stale keys cannot start a read for each.
-// Past it a stale value is answered without one; a later caller starts it.
-const refreshes = 4
+// defaultRefreshes bounds the background refreshes running at once
+// (WithRefreshes sets another bound): a client asking for many different
+// stale keys cannot start a read for each. Past it a stale value is
+// answered without one; a later caller starts it.
+const defaultRefreshes = 4
 
 // Cache holds values by key. The zero value is not ready: use New.
 type Cache[V any] struct {
 	ttl, stale time.Duration
 	max        int
+	refreshes  int // background refreshes at once
 	now        func() time.Time
 
 	mu         sync.Mutex
@@ -51,7 +53,15 @@ type entry[V any] struct {
 // a key). A value is thus at most ttl+stale old when answered. It keeps
 // at most max keys and starts over past that, which only costs reads.
 func New[V any](ttl, stale time.Duration, max int) *Cache[V] {
-	return &Cache[V]{ttl: ttl, stale: stale, max: max, now: time.Now, entries: map[string]entry[V]{}, refreshing: map[string]bool{}}
+	return &Cache[V]{ttl: ttl, stale: stale, max: max, refreshes: defaultRefreshes, now: time.Now, entries: map[string]entry[V]{}, refreshing: map[string]bool{}}
+}
+
+// WithRefreshes sets how many background refreshes may run at once, for a
+// cache of many keys whose reads can be slow; call it before the cache is
+// used. It returns c.
+func (c *Cache[V]) WithRefreshes(n int) *Cache[V] {
+	c.refreshes = max(1, n)
+	return c
 }
 
 // Get returns the value of key, read with load if the cache has none
@@ -68,7 +78,7 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load func(context.Contex
 		c.mu.Unlock()
 		return e.v, nil
 	case ok && age < c.ttl+c.stale:
-		if !c.refreshing[key] && len(c.refreshing) < refreshes {
+		if !c.refreshing[key] && len(c.refreshing) < c.refreshes {
 			c.refreshing[key] = true
 			c.background.Go(func() {
 				defer func() {

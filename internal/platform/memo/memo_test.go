@@ -262,32 +262,39 @@ func TestForget(t *testing.T) {
 	})
 }
 
-// TestRefreshesAreBounded: stale keys start at most `refreshes` background
-// reads at once; the others are answered as they are, without one.
+// TestRefreshesAreBounded: stale keys start at most defaultRefreshes
+// background reads at once, or the bound WithRefreshes sets; the others
+// are answered as they are, without one.
 func TestRefreshesAreBounded(t *testing.T) {
-	c, clk := newTestCache()
-	ctx := context.Background()
-	keys := []string{"a", "b", "c", "d", "e", "f"}
-	for _, k := range keys {
-		c.Get(ctx, k, func(context.Context) (string, error) { return "v", nil })
-	}
-	clk.add(1500 * time.Millisecond)
-	var reads atomic.Int32
-	release := make(chan struct{})
-	for _, k := range keys {
-		c.Get(ctx, k, func(context.Context) (string, error) {
-			reads.Add(1)
-			<-release
-			return "v2", nil
-		})
-	}
-	c.mu.Lock()
-	running := len(c.refreshing)
-	c.mu.Unlock()
-	close(release)
-	c.background.Wait()
-	if running != refreshes || int(reads.Load()) != refreshes {
-		t.Fatalf("%d refreshes running, %d reads, for %d stale keys; want %d", running, reads.Load(), len(keys), refreshes)
+	for _, bound := range []int{0, 2, 5} { // 0: the default
+		c, clk := newTestCache()
+		want := defaultRefreshes
+		if bound > 0 {
+			c, want = c.WithRefreshes(bound), bound
+		}
+		ctx := context.Background()
+		keys := []string{"a", "b", "c", "d", "e", "f"}
+		for _, k := range keys {
+			c.Get(ctx, k, func(context.Context) (string, error) { return "v", nil })
+		}
+		clk.add(1500 * time.Millisecond)
+		var reads atomic.Int32
+		release := make(chan struct{})
+		for _, k := range keys {
+			c.Get(ctx, k, func(context.Context) (string, error) {
+				reads.Add(1)
+				<-release
+				return "v2", nil
+			})
+		}
+		c.mu.Lock()
+		running := len(c.refreshing)
+		c.mu.Unlock()
+		close(release)
+		c.background.Wait()
+		if running != want || int(reads.Load()) != want {
+			t.Fatalf("bound %d: %d refreshes running, %d reads, for %d stale keys; want %d", bound, running, reads.Load(), len(keys), want)
+		}
 	}
 }
 
