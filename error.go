@@ -13,6 +13,7 @@ const (
 	EINTERNAL        = "internal"               // a fault of ours; details are logged, never shown
 	EMALFORMED       = "malformed_request"      // the body is not valid JSON or has the wrong shape
 	ETOOLARGE        = "request_too_large"      // the body is over the size limit
+	EMEDIATYPE       = "unsupported_media_type" // the body is of a type the endpoint does not take
 	EINVALID         = "invalid"                // the request is malformed or a field is bad
 	ENOTFOUND        = "not_found"              // no such resource in the caller's tenant
 	ECONFLICT        = "conflict"               // the resource exists or is in a state that forbids the change

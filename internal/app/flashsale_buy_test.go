@@ -110,9 +110,14 @@ func TestFlashSaleBuy(t *testing.T) {
 		}
 		wrongType := buyBody(sh, sh.Large.ID, "bo@example.com", 1)
 		wrongType["quantity"] = "one"
-		if r := c.do("POST", buy, wrongType); r.Status < 400 || r.Status >= 500 {
+		if r := c.do("POST", buy, wrongType); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "quantity: expected an integer") {
 			t.Fatalf("a quantity that is not a number: %d %s", r.Status, r.Body)
 		}
+		// As the rest of the API answers: a body that is not JSON is 400,
+		// one that says it is something else 415.
+		c.do("POST", buy, `{"variant_id":`).mustProblem(t, http.StatusBadRequest, "malformed_request")
+		c.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 1), "Content-Type", "text/plain").
+			mustProblem(t, http.StatusUnsupportedMediaType, "unsupported_media_type")
 		c.do("POST", buy, buyBody(sh, sh.Small.ID, "bo@example.com", 1)).mustProblem(t, 404, "not_found")
 		c.do("POST", "/api/v1/storefront/other/flash-sales/"+sale.ID+"/orders", buyBody(other, sh.Large.ID, "bo@example.com", 1)).
 			mustProblem(t, 404, "not_found")
@@ -144,9 +149,10 @@ func TestFlashSaleBuy(t *testing.T) {
 		// too, not "invalid": the answer does not tell whose keys are used.
 		c.do("POST", buy, "{}", "Idempotency-Key", "bo-last-two").mustProblem(t, 409, "sold_out")
 		c.do("POST", buy, "{not json", "Idempotency-Key", "bo-last-two").mustProblem(t, 409, "sold_out")
-		if r := c.do("POST", buy, "{not json"); r.Status != http.StatusBadRequest && r.Status != http.StatusUnprocessableEntity {
-			t.Fatalf("a body that is not JSON, without a key: %d %s", r.Status, r.Body)
-		}
+		c.do("POST", buy, "{not json").mustProblem(t, http.StatusBadRequest, "malformed_request")
+		// Nor does naming a variant the sale does not have: "not found"
+		// would tell that the key is an order's.
+		c.do("POST", buy, buyBody(sh, sh.Small.ID, "bo@example.com", 2), "Idempotency-Key", "bo-last-two").mustProblem(t, 409, "sold_out")
 		var retried boughtJSON
 		rr := c.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 2), "Idempotency-Key", "bo-last-two").must(t, http.StatusCreated, &retried)
 		if retried.Order.ID != last.Order.ID || rr.Header.Get("Idempotent-Replayed") != "true" {
@@ -184,6 +190,69 @@ func TestFlashSaleBuy(t *testing.T) {
 		if got.Items[0].Sold != 3 {
 			t.Fatalf("sold = %d, want 3", got.Items[0].Sold)
 		}
+	})
+}
+
+// TestFlashSaleShowsWhatCanBeBought: shoppers are shown, and charged, what
+// the catalog allows: never more than the regular price (lowered below the
+// sale's since it was set), never more left than the variant's stock or
+// once its product is archived; and a bank transfer's order holds a sale's
+// units only for the store's reservation time.
+func TestFlashSaleShowsWhatCanBeBought(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		c := s.client(t)
+		type publicSale struct {
+			Items []struct {
+				Remaining int64 `json:"remaining"`
+				SoldOut   bool  `json:"sold_out"`
+				SalePrice int64 `json:"sale_price"`
+			} `json:"items"`
+		}
+		public := func(id string) publicSale {
+			var p publicSale
+			c.do("GET", "/api/v1/storefront/acme/flash-sales/"+id, nil).must(t, http.StatusOK, &p)
+			return p
+		}
+
+		onHand := sh.level(t, sh.Large.ID).OnHand
+		sale := activeSale(t, sh, sh.Large.ID, sh.Large.Price-100, onHand+5, 5, false)
+		lower := sh.Large.Price - 500
+		sh.Owner.do("PATCH", "/api/v1/variants/"+sh.Large.ID, map[string]any{"price": lower}).must(t, http.StatusOK, nil)
+		waitFor(t, func() bool { return public(sale.ID).Items[0].SalePrice == lower }, "the lowered regular price shown as the sale's")
+		manual := buyBody(sh, sh.Large.ID, "ada@example.com", 1)
+		manual["payment_provider"] = "manual"
+		var b boughtJSON
+		c.do("POST", "/api/v1/storefront/acme/flash-sales/"+sale.ID+"/orders", manual).must(t, http.StatusCreated, &b)
+		if b.Order.Subtotal != lower {
+			t.Fatalf("charged %d for one unit, want the regular price %d", b.Order.Subtotal, lower)
+		}
+		if b.Order.PaymentStatus != "awaiting" || b.Order.ReservationExpiresAt == nil {
+			t.Fatalf("a bank transfer's order: %+v", b.Order)
+		}
+		if until, err := time.Parse(time.RFC3339, *b.Order.ReservationExpiresAt); err != nil || until.After(time.Now().Add(time.Hour)) {
+			t.Fatalf("a bank transfer in a sale holds its unit until %s (%v), want the store's reservation time", *b.Order.ReservationExpiresAt, err)
+		}
+
+		// The allocation outlasts the stock: what is left is the stock.
+		var shown publicSale
+		waitFor(t, func() bool { shown = public(sale.ID); return shown.Items[0].Remaining == onHand-1 }, "the stock left shown")
+		if shown.Items[0].SoldOut {
+			t.Fatalf("shoppers see %+v", shown)
+		}
+		left, price := fmt.Sprintf("%d left", onHand-1), fmt.Sprintf("$%d.%02d", lower/100, lower%100)
+		waitFor(t, func() bool {
+			page := string(c.do("GET", "/s/acme/products/"+sh.Product.Handle, nil).must(t, http.StatusOK, nil).Body)
+			return strings.Contains(page, left) && strings.Contains(page, "Flash sale: "+price)
+		}, "the product page showing the stock left and the regular price")
+
+		// Archived, the product is sold out to shoppers at once (the page
+		// cache aside), as buys would be.
+		small := activeSale(t, sh, sh.Small.ID, 100, 3, 1, false)
+		sh.Owner.do("PATCH", "/api/v1/products/"+sh.Product.ID, map[string]any{"status": "archived"}).must(t, http.StatusOK, nil)
+		waitFor(t, func() bool { p := public(small.ID); return p.Items[0].Remaining == 0 && p.Items[0].SoldOut }, "an archived product shown sold out")
+		c.do("POST", "/api/v1/storefront/acme/flash-sales/"+small.ID+"/orders", buyBody(sh, sh.Small.ID, "bo@example.com", 1)).
+			mustProblem(t, http.StatusConflict, "conflict")
 	})
 }
 
@@ -683,6 +752,19 @@ func TestFlashSaleStockShort(t *testing.T) {
 			t.Fatalf("the sale counts %d sold, %d acknowledged", got.Items[0].Sold, flash)
 		}
 		assertLedgerBalanced(t, sh.merchant)
+		// Shoppers are shown what is left of the stock, not of the
+		// allocation it cannot fill.
+		var shown struct {
+			Items []struct {
+				Remaining int64 `json:"remaining"`
+				SoldOut   bool  `json:"sold_out"`
+			} `json:"items"`
+		}
+		want := min(got.Items[0].Allocation-got.Items[0].Sold, l.Available)
+		waitFor(t, func() bool {
+			s.client(t).do("GET", "/api/v1/storefront/acme/flash-sales/"+sale.ID, nil).must(t, http.StatusOK, &shown)
+			return shown.Items[0].Remaining == want && shown.Items[0].SoldOut == (want == 0)
+		}, "the stock left shown as the sale's")
 	})
 }
 

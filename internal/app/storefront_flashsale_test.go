@@ -60,6 +60,20 @@ func TestStorefrontFlashSale(t *testing.T) {
 		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "email") {
 			t.Fatalf("no email: %d", r.Status)
 		}
+		// A choice the sale does not have, or a form whose hidden key was
+		// altered, is shown again with why, and a new key for the latter.
+		wrong := saleForm(t, c, salePath, sh.Small.ID, "ada@example.com")
+		if r := postForm(c, salePath, wrong); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "Choose one of the sale") {
+			t.Fatalf("a variant the sale does not have: %d", r.Status)
+		}
+		tampered := saleForm(t, c, salePath, sh.Large.ID, "ada@example.com")
+		tampered.Set("key", "ключ")
+		r = postForm(c, salePath, tampered)
+		newKey := hiddenInput.FindAllStringSubmatch(string(r.Body), -1)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "press Buy again") ||
+			len(newKey) != 2 || newKey[1][1] != "key" || newKey[1][2] == "" || newKey[1][2] == "ключ" {
+			t.Fatalf("an altered key: %d, hidden inputs %q", r.Status, newKey)
+		}
 		form.Set("email", "ada@example.com")
 		r = postForm(c, salePath, form)
 		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/s/acme/orders/ord_") {

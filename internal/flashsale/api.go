@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -173,12 +175,35 @@ func (b *buyBody) UnmarshalJSON(data []byte) error {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.DisallowUnknownFields()
 	if err := d.Decode((*fields)(b)); err != nil {
+		if e, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && e.Field != "" {
+			// Named as the schema would: the field and the kind it takes,
+			// not Go's types.
+			return fmt.Errorf("%s: expected %s", e.Field, jsonKind(e.Type))
+		}
 		return err
 	}
 	if d.More() {
 		return errors.New("json: more than one value in the body")
 	}
 	return nil
+}
+
+// jsonKind names the JSON a Go type takes.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
 }
 
 // Resolve takes the client's address from the connection (never from a
@@ -237,8 +262,8 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Sho
 		v := PublicSaleView{ID: sale.ID, Title: sale.Title, Status: sale.Status(s.DB.Now()), StartsAt: sale.StartsAt.UTC(),
 			EndsAt: sale.EndsAt.UTC(), PerCustomerLimit: sale.PerCustomerLimit, AccountsOnly: sale.AccountsOnly, Items: []PublicItemView{}}
 		for _, it := range sale.Items {
-			v.Items = append(v.Items, PublicItemView{VariantID: it.VariantID, SalePrice: it.SalePrice, Remaining: it.Remaining(),
-				SoldOut: it.Remaining() <= 0})
+			v.Items = append(v.Items, PublicItemView{VariantID: it.VariantID, SalePrice: it.SalePrice, Remaining: max(it.ForSale(), 0),
+				SoldOut: it.ForSale() <= 0})
 		}
 		return &saleOut{CacheControl: s.WatchCacheControl(tenantID, in.ID), Body: v}, nil
 	})

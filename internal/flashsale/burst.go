@@ -6,13 +6,12 @@ package flashsale
 // does, so they only ever refuse early.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"maps"
+	"mime"
 	"net"
 	"net/http"
 	"slices"
@@ -24,6 +23,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/nimbuscommerce/nimbus"
+	"github.com/nimbuscommerce/nimbus/internal/catalog"
+	"github.com/nimbuscommerce/nimbus/internal/inventory"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
 	"github.com/nimbuscommerce/nimbus/internal/platform/memo"
@@ -485,12 +486,25 @@ func (s *Service) soldOutItems(tenantID, saleID string) ([]*hint, bool) {
 
 // wellFormedBuy reports whether a request's buffered body decodes as a buy
 // (strictly, as the route will), and leaves the body to be read again.
-func wellFormedBuy(r *http.Request) bool {
-	body, err := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
+func wellFormedBuy(body []byte) bool {
 	var b buyBody
-	return err == nil && json.Unmarshal(body, &b) == nil
+	return json.Unmarshal(body, &b) == nil
 }
+
+// jsonMediaType reports whether a Content-Type is JSON's, as huma takes it:
+// application/json, a type ending in +json, or none (JSON by default).
+func jsonMediaType(contentType string) bool {
+	if contentType == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+var (
+	errNotJSONType = nimbus.Errorf(nimbus.EMEDIATYPE, "a buy's body is JSON (Content-Type: application/json)")
+	errNotJSON     = nimbus.Errorf(nimbus.EMALFORMED, "the request body is not valid JSON")
+)
 
 // forgetChecked makes a sold-out note stale, so that the next buy asks the
 // database: for a probe that was turned away before it could.
@@ -613,18 +627,31 @@ func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 				httpx.RefuseUnread(w, r, errSaleBusy)
 				return
 			}
-			if err := httpx.BufferBody(w, r, bodyWait); err != nil {
+			body, err := httpx.BufferBody(w, r, bodyWait)
+			if err != nil {
 				if timeout, ok := errors.AsType[net.Error](err); ok && timeout.Timeout() {
 					err = errNoBody
 				}
 				httpx.RefuseUnread(w, r, err) // too large: 413; cut off: 499; the connection is closed
 				return
 			}
-			if retry && !wellFormedBuy(r) {
+			isJSON := jsonMediaType(r.Header.Get("Content-Type")) && json.Valid(body)
+			if retry && (!isJSON || !wellFormedBuy(body)) {
 				// Told "invalid" where a buy with another key hears "sold
 				// out", it would say that the key is an order's (Buy
 				// answers the same for a buy that does not validate).
 				httpx.WriteProblem(w, r, errSoldOut)
+				return
+			}
+			// What the rest of the API answers before its handlers, here
+			// where the buy's body is checked once, by the handler, and not
+			// against its schema (RegisterStorefrontAPI).
+			if !jsonMediaType(r.Header.Get("Content-Type")) {
+				httpx.WriteProblem(w, r, errNotJSONType)
+				return
+			}
+			if !isJSON {
+				httpx.WriteProblem(w, r, errNotJSON)
 				return
 			}
 			leave, err := s.admit(tenantID, saleID)
@@ -842,7 +869,25 @@ func (s *Service) Public(ctx context.Context, tenantID, id string) (*Sale, error
 // it was read.
 func (s *Service) readPublic(ctx context.Context, tenantID, id string) (*Sale, error) {
 	began := monoNow()
-	sale, err := s.Find(ctx, tenantID, id)
+	var sale *Sale
+	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) (err error) {
+		if sale, err = findSale(ctx, tx, id); err != nil {
+			return err
+		}
+		ids := make([]string, len(sale.Items))
+		for i, it := range sale.Items {
+			ids[i] = it.VariantID
+		}
+		sh, err := readShelf(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		for _, it := range sale.Items {
+			it.SalePrice = sh.price(it.VariantID, it.SalePrice)
+			it.shelf, it.shelved = sh.left(it.VariantID, it.Remaining()), true
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -855,9 +900,65 @@ func (s *Service) readPublic(ctx context.Context, tenantID, id string) (*Sale, e
 		}
 	}
 	for _, it := range sale.Items {
+		// The allocation's own count: the node's note decides buys of the
+		// sale, which stock taken by other orders does not end.
 		s.noteRemaining(tenantID, id, it.VariantID, it.Remaining(), began) // only ever "more are left"
 	}
 	return sale, nil
+}
+
+// shelf is what a store's catalog and stock let shoppers buy of some
+// variants: their regular prices (a sale never charges more: a price
+// lowered below the sale's since it was set wins), their stock not held
+// by other orders, and which are no longer for sale (the variant gone,
+// its product archived).
+type shelf struct {
+	prices map[string]int64
+	stock  map[string]int64 // variants whose stock is tracked
+	gone   map[string]bool
+}
+
+func readShelf(ctx context.Context, tx *db.TenantTx, variantIDs []string) (*shelf, error) {
+	variants, products, err := catalog.LookupVariants(ctx, tx, variantIDs)
+	if err != nil {
+		return nil, err
+	}
+	sh := &shelf{prices: map[string]int64{}, gone: map[string]bool{}}
+	var tracked []string
+	for _, id := range variantIDs {
+		v := variants[id]
+		if v == nil || products[v.ProductID] == nil || products[v.ProductID].Status != catalog.StatusActive {
+			sh.gone[id] = true
+			continue
+		}
+		sh.prices[id] = v.Price
+		if v.TrackInventory {
+			tracked = append(tracked, id)
+		}
+	}
+	if sh.stock, err = inventory.AvailableIn(ctx, tx, tracked); err != nil {
+		return nil, err
+	}
+	return sh, nil
+}
+
+// price is what a buyer pays for a variant on sale at salePrice.
+func (sh *shelf) price(variantID string, salePrice int64) int64 {
+	if p, ok := sh.prices[variantID]; ok {
+		return min(salePrice, p)
+	}
+	return salePrice
+}
+
+// left is what buyers can take of a variant whose sale has remaining left.
+func (sh *shelf) left(variantID string, remaining int64) int64 {
+	if sh.gone[variantID] {
+		return 0
+	}
+	if stock, tracked := sh.stock[variantID]; tracked {
+		return max(min(remaining, stock), 0)
+	}
+	return remaining
 }
 
 // withSoldOut returns sale with the items this node has noted sold out
@@ -866,7 +967,7 @@ func (s *Service) readPublic(ctx context.Context, tenantID, id string) (*Sale, e
 func (s *Service) withSoldOut(sale *Sale) *Sale {
 	out := sale
 	for i, it := range sale.Items {
-		if it.Remaining() <= 0 || !s.SoldOut(sale.TenantID, sale.ID, it.VariantID) {
+		if it.ForSale() <= 0 || !s.SoldOut(sale.TenantID, sale.ID, it.VariantID) {
 			continue
 		}
 		if out == sale {
@@ -920,20 +1021,41 @@ func (s *Service) readOffers(ctx context.Context, tenantID string) (map[string]*
 			return err
 		}
 		defer rows.Close()
+		type row struct {
+			variantID string
+			o         Offer
+		}
+		var read []row
 		for rows.Next() {
-			var o Offer
-			var variantID string
-			if err := rows.Scan(&o.SaleID, &o.Title, &o.StartsAt, &o.EndsAt, &o.PerCustomerLimit, &o.AccountsOnly, &variantID, &o.SalePrice,
-				&o.Remaining); err != nil {
+			var r row
+			if err := rows.Scan(&r.o.SaleID, &r.o.Title, &r.o.StartsAt, &r.o.EndsAt, &r.o.PerCustomerLimit, &r.o.AccountsOnly, &r.variantID,
+				&r.o.SalePrice, &r.o.Remaining); err != nil {
 				return err
 			}
-			prev := offers[variantID]
+			read = append(read, r)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		ids := make([]string, len(read))
+		for i, r := range read {
+			ids[i] = r.variantID
+		}
+		sh, err := readShelf(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		for _, r := range read {
+			o := r.o
+			o.SalePrice, o.Remaining = sh.price(r.variantID, o.SalePrice), sh.left(r.variantID, o.Remaining)
+			prev := offers[r.variantID]
 			if prev == nil || o.Active(tx.Now) && !prev.Active(tx.Now) ||
 				o.Active(tx.Now) == prev.Active(tx.Now) && o.SalePrice < prev.SalePrice {
-				offers[variantID] = &o
+				offers[r.variantID] = &o
 			}
 		}
-		return rows.Err()
+		return nil
 	})
 	if err != nil {
 		return nil, err

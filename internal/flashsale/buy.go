@@ -60,7 +60,7 @@ type Bought struct {
 	Replayed bool   // a retry: an earlier request with the same key created the order
 }
 
-var errSoldOut = nimbus.Errorf(nimbus.ESOLDOUT, "sold out: nothing is left of this sale")
+var errSoldOut = nimbus.Errorf(nimbus.ESOLDOUT, "sold out: nothing of this is left in the sale")
 
 // tokenPurpose keeps the keys that seal order tokens apart from other uses.
 const tokenPurpose = "nimbus flash sale order token v1"
@@ -162,7 +162,11 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 	}
 	keyHash := in.keyHash()
 	refuse, probe := s.soldOut(tenantID, in.SaleID, in.VariantID, keyHash)
-	if refuse {
+	if refuse || !probe && s.hintOf(itemKey{tenantID, in.SaleID, in.VariantID}) == nil && s.saleSoldOut(tenantID, in.SaleID) {
+		// A sold-out sale says so to a buy of a variant it does not have
+		// too: answered "not found", a buy let in by an order's key (those
+		// alone are read once the sale is sold out) would tell that the
+		// key is an order's.
 		return nil, errSoldOut
 	}
 	who := in.Email
@@ -264,8 +268,11 @@ func newPricer(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, variantID
 
 func (pr *pricer) draft(ctx context.Context, tx *db.TenantTx, in *BuyInput) (*order.Draft, error) {
 	a := in.ShippingAddress
-	t, it, v, p := pr.tenant, pr.item, pr.variant, pr.product
-	calc := pricing.Input{Lines: []pricing.Line{{UnitPrice: it.SalePrice, Quantity: in.Quantity}},
+	t, v, p := pr.tenant, pr.variant, pr.product
+	// A sale never charges more than the regular price: one lowered below
+	// the sale's since the sale was set (which Create refuses) wins.
+	unitPrice := min(pr.item.SalePrice, v.Price)
+	calc := pricing.Input{Lines: []pricing.Line{{UnitPrice: unitPrice, Quantity: in.Quantity}},
 		PricesIncludeTax: t.PricesIncludeTax, TaxShipping: t.TaxShipping}
 	dest := [2]string{a.Country, strings.ToUpper(a.Region)}
 	tax, ok := pr.taxes[dest]
@@ -297,7 +304,7 @@ func (pr *pricer) draft(ctx context.Context, tx *db.TenantTx, in *BuyInput) (*or
 	if rate == nil {
 		return nil, nimbus.Invalid(nimbus.FieldError{Field: "shipping_rate_id", Message: "is not a shipping rate to this address"})
 	}
-	calc.Shipping = rate.PriceFor(it.SalePrice * in.Quantity)
+	calc.Shipping = rate.PriceFor(unitPrice * in.Quantity)
 	totals, err := pricing.Compute(calc)
 	if errors.Is(err, pricing.ErrTooLarge) {
 		return nil, nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: "the order's total is too large"})
@@ -309,9 +316,9 @@ func (pr *pricer) draft(ctx context.Context, tx *db.TenantTx, in *BuyInput) (*or
 	return &order.Draft{Email: in.Email, CustomerID: in.CustomerID, SignedIn: in.CustomerID != "", ShippingAddress: a,
 		ShippingMethod: rate.Name, PricesIncludeTax: t.PricesIncludeTax, Currency: t.Currency, Subtotal: totals.Subtotal,
 		ShippingTotal: totals.Shipping, TaxTotal: totals.Tax, Total: totals.Total, PaymentProvider: in.PaymentProvider,
-		ReservationMinutes: t.ReservationMinutes,
+		ReservationMinutes: t.ReservationMinutes, ShortHold: true,
 		Lines: []*order.Line{{VariantID: v.ID, ProductID: p.ID, Title: p.Title, VariantTitle: v.Title, SKU: v.SKU,
-			TrackInventory: v.TrackInventory, Quantity: in.Quantity, UnitPrice: it.SalePrice, Subtotal: lt.Subtotal, Tax: lt.Tax, Total: lt.Total}},
+			TrackInventory: v.TrackInventory, Quantity: in.Quantity, UnitPrice: unitPrice, Subtotal: lt.Subtotal, Tax: lt.Tax, Total: lt.Total}},
 	}, nil
 }
 

@@ -59,10 +59,27 @@ type Item struct {
 	SalePrice  int64
 	Allocation int64
 	Sold       int64
+
+	// shelf, for shoppers (Service.Public), is what the variant's own
+	// stock still lets buyers take: its units not held by other orders,
+	// 0 once it is off sale. Read only when shelved is set.
+	shelf   int64
+	shelved bool
 }
 
 // Remaining is how many units of the allocation are still for sale.
 func (i *Item) Remaining() int64 { return i.Allocation - i.Sold }
+
+// ForSale is what a shopper can still buy: the allocation's remaining,
+// and, on a sale read for shoppers (Service.Public), no more than the
+// variant's stock left, nothing once its product is off sale. A buy
+// asks the database.
+func (i *Item) ForSale() int64 {
+	if i.shelved {
+		return min(i.Remaining(), i.shelf)
+	}
+	return i.Remaining()
+}
 
 // Service manages flash sales and buying in them.
 type Service struct {

@@ -49,7 +49,12 @@ type Draft struct {
 	PaymentProvider    string
 	Note               string
 	ReservationMinutes int
-	Lines              []*Line
+	// ShortHold keeps the stock for ReservationMinutes whatever the
+	// payment, not a bank transfer's ManualHold: for a flash sale's units,
+	// which a few unpaid transfers would otherwise keep from every other
+	// buyer for days.
+	ShortHold bool
+	Lines     []*Line
 	// Token, if set, is the order's access token (secret.New), made by a
 	// caller that needs it before the order is written; else one is made.
 	Token string
@@ -187,7 +192,10 @@ func (s *Service) newOrders(tx *db.TenantTx, drafts []Draft) ([]*Order, []string
 		if d.PaymentProvider == (payment.ManualProvider{}).Name() {
 			// A bank transfer takes days: the stock stays held longer, until
 			// staff mark the order paid or cancel it, or the hold runs out.
-			o.PaymentStatus, hold = PaymentAwaiting, ManualHold
+			o.PaymentStatus = PaymentAwaiting
+			if !d.ShortHold {
+				hold = ManualHold
+			}
 		}
 		exp := tx.Now.Add(hold)
 		o.ReservationExpiresAt = &exp

@@ -69,7 +69,7 @@ func (s *Storefront) renderSale(v *visit, status int, form, fields map[string]st
 		return err
 	}
 	for _, it := range sale.Items {
-		c := saleItemChoice{VariantID: it.VariantID, SalePrice: it.SalePrice, Remaining: max(it.Remaining(), 0)}
+		c := saleItemChoice{VariantID: it.VariantID, SalePrice: it.SalePrice, Remaining: max(it.ForSale(), 0)}
 		if vr := variants[it.VariantID]; vr != nil {
 			c.Title, c.Price = vr.SKU+" "+vr.Title, vr.Price
 		}
@@ -87,6 +87,10 @@ func (s *Storefront) renderSale(v *visit, status int, form, fields map[string]st
 	}
 	return s.render(v, status, "flashsale", &page)
 }
+
+// idempotencyKeyField is the field a bad Idempotency-Key is reported on
+// (httpx.CheckIdempotencyKey): on the sale's form, its hidden key.
+const idempotencyKeyField = "header." + httpx.IdempotencyHeader
 
 // buyInSale places a shopper's order in a sale and shows it, ready to pay.
 func (s *Storefront) buyInSale(v *visit) error {
@@ -114,7 +118,16 @@ func (s *Storefront) buyInSale(v *visit) error {
 	switch nimbus.ErrorCode(err) {
 	case "":
 	case nimbus.EINVALID:
-		return s.renderSale(v, http.StatusUnprocessableEntity, form, fieldErrors(err), "")
+		fields := fieldErrors(err)
+		if _, ok := fields[idempotencyKeyField]; ok {
+			// The form's own hidden key, altered: a new one, so that
+			// pressing Buy again can work.
+			form["key"] = secret.New()
+			return s.renderSale(v, http.StatusUnprocessableEntity, form, fields, s.messages.translate(v.lang, "sale.try_again"))
+		}
+		return s.renderSale(v, http.StatusUnprocessableEntity, form, fields, "")
+	case nimbus.ENOTFOUND: // a variant the sale does not have (a sale that is not there is "not found" again)
+		return s.renderSale(v, http.StatusUnprocessableEntity, form, map[string]string{"variant_id": s.messages.translate(v.lang, "sale.choose_item")}, "")
 	case nimbus.ESOLDOUT, nimbus.ESTOCK, nimbus.ECONFLICT, nimbus.EUNAUTHORIZED, nimbus.ETOOMANY:
 		status := http.StatusConflict
 		if nimbus.ErrorCode(err) == nimbus.ETOOMANY {

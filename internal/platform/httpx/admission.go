@@ -44,7 +44,7 @@ func (a *Admission) Middleware(next http.Handler) http.Handler {
 		// The body is read before a slot is taken: a client trickling its
 		// upload must not hold a slot that finished requests could use. A
 		// read error is left for the handler to answer as it would.
-		_ = BufferBody(w, r, 0)
+		_, _ = BufferBody(w, r, 0)
 		select {
 		case a.slots <- struct{}{}:
 			defer func() { <-a.slots }()
@@ -66,8 +66,8 @@ func (a *Admission) Middleware(next http.Handler) http.Handler {
 // to read, which ends with the read's error if there was one; it returns
 // that error. LimitBody, an outer middleware, bounds what is read. Writes
 // are admitted only once their body is in, so that a client trickling its
-// upload holds nothing others could use.
-func BufferBody(w http.ResponseWriter, r *http.Request, wait time.Duration) error {
+// upload holds nothing others could use. It returns what was read, too.
+func BufferBody(w http.ResponseWriter, r *http.Request, wait time.Duration) ([]byte, error) {
 	rc := http.NewResponseController(w)
 	if wait > 0 {
 		_ = rc.SetReadDeadline(time.Now().Add(wait)) // not every writer can: then the server's own timeout holds
@@ -78,7 +78,7 @@ func BufferBody(w http.ResponseWriter, r *http.Request, wait time.Duration) erro
 		_ = rc.SetReadDeadline(time.Time{})
 	}
 	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
-	return err
+	return body, err
 }
 
 // RefuseUnread answers err to a request refused before its body was read,

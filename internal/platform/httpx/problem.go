@@ -56,6 +56,7 @@ var statusOf = map[string]int{
 	nimbus.EIDEMPOTENCY:     http.StatusUnprocessableEntity,
 	nimbus.EIDEMPOTENCYBUSY: http.StatusConflict,
 	nimbus.ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	nimbus.EMEDIATYPE:       http.StatusUnsupportedMediaType,
 	nimbus.EINTERNAL:        http.StatusInternalServerError,
 	nimbus.ECANCELED:        StatusClientClosedRequest,
 }
@@ -89,7 +90,7 @@ func codeOfStatus(status int) string {
 	case http.StatusRequestEntityTooLarge:
 		return nimbus.ETOOLARGE
 	case http.StatusUnsupportedMediaType:
-		return "unsupported_media_type"
+		return nimbus.EMEDIATYPE
 	case http.StatusNotAcceptable:
 		return "not_acceptable"
 	case http.StatusMethodNotAllowed:
