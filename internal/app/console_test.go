@@ -41,6 +41,13 @@ func TestConsoleGuards(t *testing.T) {
 		if r := ca.do("GET", "/admin/orders/"+o.ID, nil); r.Status != 200 || !strings.Contains(string(r.Body), o.ID) {
 			t.Fatalf("own order page: %d", r.Status)
 		}
+		// A notice is one the console has, never words from the link.
+		if body := string(ca.do("GET", "/admin/orders?done=saved", nil).Body); !strings.Contains(body, `id="notice">Saved.</p>`) {
+			t.Fatal("the console's own notice is not shown")
+		}
+		if body := string(ca.do("GET", "/admin/orders?done=Call+0800-SCAM+now", nil).Body); strings.Contains(body, `id="notice"`) {
+			t.Fatal("a link put its own words in the console's notice")
+		}
 		// A forged form (no or wrong token) is refused and changes nothing.
 		if r := postForm(ca, "/admin/orders/"+o.ID+"/mark-paid", url.Values{"csrf": {"forged"}}); r.Status != http.StatusForbidden {
 			t.Fatalf("forged form: %d", r.Status)
@@ -245,6 +252,11 @@ func TestConsoleLanguageFollowsTheMember(t *testing.T) {
 		elsewhere, _ = consoleSignIn(t, s, sh.merchant)
 		if got := elsewhere.do("GET", "/admin/orders", nil, "Accept-Language", "en").Header.Get("Content-Language"); got != "zh-CN" {
 			t.Fatalf("after choosing Chinese, another browser's console is in %q", got)
+		}
+		// A form refused for its stale token says so in the member's language too.
+		stale := postForm(elsewhere, "/admin/language", url.Values{"csrf": {"stale"}, "language": {"en"}})
+		if stale.Status != http.StatusForbidden || !strings.Contains(string(stale.Body), "此表单已过期") {
+			t.Fatalf("a stale form in the console of a Chinese-speaking member: %d", stale.Status)
 		}
 		var me struct {
 			Data []struct {

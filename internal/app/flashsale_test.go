@@ -45,6 +45,7 @@ func TestFlashSaleSetup(t *testing.T) {
 			"no allocation":      {map[string]any{"items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": 1, "allocation": 0}}}, "items[0].allocation"},
 			"already over":       {map[string]any{"starts_at": time.Now().Add(-2 * time.Hour), "ends_at": time.Now().Add(-time.Hour)}, "ends_at"},
 			"no items":           {map[string]any{"items": []map[string]any{}}, "items"},
+			"a limit past int64": {map[string]any{"per_customer_limit": 1e20}, "per_customer_limit"},
 		} {
 			body := map[string]any{}
 			for k, v := range good {
@@ -75,6 +76,18 @@ func TestFlashSaleSetup(t *testing.T) {
 		if got.ID != sale.ID || got.Items[0].VariantID != sh.Large.ID || got.Items[0].Allocation != 100 {
 			t.Fatalf("read back = %+v", got)
 		}
+		// A variant is in one sale at a time (the same form sent twice
+		// would otherwise make two sales, each with its limit); after the
+		// sale, it may be in another.
+		overlap := map[string]any{"title": "Again", "starts_at": start.Add(-30 * time.Minute), "ends_at": start.Add(time.Minute),
+			"items": []map[string]any{{"variant_id": sh.Small.ID, "sale_price": 1, "allocation": 1}, {"variant_id": sh.Large.ID, "sale_price": 1, "allocation": 1}}}
+		if p := sh.Owner.do("POST", "/api/v1/flash-sales", overlap).mustProblem(t, http.StatusUnprocessableEntity, "invalid"); !p.hasField("items[1].variant_id") || p.hasField("items[0].variant_id") {
+			t.Fatalf("a variant in two sales at once: %+v", p.Errors)
+		}
+		overlap["starts_at"], overlap["ends_at"] = end, end.Add(time.Hour)
+		var after flashSaleJSON
+		sh.Owner.do("POST", "/api/v1/flash-sales", overlap).must(t, http.StatusCreated, &after)
+		sh.Owner.do("POST", "/api/v1/flash-sales/"+after.ID+"/end", nil).must(t, 200, nil) // out of the way of the list below
 		var ended flashSaleJSON
 		sh.Owner.do("POST", "/api/v1/flash-sales/"+sale.ID+"/end", nil).must(t, 200, &ended)
 		if ended.Status != "ended" || ended.EndsAt.After(time.Now()) {
@@ -91,8 +104,8 @@ func TestFlashSaleSetup(t *testing.T) {
 		sh.Owner.do("POST", "/api/v1/flash-sales", second).must(t, http.StatusCreated, nil)
 		var all struct{ Data []flashSaleJSON }
 		sh.Owner.do("GET", "/api/v1/flash-sales", nil).must(t, 200, &all)
-		if len(all.Data) != 2 || len(all.Data[0].Items) != 1 || len(all.Data[1].Items) != 2 ||
-			all.Data[1].Items[0].VariantID != sh.Small.ID || all.Data[1].Items[1].Allocation != 8 {
+		if len(all.Data) != 3 || len(all.Data[0].Items) != 1 || len(all.Data[2].Items) != 2 ||
+			all.Data[2].Items[0].VariantID != sh.Small.ID || all.Data[2].Items[1].Allocation != 8 {
 			t.Fatalf("sales listed = %+v", all.Data)
 		}
 	})
@@ -147,6 +160,17 @@ func TestConsoleFlashSales(t *testing.T) {
 		}
 
 		id := list.Data[0].ID
+		// A member of the staff role sees the sales, without the forms
+		// that would only answer "this needs the admin role".
+		createStaff(t, sh.Owner, "clerk@acme.example.com", "staff")
+		clerk, _ := consoleSignIn(t, s, &merchant{Handle: sh.Handle, Email: "clerk@acme.example.com", Password: "staff password 1"})
+		if page := string(clerk.do("GET", "/admin/flash-sales", nil).must(t, http.StatusOK, nil).Body); !strings.Contains(page, "Midnight madness") ||
+			strings.Contains(page, `action="/admin/flash-sales"`) || strings.Contains(page, "/end\"") {
+			t.Fatal("a staff member's sales page: want the sale listed, without the new-sale and end forms")
+		}
+		if page := string(c.do("GET", "/admin/flash-sales", nil).Body); !strings.Contains(page, `action="/admin/flash-sales"`) || !strings.Contains(page, "/end\"") {
+			t.Fatal("the owner's sales page lacks its forms")
+		}
 		r = postForm(c, "/admin/flash-sales/"+id+"/end", url.Values{"csrf": {csrf}})
 		if r.Status != 200 || !strings.Contains(string(r.Body), `name="confirmed" value="yes"`) {
 			t.Fatalf("end without confirmation: %d", r.Status)

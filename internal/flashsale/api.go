@@ -74,12 +74,12 @@ func RegisterAPI(api huma.API, s *Service) {
 			Title            string    `json:"title" maxLength:"200"`
 			StartsAt         time.Time `json:"starts_at"`
 			EndsAt           time.Time `json:"ends_at"`
-			PerCustomerLimit int64     `json:"per_customer_limit,omitempty" doc:"Default 1."`
+			PerCustomerLimit int64     `json:"per_customer_limit,omitempty" minimum:"0" maximum:"10000000" doc:"Default 1."`
 			AccountsOnly     bool      `json:"accounts_only,omitempty"`
 			Items            []struct {
 				VariantID  string `json:"variant_id" maxLength:"64"`
-				SalePrice  int64  `json:"sale_price"`
-				Allocation int64  `json:"allocation"`
+				SalePrice  int64  `json:"sale_price" minimum:"0" maximum:"1000000000000" doc:"Minor units; not above the variant's price."`
+				Allocation int64  `json:"allocation" minimum:"1" maximum:"10000000"`
 			} `json:"items" maxItems:"50"`
 		}
 	}) (*saleOut, error) {

@@ -203,6 +203,9 @@ func (s *Service) Create(ctx context.Context, tenantID string, in NewSale) (*Sal
 		if len(fe) > 0 {
 			return nimbus.Invalid(fe...)
 		}
+		if err := notInAnotherSale(ctx, tx, sale, ids); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO flash_sales (id, tenant_id, title, starts_at, ends_at, per_customer_limit, accounts_only,
 			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, sale.ID, tx.TenantID(), sale.Title, sale.StartsAt, sale.EndsAt,
 			sale.PerCustomerLimit, sale.AccountsOnly, sale.CreatedAt, sale.UpdatedAt); err != nil {
@@ -222,6 +225,55 @@ func (s *Service) Create(ctx context.Context, tenantID string, in NewSale) (*Sal
 		return nil, err
 	}
 	return sale, nil
+}
+
+// notInAnotherSale fails (EINVALID) if a variant of a new sale is in
+// another sale for part of its window, as it runs from now on: two would
+// each give a customer its limit and offer their allocations together (a
+// console form sent twice made two). The variants' rows are locked first,
+// so that two sales set up at once cannot both pass.
+func notInAnotherSale(ctx context.Context, tx *db.TenantTx, sale *Sale, ids []string) error {
+	args := []any{tx.TenantID()}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	in := `(` + db.Placeholders(len(ids)) + `)`
+	if tx.Dialect() == db.Postgres { // SQLite's write transactions run one at a time
+		if _, err := tx.Exec(ctx, `SELECT id FROM variants WHERE tenant_id = ? AND id IN `+in+tx.ForUpdate(), args...); err != nil {
+			return fmt.Errorf("lock variants: %w", err)
+		}
+	}
+	from := sale.StartsAt
+	if from.Before(tx.Now) {
+		from = tx.Now // a sale ended before now, or ending now, is no longer in the way
+	}
+	rows, err := tx.Query(ctx, `SELECT i.variant_id, s.id FROM flash_sale_items i JOIN flash_sales s ON s.tenant_id = i.tenant_id AND s.id = i.sale_id
+		WHERE i.tenant_id = ? AND i.variant_id IN `+in+` AND s.starts_at < ? AND s.ends_at > ?`, append(args, sale.EndsAt, from)...)
+	if err != nil {
+		return fmt.Errorf("find overlapping sales: %w", err)
+	}
+	defer rows.Close()
+	taken := map[string]string{}
+	for rows.Next() {
+		var variantID, saleID string
+		if err := rows.Scan(&variantID, &saleID); err != nil {
+			return err
+		}
+		taken[variantID] = saleID
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var fe []nimbus.FieldError
+	for i, id := range ids {
+		if other, ok := taken[id]; ok {
+			fe = append(fe, nimbus.FieldError{Field: fmt.Sprintf("items[%d].variant_id", i), Message: "is in another sale at that time (" + other + ")"})
+		}
+	}
+	if len(fe) > 0 {
+		return nimbus.Invalid(fe...)
+	}
+	return nil
 }
 
 // End closes a sale now (or leaves it as it is when it has already ended):

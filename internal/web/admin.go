@@ -132,15 +132,15 @@ func (c *Console) staff(h staffHandler) http.HandlerFunc {
 			http.Redirect(w, r, "/admin/login?next="+neturl.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
+		if v.principal.Language != "" { // the member's own choice follows them to every browser
+			v.lang = v.principal.Language
+		}
 		if r.Method == http.MethodPost {
 			field := r.PostFormValue("csrf")
 			if subtle.ConstantTimeCompare([]byte(field), []byte(v.principal.CSRFToken)) != 1 {
-				c.fail(v, nimbus.Errorf(nimbus.EFORBIDDEN, "this form has expired; please go back, reload the page and try again"))
+				c.fail(v, nimbus.Errorf(nimbus.EFORBIDDEN, "%s", c.messages.translate(v.lang, "form.expired")))
 				return
 			}
-		}
-		if v.principal.Language != "" { // the member's own choice follows them to every browser
-			v.lang = v.principal.Language
 		}
 		var err error
 		if v.store, err = c.Tenants.Cached(r.Context(), v.principal.TenantID); err != nil {
@@ -206,9 +206,10 @@ func (c *Console) base(v *staffVisit, nav, title string) adminBase {
 	if v.principal != nil {
 		b.CSRF = v.principal.CSRFToken
 	}
-	b.Notice = v.r.URL.Query().Get("done")
-	if b.Notice != "" {
-		b.Notice = c.messages.translate(v.lang, "admin.done."+b.Notice)
+	// Only a notice the console has: a link cannot put its own words in
+	// the console.
+	if done := v.r.URL.Query().Get("done"); done != "" && c.messages.has("admin.done."+done) {
+		b.Notice = c.messages.translate(v.lang, "admin.done."+done)
 	}
 	return b
 }

@@ -36,6 +36,8 @@ type flashSalesPage struct {
 	Rows  []int
 	Form  map[string]string
 	Next  string
+	// CanEdit: the member may set up and end sales (an admin); staff see them.
+	CanEdit bool
 }
 
 func (c *Console) flashSales(v *staffVisit) error {
@@ -43,7 +45,8 @@ func (c *Console) flashSales(v *staffVisit) error {
 }
 
 func (c *Console) renderFlashSales(v *staffVisit, status int, form, fields map[string]string) error {
-	p := flashSalesPage{adminBase: c.base(v, "flash-sales", c.messages.translate(v.lang, "admin.nav.flash_sales")), Form: form}
+	p := flashSalesPage{adminBase: c.base(v, "flash-sales", c.messages.translate(v.lang, "admin.nav.flash_sales")), Form: form,
+		CanEdit: v.principal.Role.AtLeast(nimbus.RoleAdmin)}
 	for i := range saleRows {
 		p.Rows = append(p.Rows, i)
 	}

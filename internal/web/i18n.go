@@ -54,6 +54,13 @@ func langCode(t language.Tag) string {
 // translate returns the message for key in lang, formatted with args; the
 // English one if the language lacks it; the key itself if both do (a test
 // makes sure that never ships).
+// has reports whether the catalog has a message for key (in English, which
+// has them all).
+func (c messageCatalog) has(key string) bool {
+	_, ok := c["en"][key]
+	return ok
+}
+
 func (c messageCatalog) translate(lang, key string, args ...any) string {
 	msg, ok := c[lang][key]
 	if !ok {
