@@ -32,9 +32,9 @@ func (a *Address) Validate(prefix string) []FieldError {
 	check := func(field, v string, required bool, max int) {
 		v = strings.TrimSpace(v)
 		if required && v == "" {
-			fe = append(fe, FieldError{Field: prefix + "." + field, Message: "must not be empty"})
+			fe = append(fe, Fieldf(prefix+"."+field, "field.empty", "must not be empty"))
 		} else if utf8.RuneCountInString(v) > max {
-			fe = append(fe, FieldError{Field: prefix + "." + field, Message: "is too long"})
+			fe = append(fe, Fieldf(prefix+"."+field, "field.too_long", "is too long"))
 		}
 	}
 	check("name", a.Name, true, 200)
@@ -45,7 +45,7 @@ func (a *Address) Validate(prefix string) []FieldError {
 	check("postal_code", a.PostalCode, false, 20)
 	check("phone", a.Phone, false, 30)
 	if !ValidCountry(a.Country) {
-		fe = append(fe, FieldError{Field: prefix + ".country", Message: "must be an ISO 3166-1 alpha-2 country code such as US or CN"})
+		fe = append(fe, Fieldf(prefix+".country", "field.country", "must be an ISO 3166-1 alpha-2 country code such as US or CN"))
 	}
 	return fe
 }

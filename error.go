@@ -34,6 +34,17 @@ const (
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// Key, when set, names the message in the web pages' catalog, which
+	// shows it in the visitor's language, formatted with Args; the API
+	// answers Message, in English.
+	Key  string `json:"-"`
+	Args []any  `json:"-"`
+}
+
+// Fieldf names a bad field with a message pages can translate: key in
+// their catalog, format and args (the catalog's too) for Message.
+func Fieldf(field, key, format string, args ...any) FieldError {
+	return FieldError{Field: field, Message: fmt.Sprintf(format, args...), Key: key, Args: args}
 }
 
 // Error is a domain error whose Code and Message are safe to show a client.

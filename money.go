@@ -1,6 +1,7 @@
 package nimbus
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -52,4 +53,23 @@ func LookupCurrency(code string) (Currency, bool) {
 func ValidCurrency(code string) bool {
 	_, ok := currencies[code]
 	return ok && code == strings.ToUpper(code)
+}
+
+// FormatMinor writes an amount in minor units in the currency's major
+// units, without a symbol: 2500 USD is "25.00", 2500 JPY "2500". An
+// unknown currency's amount is written as it is.
+func FormatMinor(amount int64, currency string) string {
+	c, ok := LookupCurrency(currency)
+	if !ok || c.Exponent == 0 {
+		return fmt.Sprintf("%d", amount)
+	}
+	sign := ""
+	if amount < 0 {
+		sign, amount = "-", -amount
+	}
+	div := int64(1)
+	for range c.Exponent {
+		div *= 10
+	}
+	return fmt.Sprintf("%s%d.%0*d", sign, amount/div, c.Exponent, amount%div)
 }

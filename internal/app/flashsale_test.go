@@ -129,9 +129,24 @@ func TestConsoleFlashSales(t *testing.T) {
 			"sku_0": {"acme-LJ-250"}, "price_0": {"45.00"}, "allocation_0": {"20"}}
 
 		r := postForm(c, "/admin/flash-sales", form)
-		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "regular price") {
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "regular price (40.00)") {
 			t.Fatalf("sale above the regular price: %d", r.Status)
 		}
+		// In the member's language, the services' messages too.
+		postForm(c, "/admin/language", url.Values{"csrf": {csrf}, "language": {"zh-CN"}})
+		backwards := url.Values{}
+		for k, vs := range form {
+			backwards[k] = vs
+		}
+		backwards.Set("ends_at", start.Add(-time.Hour).Format("2006-01-02T15:04"))
+		zh := string(postForm(c, "/admin/flash-sales", backwards).Body)
+		if !strings.Contains(zh, "须晚于开始时间") {
+			t.Fatal("a sale ending before it starts: the console in Chinese does not say so in Chinese")
+		}
+		if zh := string(postForm(c, "/admin/flash-sales", form).Body); !strings.Contains(zh, "不能高于原价（40.00）") {
+			t.Fatal("a sale above the regular price: the console in Chinese does not say so in Chinese")
+		}
+		postForm(c, "/admin/language", url.Values{"csrf": {csrf}, "language": {"en"}})
 		form.Set("price_0", "29.90")
 		form.Set("sku_1", "NO-SUCH-SKU")
 		form.Set("price_1", "1")

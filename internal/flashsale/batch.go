@@ -572,7 +572,7 @@ func planBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, group []*
 		case sale.AccountsOnly && p.in.CustomerID == "":
 			p.err = nimbus.Errorf(nimbus.EUNAUTHORIZED, "this sale is for customers with an account: sign in to buy")
 		case p.in.Quantity > sale.PerCustomerLimit:
-			p.err = nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: fmt.Sprintf("must be at most %d in this sale", sale.PerCustomerLimit)})
+			p.err = nimbus.Invalid(nimbus.Fieldf("quantity", "field.sale_limit", "must be at most %d in this sale", sale.PerCustomerLimit))
 		default:
 			plan.drafts[i], p.err = pr.draft(ctx, tx, p.in)
 			if p.err == nil && p.in.CustomerID == "" {

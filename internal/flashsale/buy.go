@@ -78,7 +78,7 @@ const (
 func (in *BuyInput) validate(providers payment.Providers) error {
 	var fe []nimbus.FieldError
 	if in.Quantity < 1 || in.Quantity > maxBuyQuantity {
-		fe = append(fe, nimbus.FieldError{Field: "quantity", Message: fmt.Sprintf("must be between 1 and %d", maxBuyQuantity)})
+		fe = append(fe, nimbus.Fieldf("quantity", "field.between", "must be between %d and %d", 1, maxBuyQuantity))
 	}
 	if in.VariantID == "" || len(in.VariantID) > maxIDLength {
 		fe = append(fe, nimbus.FieldError{Field: "variant_id", Message: "must be a variant's id"})

@@ -136,47 +136,52 @@ func (s *Service) Create(ctx context.Context, tenantID string, in NewSale) (*Sal
 		in.PerCustomerLimit = 1
 	}
 	var fe []nimbus.FieldError
-	bad := func(f, m string) { fe = append(fe, nimbus.FieldError{Field: f, Message: m}) }
+	bad := func(field, key, format string, args ...any) { fe = append(fe, nimbus.Fieldf(field, key, format, args...)) }
 	if in.Title == "" || utf8.RuneCountInString(in.Title) > maxTitle {
-		bad("title", fmt.Sprintf("must be 1 to %d characters", maxTitle))
+		bad("title", "field.length", "must be 1 to %d characters", maxTitle)
 	}
 	if in.StartsAt.IsZero() {
-		bad("starts_at", "is required")
+		bad("starts_at", "field.required", "is required")
 	}
 	if in.EndsAt.IsZero() {
-		bad("ends_at", "is required")
+		bad("ends_at", "field.required", "is required")
 	} else if !in.StartsAt.IsZero() && !in.EndsAt.After(in.StartsAt) {
-		bad("ends_at", "must be after starts_at")
+		bad("ends_at", "field.after_start", "must be after starts_at")
 	}
 	if in.PerCustomerLimit < 1 || in.PerCustomerLimit > maxAllocation {
-		bad("per_customer_limit", fmt.Sprintf("must be between 1 and %d", maxAllocation))
+		bad("per_customer_limit", "field.between", "must be between %d and %d", 1, maxAllocation)
 	}
 	if len(in.Items) == 0 || len(in.Items) > maxItems {
-		bad("items", fmt.Sprintf("must list 1 to %d variants", maxItems))
+		bad("items", "field.items", "must list 1 to %d variants", maxItems)
 	}
 	seen := map[string]bool{}
 	for i, it := range in.Items {
 		field := fmt.Sprintf("items[%d]", i)
 		if seen[it.VariantID] {
-			bad(field+".variant_id", "is listed twice")
+			bad(field+".variant_id", "field.twice", "is listed twice")
 		}
 		seen[it.VariantID] = true
 		if it.SalePrice < 0 {
-			bad(field+".sale_price", "must not be negative")
+			bad(field+".sale_price", "field.negative", "must not be negative")
 		}
 		if it.Allocation < 1 || it.Allocation > maxAllocation {
-			bad(field+".allocation", fmt.Sprintf("must be between 1 and %d", maxAllocation))
+			bad(field+".allocation", "field.between", "must be between %d and %d", 1, maxAllocation)
 		}
 	}
 	if len(fe) > 0 {
 		return nil, nimbus.Invalid(fe...)
 	}
 
+	t, err := s.Tenants.Cached(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	currency := t.Currency // for the regular price, in a message
 	sale := &Sale{ID: nimbus.NewID(nimbus.PrefixFlashSale), TenantID: tenantID, Title: in.Title, StartsAt: in.StartsAt.UTC(),
 		EndsAt: in.EndsAt.UTC(), PerCustomerLimit: in.PerCustomerLimit, AccountsOnly: in.AccountsOnly}
-	err := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+	err = s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
 		if !sale.EndsAt.After(tx.Now) {
-			return nimbus.Invalid(nimbus.FieldError{Field: "ends_at", Message: "is already past"})
+			return nimbus.Invalid(nimbus.Fieldf("ends_at", "field.past", "is already past"))
 		}
 		sale.CreatedAt, sale.UpdatedAt = tx.Now, tx.Now
 		ids := make([]string, len(in.Items))
@@ -193,10 +198,11 @@ func (s *Service) Create(ctx context.Context, tenantID string, in NewSale) (*Sal
 			v := variants[it.VariantID]
 			switch {
 			case v == nil:
-				fe = append(fe, nimbus.FieldError{Field: field + ".variant_id", Message: "is not a variant of this store"})
+				fe = append(fe, nimbus.Fieldf(field+".variant_id", "field.not_variant", "is not a variant of this store"))
 				continue
 			case it.SalePrice > v.Price:
-				fe = append(fe, nimbus.FieldError{Field: field + ".sale_price", Message: fmt.Sprintf("must not be above the regular price (%d)", v.Price)})
+				fe = append(fe, nimbus.FieldError{Field: field + ".sale_price", Message: fmt.Sprintf("must not be above the regular price (%d)", v.Price),
+					Key: "field.above_price", Args: []any{nimbus.FormatMinor(v.Price, currency)}})
 			}
 			sale.Items = append(sale.Items, &Item{VariantID: it.VariantID, SalePrice: it.SalePrice, Allocation: it.Allocation})
 		}
@@ -267,7 +273,7 @@ func notInAnotherSale(ctx context.Context, tx *db.TenantTx, sale *Sale, ids []st
 	var fe []nimbus.FieldError
 	for i, id := range ids {
 		if other, ok := taken[id]; ok {
-			fe = append(fe, nimbus.FieldError{Field: fmt.Sprintf("items[%d].variant_id", i), Message: "is in another sale at that time (" + other + ")"})
+			fe = append(fe, nimbus.Fieldf(fmt.Sprintf("items[%d].variant_id", i), "field.other_sale", "is in another sale at that time (%s)", other))
 		}
 	}
 	if len(fe) > 0 {

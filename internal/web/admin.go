@@ -262,39 +262,29 @@ func back(v *staffVisit, path, done string) {
 }
 
 // parseMoney reads an amount typed by a person ("12.50", "12") in the minor
-// unit of a currency.
-func parseMoney(s, currency string) (int64, error) {
-	c, ok := nimbus.LookupCurrency(currency)
+// unit of the store's currency; its error is a message for the member.
+func (c *Console) parseMoney(v *staffVisit, s string) (int64, error) {
+	cur, ok := nimbus.LookupCurrency(v.store.Currency)
 	if !ok {
 		return 0, errors.New("unknown currency")
 	}
 	s = strings.TrimSpace(strings.ReplaceAll(s, ",", ""))
 	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" && frac == "" || len(frac) > c.Exponent {
-		return 0, fmt.Errorf("must be an amount with at most %d decimals", c.Exponent)
+	if whole == "" && frac == "" || len(frac) > cur.Exponent {
+		return 0, errors.New(c.messages.translate(v.lang, "field.money_decimals", cur.Exponent))
 	}
-	for len(frac) < c.Exponent {
+	for len(frac) < cur.Exponent {
 		frac += "0"
 	}
 	n, err := strconv.ParseInt(whole+frac, 10, 64)
 	if err != nil || n < 0 || strings.HasPrefix(whole, "-") {
-		return 0, errors.New("must be a positive amount such as 12.50")
+		return 0, errors.New(c.messages.translate(v.lang, "field.money"))
 	}
 	return n, nil
 }
 
 // formatInput writes an amount for an input field ("12.50").
-func formatInput(amount int64, currency string) string {
-	c, ok := nimbus.LookupCurrency(currency)
-	if !ok || c.Exponent == 0 {
-		return strconv.FormatInt(amount, 10)
-	}
-	div := int64(1)
-	for range c.Exponent {
-		div *= 10
-	}
-	return fmt.Sprintf("%d.%0*d", amount/div, c.Exponent, amount%div)
-}
+func formatInput(amount int64, currency string) string { return nimbus.FormatMinor(amount, currency) }
 
 type loginPage struct {
 	adminBase

@@ -123,7 +123,7 @@ func (c *Console) createFlashSale(v *staffVisit) error {
 			return err
 		}
 		var err error
-		if item.SalePrice, err = parseMoney(form[price], v.store.Currency); err != nil {
+		if item.SalePrice, err = c.parseMoney(v, form[price]); err != nil {
 			fields[price] = err.Error()
 		}
 		if item.Allocation, err = strconv.ParseInt(strings.TrimSpace(form[alloc]), 10, 64); err != nil {
@@ -140,7 +140,7 @@ func (c *Console) createFlashSale(v *staffVisit) error {
 			if nimbus.ErrorCode(err) != nimbus.EINVALID {
 				return err
 			}
-			for name, msg := range fieldErrors(err) {
+			for name, msg := range c.messages.fieldErrors(v.lang, err) {
 				fields[saleFormField(name, rowOf)] = msg
 			}
 		}

@@ -166,7 +166,7 @@ func (c *Console) orderAction(v *staffVisit) error {
 	case "cancel":
 		_, err = c.Orders.Cancel(v.ctx(), v.store.ID, id, actor, v.r.PostFormValue("reason"))
 	case "refund":
-		amount, perr := parseMoney(v.r.PostFormValue("amount"), v.store.Currency)
+		amount, perr := c.parseMoney(v, v.r.PostFormValue("amount"))
 		if perr != nil {
 			return c.renderOrder(v, "refund", http.StatusUnprocessableEntity, map[string]string{"amount": perr.Error()})
 		}
@@ -176,7 +176,7 @@ func (c *Console) orderAction(v *staffVisit) error {
 	}
 	if err != nil {
 		if code := nimbus.ErrorCode(err); code == nimbus.EINVALID || code == nimbus.ETRANSITION || code == nimbus.ECONFLICT || code == nimbus.EPAYMENT {
-			fields := fieldErrors(err)
+			fields := c.messages.fieldErrors(v.lang, err)
 			if len(fields) == 0 {
 				fields = map[string]string{"action": nimbus.ErrorMessage(err)}
 			}
@@ -284,7 +284,7 @@ func (c *Console) createProduct(v *staffVisit) error {
 		if row.SKU == "" && row.Price == "" {
 			continue
 		}
-		price, err := parseMoney(row.Price, v.store.Currency)
+		price, err := c.parseMoney(v, row.Price)
 		if err != nil {
 			fields[fmt.Sprintf("variants[%d].price", len(in.Variants))] = err.Error()
 		}
@@ -308,7 +308,7 @@ func (c *Console) createProduct(v *staffVisit) error {
 	if err != nil && nimbus.ErrorCode(err) != nimbus.EINVALID {
 		return err
 	}
-	for k, m := range fieldErrors(err) {
+	for k, m := range c.messages.fieldErrors(v.lang, err) {
 		fields[k] = m
 	}
 	if len(fields) > 0 {
@@ -382,7 +382,7 @@ func (c *Console) updateProduct(v *staffVisit) error {
 	if _, err := c.Catalog.UpdateProduct(v.ctx(), v.store.ID, id, catalog.ProductUpdate{Title: &title, Description: &desc, Status: &status,
 		Tags: &tags, Images: &images}); err != nil {
 		if nimbus.ErrorCode(err) == nimbus.EINVALID {
-			return c.renderProductDetail(v, http.StatusUnprocessableEntity, fieldErrors(err))
+			return c.renderProductDetail(v, http.StatusUnprocessableEntity, c.messages.fieldErrors(v.lang, err))
 		}
 		return err
 	}
@@ -395,7 +395,7 @@ func (c *Console) updateVariant(v *staffVisit) error {
 	if err != nil {
 		return err
 	}
-	price, perr := parseMoney(v.r.PostFormValue("price"), v.store.Currency)
+	price, perr := c.parseMoney(v, v.r.PostFormValue("price"))
 	if perr != nil {
 		v.r.SetPathValue("id", vr.ProductID)
 		return c.renderProductDetail(v, http.StatusUnprocessableEntity, map[string]string{"price_" + vr.ID: perr.Error()})
@@ -519,7 +519,7 @@ func (c *Console) saveCollection(v *staffVisit) error {
 		if nimbus.ErrorCode(err) != nimbus.EINVALID {
 			return err
 		}
-		return c.renderCollections(v, http.StatusUnprocessableEntity, nil, map[string]string{"title": title, "description": desc}, fieldErrors(err))
+		return c.renderCollections(v, http.StatusUnprocessableEntity, nil, map[string]string{"title": title, "description": desc}, c.messages.fieldErrors(v.lang, err))
 	}
 	back(v, "/admin/collections", "saved")
 	return nil

@@ -165,14 +165,14 @@ func (c *Console) createDiscount(v *staffVisit) error {
 		}
 		in.PercentBP = int64(pct*100 + 0.5)
 	default:
-		amount, err := parseMoney(form["value"], v.store.Currency)
+		amount, err := c.parseMoney(v, form["value"])
 		if err != nil {
 			fields["value"] = err.Error()
 		}
 		in.Amount = amount
 	}
 	if strings.TrimSpace(form["min_subtotal"]) != "" {
-		m, err := parseMoney(form["min_subtotal"], v.store.Currency)
+		m, err := c.parseMoney(v, form["min_subtotal"])
 		if err != nil {
 			fields["min_subtotal"] = err.Error()
 		}
@@ -190,7 +190,7 @@ func (c *Console) createDiscount(v *staffVisit) error {
 			if nimbus.ErrorCode(err) != nimbus.EINVALID {
 				return err
 			}
-			fields = fieldErrors(err)
+			fields = c.messages.fieldErrors(v.lang, err)
 		}
 	}
 	if len(fields) > 0 {
@@ -281,7 +281,7 @@ func (c *Console) saveSettings(v *staffVisit) error {
 	}
 	if _, err := c.Tenants.UpdateTenant(v.ctx(), v.store.ID, u); err != nil {
 		if nimbus.ErrorCode(err) == nimbus.EINVALID {
-			return c.renderSettings(v, http.StatusUnprocessableEntity, form, fieldErrors(err))
+			return c.renderSettings(v, http.StatusUnprocessableEntity, form, c.messages.fieldErrors(v.lang, err))
 		}
 		return err
 	}
@@ -298,13 +298,13 @@ func (c *Console) createZone(v *staffVisit) error {
 	in := pricing.ShippingInput{Name: f.Get("zone_name"), Countries: countries}
 	fields := map[string]string{}
 	if strings.TrimSpace(f.Get("rate_price")) != "" {
-		price, err := parseMoney(f.Get("rate_price"), v.store.Currency)
+		price, err := c.parseMoney(v, f.Get("rate_price"))
 		if err != nil {
 			fields["rates[0].price"] = err.Error()
 		}
 		r := pricing.RateInput{Name: f.Get("rate_name"), Price: price}
 		if strings.TrimSpace(f.Get("free_above")) != "" {
-			free, err := parseMoney(f.Get("free_above"), v.store.Currency)
+			free, err := c.parseMoney(v, f.Get("free_above"))
 			if err != nil {
 				fields["rates[0].free_above"] = err.Error()
 			}
@@ -317,7 +317,7 @@ func (c *Console) createZone(v *staffVisit) error {
 			if nimbus.ErrorCode(err) != nimbus.EINVALID {
 				return err
 			}
-			fields = fieldErrors(err)
+			fields = c.messages.fieldErrors(v.lang, err)
 		}
 	}
 	if len(fields) > 0 {
@@ -345,7 +345,7 @@ func (c *Console) setTax(v *staffVisit) error {
 		Region: f.Get("region"), Name: f.Get("tax_name"), RateBP: int64(pct*100 + 0.5)})
 	if err != nil {
 		if nimbus.ErrorCode(err) == nimbus.EINVALID {
-			return c.renderSettings(v, http.StatusUnprocessableEntity, nil, fieldErrors(err))
+			return c.renderSettings(v, http.StatusUnprocessableEntity, nil, c.messages.fieldErrors(v.lang, err))
 		}
 		return err
 	}
@@ -420,7 +420,7 @@ func (c *Console) createStaff(v *staffVisit) error {
 		Role: nimbus.Role(form["role"]), Password: f.Get("password")})
 	if err != nil {
 		if code := nimbus.ErrorCode(err); code == nimbus.EINVALID || code == nimbus.EFORBIDDEN {
-			fields := fieldErrors(err)
+			fields := c.messages.fieldErrors(v.lang, err)
 			if len(fields) == 0 {
 				fields = map[string]string{"role": nimbus.ErrorMessage(err)}
 			}

@@ -118,7 +118,7 @@ func (s *Storefront) buyInSale(v *visit) error {
 	switch nimbus.ErrorCode(err) {
 	case "":
 	case nimbus.EINVALID:
-		fields := fieldErrors(err)
+		fields := s.messages.fieldErrors(v.lang, err)
 		if _, ok := fields[idempotencyKeyField]; ok {
 			// The form's own hidden key, altered: a new one, so that
 			// pressing Buy again can work.

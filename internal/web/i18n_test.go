@@ -1,11 +1,13 @@
 package web
 
 import (
+	"errors"
 	"io/fs"
 	"regexp"
 	"slices"
 	"testing"
 
+	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/identity"
 )
 
@@ -89,5 +91,31 @@ func TestLanguagesStaffCanChooseAreTheOnesWeSpeak(t *testing.T) {
 	}
 	if !slices.Equal(spoken, identity.Languages) {
 		t.Fatalf("web speaks %v, staff choose from %v", spoken, identity.Languages)
+	}
+}
+
+// TestFieldErrorsInTheVisitorsLanguage: a service's field error that names
+// its message in the catalog is shown in the page's language, with its
+// arguments; one that does not, or names a message the catalog lacks, as
+// the service wrote it.
+func TestFieldErrorsInTheVisitorsLanguage(t *testing.T) {
+	c, err := loadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = nimbus.Invalid(
+		nimbus.Fieldf("quantity", "field.sale_limit", "must be at most %d in this sale", 2),
+		nimbus.FieldError{Field: "email", Message: "is not an email address"},
+		nimbus.Fieldf("note", "field.no_such_message", "is odd"),
+	)
+	zh := c.fieldErrors("zh-CN", err)
+	if zh["quantity"] != "本次抢购每人最多 2 件" || zh["email"] != "is not an email address" || zh["note"] != "is odd" {
+		t.Fatalf("zh-CN: %q", zh)
+	}
+	if en := c.fieldErrors("en", err); en["quantity"] != "must be at most 2 in this sale" {
+		t.Fatalf("en: %q", en)
+	}
+	if got := c.fieldErrors("en", errors.New("not a domain error")); len(got) != 0 {
+		t.Fatalf("an internal error's fields: %q", got)
 	}
 }

@@ -239,7 +239,7 @@ func (s *Storefront) addToCart(v *visit) error {
 		if perr != nil || p.Status != catalog.StatusActive {
 			return err
 		}
-		fields := fieldErrors(err)
+		fields := s.messages.fieldErrors(v.lang, err)
 		if len(fields) == 0 {
 			fields = map[string]string{"quantity": nimbus.ErrorMessage(err)}
 		}
@@ -376,7 +376,7 @@ func (s *Storefront) checkoutAddress(v *visit) error {
 		if nimbus.ErrorCode(err) != nimbus.EINVALID {
 			return err
 		}
-		for k, m := range fieldErrors(err) {
+		for k, m := range s.messages.fieldErrors(v.lang, err) {
 			fields[k] = m
 		}
 	}
@@ -384,7 +384,7 @@ func (s *Storefront) checkoutAddress(v *visit) error {
 		if nimbus.ErrorCode(err) != nimbus.EINVALID {
 			return err
 		}
-		for k, m := range fieldErrors(err) {
+		for k, m := range s.messages.fieldErrors(v.lang, err) {
 			fields[k] = m
 		}
 	}
@@ -455,7 +455,7 @@ func (s *Storefront) pay(v *visit) error {
 		if cerr != nil || cur == nil {
 			return err
 		}
-		return s.renderShipping(v, cur, form, fieldErrors(err), http.StatusUnprocessableEntity)
+		return s.renderShipping(v, cur, form, s.messages.fieldErrors(v.lang, err), http.StatusUnprocessableEntity)
 	}
 	if v.r.PostFormValue("action") == "apply" {
 		return s.renderShipping(v, p, form, nil, http.StatusOK)
@@ -594,7 +594,7 @@ func (s *Storefront) register(v *visit) error {
 			return err
 		}
 		page := accountPage{base: s.base(v, s.messages.translate(v.lang, "account.register")), Email: email, Register: true}
-		page.Fields = fieldErrors(err)
+		page.Fields = s.messages.fieldErrors(v.lang, err)
 		page.Error = nimbus.ErrorMessage(err)
 		return s.render(v, http.StatusUnprocessableEntity, "login", &page)
 	}

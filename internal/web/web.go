@@ -403,8 +403,9 @@ func (s *Storefront) fail(v *visit, err error) {
 	}
 }
 
-// fieldErrors turns a validation error into messages by field name.
-func fieldErrors(err error) map[string]string {
+// fieldErrors turns a validation error into messages by field name, in
+// lang where the service named its message (FieldError.Key).
+func (c messageCatalog) fieldErrors(lang string, err error) map[string]string {
 	out := map[string]string{}
 	e, ok := errors.AsType[*nimbus.Error](err)
 	if !ok {
@@ -412,13 +413,15 @@ func fieldErrors(err error) map[string]string {
 	}
 	for _, f := range e.Fields {
 		out[f.Field] = f.Message
+		if f.Key != "" && c.has(f.Key) { // in the visitor's language
+			out[f.Field] = c.translate(lang, f.Key, f.Args...)
+		}
 	}
 	return out
 }
 
 func formatMoney(amount int64, currency, lang string) string {
-	c, ok := nimbus.LookupCurrency(currency)
-	if !ok {
+	if _, ok := nimbus.LookupCurrency(currency); !ok {
 		return fmt.Sprintf("%d %s", amount, currency)
 	}
 	sign := ""
@@ -426,16 +429,7 @@ func formatMoney(amount int64, currency, lang string) string {
 		sign, amount = "-", -amount
 	}
 	symbol := map[string]string{"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£", "JPY": "¥"}[currency]
-	var num string
-	if c.Exponent == 0 {
-		num = fmt.Sprintf("%d", amount)
-	} else {
-		div := int64(1)
-		for range c.Exponent {
-			div *= 10
-		}
-		num = fmt.Sprintf("%d.%0*d", amount/div, c.Exponent, amount%div)
-	}
+	num := nimbus.FormatMinor(amount, currency)
 	if symbol == "" {
 		return sign + num + " " + currency
 	}
