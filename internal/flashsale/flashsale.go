@@ -136,7 +136,9 @@ func (s *Service) Create(ctx context.Context, tenantID string, in NewSale) (*Sal
 		in.PerCustomerLimit = 1
 	}
 	var fe []nimbus.FieldError
-	bad := func(field, key, format string, args ...any) { fe = append(fe, nimbus.Fieldf(field, key, format, args...)) }
+	bad := func(field, key, format string, args ...any) {
+		fe = append(fe, nimbus.Fieldf(field, key, format, args...))
+	}
 	if in.Title == "" || utf8.RuneCountInString(in.Title) > maxTitle {
 		bad("title", "field.length", "must be 1 to %d characters", maxTitle)
 	}
