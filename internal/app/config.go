@@ -31,6 +31,9 @@ type Config struct {
 	FlashSale       flashsale.Burst
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
+	// Now, if set, is the clock the database's transactions read (a test
+	// that moves time sets it before anything runs); nil: the system's.
+	Now func() time.Time
 }
 
 // bindCommon declares the flags every command shares (the database).

@@ -183,8 +183,8 @@ func TestFlashSaleCrash(t *testing.T) {
 			// A day later no hold is stuck: the expiry job releases them all
 			// and the sale has every unit again.
 			stop()
-			later := startServer(t, app.Config{DataDir: b.Config.DataDir, DatabaseURL: b.Config.URL, Addr: "127.0.0.1:0"})
-			later.DB.Now = func() time.Time { return time.Now().Add(24 * time.Hour) }
+			later := startServer(t, app.Config{DataDir: b.Config.DataDir, DatabaseURL: b.Config.URL, Addr: "127.0.0.1:0",
+				Now: func() time.Time { return time.Now().Add(24 * time.Hour) }})
 			if _, err := later.Orders.ReleaseDueReservations(t.Context()); err != nil {
 				t.Fatal(err)
 			}

@@ -83,6 +83,9 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	if cfg.Now != nil {
+		d.Now = cfg.Now
+	}
 	s := &Server{
 		DB:          d,
 		Identity:    identity.NewService(d, identity.DefaultPasswordParams),
