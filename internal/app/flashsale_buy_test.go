@@ -246,6 +246,16 @@ func TestFlashSaleShowsWhatCanBeBought(t *testing.T) {
 			return strings.Contains(page, left) && strings.Contains(page, "Flash sale: "+price)
 		}, "the product page showing the stock left and the regular price")
 
+		// A variant whose stock is tracked and was never received has none
+		// to sell, as a buy finds.
+		var unstocked productJSON
+		sh.Owner.do("POST", "/api/v1/products", map[string]any{"title": "Oolong", "status": "active",
+			"variants": []map[string]any{{"sku": "OOLONG", "price": 1000}}}).must(t, http.StatusCreated, &unstocked)
+		none := activeSale(t, sh, unstocked.Variants[0].ID, 900, 10, 1, false)
+		if p := public(none.ID); p.Items[0].Remaining != 0 || !p.Items[0].SoldOut {
+			t.Fatalf("a sale of a variant never stocked shows %+v", p.Items[0])
+		}
+
 		// Archived, the product is sold out to shoppers at once (the page
 		// cache aside), as buys would be.
 		small := activeSale(t, sh, sh.Small.ID, 100, 3, 1, false)

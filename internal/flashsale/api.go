@@ -296,6 +296,11 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Sho
 			IdempotencyKey: in.IdempotencyKey, ClientIP: in.clientIP}
 		if in.CustomerToken != "" {
 			if b.CustomerID, b.Email, err = shoppers.Shopper(ctx, tenantID, in.CustomerToken); err != nil {
+				if s.saleSoldOut(tenantID, in.ID) {
+					// Only an order's key gets here once the sale is sold
+					// out: "unauthorized" would tell that it is one.
+					return nil, errSoldOut
+				}
 				return nil, err
 			}
 		}

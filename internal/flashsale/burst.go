@@ -632,6 +632,9 @@ func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 				if timeout, ok := errors.AsType[net.Error](err); ok && timeout.Timeout() {
 					err = errNoBody
 				}
+				if retry { // as a new key would hear, not "too large" or "too slow"
+					err = errSoldOut
+				}
 				httpx.RefuseUnread(w, r, err) // too large: 413; cut off: 499; the connection is closed
 				return
 			}
@@ -900,8 +903,8 @@ func (s *Service) readPublic(ctx context.Context, tenantID, id string) (*Sale, e
 		}
 	}
 	for _, it := range sale.Items {
-		// The allocation's own count: the node's note decides buys of the
-		// sale, which stock taken by other orders does not end.
+		// The allocation's own count: the stock's end is noted by the
+		// batches that find it (planBatch), not from this read.
 		s.noteRemaining(tenantID, id, it.VariantID, it.Remaining(), began) // only ever "more are left"
 	}
 	return sale, nil
@@ -938,6 +941,11 @@ func readShelf(ctx context.Context, tx *db.TenantTx, variantIDs []string) (*shel
 	}
 	if sh.stock, err = inventory.AvailableIn(ctx, tx, tracked); err != nil {
 		return nil, err
+	}
+	for _, id := range tracked {
+		if _, ok := sh.stock[id]; !ok {
+			sh.stock[id] = 0 // tracked, and never stocked: none to sell, as a buy finds
+		}
 	}
 	return sh, nil
 }

@@ -81,10 +81,10 @@ func (in *BuyInput) validate(providers payment.Providers) error {
 		fe = append(fe, nimbus.Fieldf("quantity", "field.between", "must be between %d and %d", 1, maxBuyQuantity))
 	}
 	if in.VariantID == "" || len(in.VariantID) > maxIDLength {
-		fe = append(fe, nimbus.FieldError{Field: "variant_id", Message: "must be a variant's id"})
+		fe = append(fe, nimbus.Fieldf("variant_id", "field.variant_id", "must be a variant's id"))
 	}
 	if len(in.ShippingRateID) > maxIDLength {
-		fe = append(fe, nimbus.FieldError{Field: "shipping_rate_id", Message: "must be a shipping rate's id"})
+		fe = append(fe, nimbus.Fieldf("shipping_rate_id", "field.rate_id", "must be a shipping rate's id"))
 	}
 	if bad := providers.Check(in.PaymentProvider); bad != nil {
 		fe = append(fe, *bad)
@@ -299,15 +299,15 @@ func (pr *pricer) draft(ctx context.Context, tx *db.TenantTx, in *BuyInput) (*or
 		}
 	}
 	if rate == nil && in.ShippingRateID == "" {
-		return nil, nimbus.Invalid(nimbus.FieldError{Field: "shipping_address.country", Message: "the store does not ship there"})
+		return nil, nimbus.Invalid(nimbus.Fieldf("shipping_address.country", "field.no_shipping", "the store does not ship there"))
 	}
 	if rate == nil {
-		return nil, nimbus.Invalid(nimbus.FieldError{Field: "shipping_rate_id", Message: "is not a shipping rate to this address"})
+		return nil, nimbus.Invalid(nimbus.Fieldf("shipping_rate_id", "field.rate_elsewhere", "is not a shipping rate to this address"))
 	}
 	calc.Shipping = rate.PriceFor(unitPrice * in.Quantity)
 	totals, err := pricing.Compute(calc)
 	if errors.Is(err, pricing.ErrTooLarge) {
-		return nil, nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: "the order's total is too large"})
+		return nil, nimbus.Invalid(nimbus.Fieldf("quantity", "field.total_too_large", "the order's total is too large"))
 	}
 	if err != nil {
 		return nil, err

@@ -247,7 +247,9 @@ func notInAnotherSale(ctx context.Context, tx *db.TenantTx, sale *Sale, ids []st
 	}
 	in := `(` + db.Placeholders(len(ids)) + `)`
 	if tx.Dialect() == db.Postgres { // SQLite's write transactions run one at a time
-		if _, err := tx.Exec(ctx, `SELECT id FROM variants WHERE tenant_id = ? AND id IN `+in+tx.ForUpdate(), args...); err != nil {
+		// NO KEY: the rows that refer to a variant (order lines, stock
+		// moves) still go in meanwhile; a second sale's check waits.
+		if _, err := tx.Exec(ctx, `SELECT id FROM variants WHERE tenant_id = ? AND id IN `+in+` FOR NO KEY UPDATE`, args...); err != nil {
 			return fmt.Errorf("lock variants: %w", err)
 		}
 	}
