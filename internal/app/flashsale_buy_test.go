@@ -286,6 +286,9 @@ func TestFlashSaleWindowAndAccounts(t *testing.T) {
 		c.do("POST", "/api/v1/storefront/acme/customers", map[string]any{"email": "ada@example.com", "password": "analytical engine"}).
 			must(t, http.StatusCreated, &reg)
 		body := buyBody(sh, sh.Small.ID, "", 1)
+		if p := c.do("POST", buy, body, "X-Customer-Token", strings.Repeat("t", 101)).mustProblem(t, 422, "invalid"); !p.hasField("header.X-Customer-Token") {
+			t.Fatalf("a customer token too long: %+v", p)
+		}
 		var b boughtJSON
 		c.do("POST", buy, body, "X-Customer-Token", reg.Token, "Idempotency-Key", "k").must(t, http.StatusCreated, &b)
 		if b.Order.Subtotal != 1000 {

@@ -147,11 +147,14 @@ type Shoppers interface {
 // its own transaction, so the generic idempotency middleware leaves it be.
 const BuyPattern = "POST " + httpx.APIPrefix + "/storefront/{store}/flash-sales/{id}/orders"
 
+// maxTokenLength bounds a customer token a buy sends.
+const maxTokenLength = 100
+
 // buyRequest is a buy on the wire.
 type buyRequest struct {
 	Store          string `path:"store" maxLength:"40"`
 	ID             string `path:"id" maxLength:"64"`
-	CustomerToken  string `header:"X-Customer-Token" maxLength:"100" doc:"A signed-in customer's token: the order belongs to their account."`
+	CustomerToken  string `header:"X-Customer-Token" doc:"A signed-in customer's token (up to 100 characters): the order belongs to their account."`
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes a retry safe: the same key and request return the same order."`
 	Body           buyBody
 
@@ -295,7 +298,14 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Sho
 			ShippingAddress: in.Body.ShippingAddress, ShippingRateID: in.Body.ShippingRateID, PaymentProvider: in.Body.PaymentProvider,
 			IdempotencyKey: in.IdempotencyKey, ClientIP: in.clientIP}
 		if in.CustomerToken != "" {
-			if b.CustomerID, b.Email, err = shoppers.Shopper(ctx, tenantID, in.CustomerToken); err != nil {
+			if len(in.CustomerToken) > maxTokenLength {
+				// Checked here, not by the schema: as below, a sold-out
+				// sale answers an order's key as it answers a new one.
+				err = nimbus.Invalid(nimbus.FieldError{Field: "header.X-Customer-Token", Message: fmt.Sprintf("must be at most %d characters", maxTokenLength)})
+			} else {
+				b.CustomerID, b.Email, err = shoppers.Shopper(ctx, tenantID, in.CustomerToken)
+			}
+			if err != nil {
 				if s.saleSoldOut(tenantID, in.ID) {
 					// Only an order's key gets here once the sale is sold
 					// out: "unauthorized" would tell that it is one.
