@@ -299,19 +299,14 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Sho
 			IdempotencyKey: in.IdempotencyKey, ClientIP: in.clientIP}
 		if in.CustomerToken != "" {
 			if len(in.CustomerToken) > maxTokenLength {
-				// Checked here, not by the schema: as below, a sold-out
-				// sale answers an order's key as it answers a new one.
+				// Checked here, not by the schema: a sold-out sale answers
+				// an order's key as it answers a new one (asSoldOut).
 				err = nimbus.Invalid(nimbus.FieldError{Field: "header.X-Customer-Token", Message: fmt.Sprintf("must be at most %d characters", maxTokenLength)})
 			} else {
 				b.CustomerID, b.Email, err = shoppers.Shopper(ctx, tenantID, in.CustomerToken)
 			}
 			if err != nil {
-				if s.saleSoldOut(tenantID, in.ID) {
-					// Only an order's key gets here once the sale is sold
-					// out: "unauthorized" would tell that it is one.
-					return nil, errSoldOut
-				}
-				return nil, err
+				return nil, s.asSoldOut(tenantID, in.ID, err)
 			}
 		}
 		bought, err := s.Buy(ctx, tenantID, b)

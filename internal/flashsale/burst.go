@@ -464,6 +464,17 @@ func (s *Service) saleSoldOut(tenantID, saleID string) bool {
 	return ok
 }
 
+// asSoldOut answers errSoldOut in place of err once a sale is sold out:
+// then only a retry of an order's key gets past Admission, and any other
+// answer to it (invalid, unauthorized, ...) would tell that the key is an
+// order's, where a new key hears "sold out".
+func (s *Service) asSoldOut(tenantID, saleID string, err error) error {
+	if s.saleSoldOut(tenantID, saleID) {
+		return errSoldOut
+	}
+	return err
+}
+
 // soldOutItems returns the notes on a sale's items if every one says sold
 // out, as of less than hintTTL ago.
 func (s *Service) soldOutItems(tenantID, saleID string) ([]*hint, bool) {
@@ -484,8 +495,8 @@ func (s *Service) soldOutItems(tenantID, saleID string) ([]*hint, bool) {
 	return notes, true
 }
 
-// wellFormedBuy reports whether a request's buffered body decodes as a buy
-// (strictly, as the route will), and leaves the body to be read again.
+// wellFormedBuy reports whether a request's body decodes as a buy
+// (strictly, as the route will).
 func wellFormedBuy(body []byte) bool {
 	var b buyBody
 	return json.Unmarshal(body, &b) == nil
@@ -638,7 +649,8 @@ func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 				httpx.RefuseUnread(w, r, err) // too large: 413; cut off: 499; the connection is closed
 				return
 			}
-			isJSON := jsonMediaType(r.Header.Get("Content-Type")) && json.Valid(body)
+			jsonType := jsonMediaType(r.Header.Get("Content-Type"))
+			isJSON := jsonType && json.Valid(body)
 			if retry && (!isJSON || !wellFormedBuy(body)) {
 				// Told "invalid" where a buy with another key hears "sold
 				// out", it would say that the key is an order's (Buy
@@ -649,7 +661,7 @@ func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 			// What the rest of the API answers before its handlers, here
 			// where the buy's body is checked once, by the handler, and not
 			// against its schema (RegisterStorefrontAPI).
-			if !jsonMediaType(r.Header.Get("Content-Type")) {
+			if !jsonType {
 				httpx.WriteProblem(w, r, errNotJSONType)
 				return
 			}
@@ -917,8 +929,7 @@ func (s *Service) readPublic(ctx context.Context, tenantID, id string) (*Sale, e
 // its product archived).
 type shelf struct {
 	prices map[string]int64
-	stock  map[string]int64 // variants whose stock is tracked
-	gone   map[string]bool
+	stock  map[string]int64 // variants whose stock is tracked, and those gone (none)
 }
 
 func readShelf(ctx context.Context, tx *db.TenantTx, variantIDs []string) (*shelf, error) {
@@ -926,12 +937,12 @@ func readShelf(ctx context.Context, tx *db.TenantTx, variantIDs []string) (*shel
 	if err != nil {
 		return nil, err
 	}
-	sh := &shelf{prices: map[string]int64{}, gone: map[string]bool{}}
-	var tracked []string
+	sh := &shelf{prices: map[string]int64{}}
+	var tracked, gone []string
 	for _, id := range variantIDs {
 		v := variants[id]
 		if v == nil || products[v.ProductID] == nil || products[v.ProductID].Status != catalog.StatusActive {
-			sh.gone[id] = true
+			gone = append(gone, id)
 			continue
 		}
 		sh.prices[id] = v.Price
@@ -942,9 +953,9 @@ func readShelf(ctx context.Context, tx *db.TenantTx, variantIDs []string) (*shel
 	if sh.stock, err = inventory.AvailableIn(ctx, tx, tracked); err != nil {
 		return nil, err
 	}
-	for _, id := range tracked {
+	for _, id := range append(tracked, gone...) {
 		if _, ok := sh.stock[id]; !ok {
-			sh.stock[id] = 0 // tracked, and never stocked: none to sell, as a buy finds
+			sh.stock[id] = 0 // never stocked, or no longer for sale: none to sell, as a buy finds
 		}
 	}
 	return sh, nil
@@ -960,9 +971,6 @@ func (sh *shelf) price(variantID string, salePrice int64) int64 {
 
 // left is what buyers can take of a variant whose sale has remaining left.
 func (sh *shelf) left(variantID string, remaining int64) int64 {
-	if sh.gone[variantID] {
-		return 0
-	}
 	if stock, tracked := sh.stock[variantID]; tracked {
 		return max(min(remaining, stock), 0)
 	}

@@ -152,13 +152,7 @@ func bareKeyHash(saleID, key string) [32]byte {
 // EIDEMPOTENCY, EIDEMPOTENCYBUSY.
 func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bought, error) {
 	if err := in.validate(s.Orders.Providers); err != nil {
-		if s.saleSoldOut(tenantID, in.SaleID) {
-			// A sold-out sale says so to any buy it does not serve: answered
-			// "invalid" here, a buy would tell that its key is an order's
-			// (those alone are read once the sale is sold out).
-			return nil, errSoldOut
-		}
-		return nil, err
+		return nil, s.asSoldOut(tenantID, in.SaleID, err)
 	}
 	keyHash := in.keyHash()
 	refuse, probe := s.soldOut(tenantID, in.SaleID, in.VariantID, keyHash)

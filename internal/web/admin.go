@@ -283,9 +283,6 @@ func (c *Console) parseMoney(v *staffVisit, s string) (int64, error) {
 	return n, nil
 }
 
-// formatInput writes an amount for an input field ("12.50").
-func formatInput(amount int64, currency string) string { return nimbus.FormatMinor(amount, currency) }
-
 type loginPage struct {
 	adminBase
 	Store string

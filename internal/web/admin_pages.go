@@ -134,7 +134,7 @@ func (c *Console) renderOrder(v *staffVisit, confirm string, status int, fields 
 	}
 	view := order.ViewOrder(o)
 	p := orderDetailPage{adminBase: c.base(v, "orders", view.Name), Order: view, Confirm: confirm,
-		Refund: formatInput(o.Total-o.RefundedTotal, o.Currency)}
+		Refund: nimbus.FormatMinor(o.Total-o.RefundedTotal, o.Currency)}
 	p.Fields = fields
 	if len(fields) > 0 {
 		p.Error = c.messages.translate(v.lang, "error.fix")
@@ -344,7 +344,7 @@ func (c *Console) renderProductDetail(v *staffVisit, status int, fields map[stri
 		Form: map[string]string{"title": pr.Title, "description": pr.Description, "status": pr.Status, "tags": strings.Join(pr.Tags, ", "),
 			"images": strings.Join(pr.Images, "\n")}}
 	for _, pv := range pr.Variants {
-		p.Prices[pv.ID] = formatInput(pv.Price, v.store.Currency)
+		p.Prices[pv.ID] = nimbus.FormatMinor(pv.Price, v.store.Currency)
 		if pv.TrackInventory {
 			l, err := c.Inventory.FindLevel(v.ctx(), v.store.ID, pv.ID)
 			if err != nil {
