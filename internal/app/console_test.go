@@ -3,8 +3,11 @@ package app_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // formClient signs in to the console and keeps its cookie; csrf is the
@@ -267,6 +270,91 @@ func TestConsoleLanguageFollowsTheMember(t *testing.T) {
 		sh.Owner.do("GET", "/api/v1/staff", nil).must(t, 200, &me)
 		if len(me.Data) != 1 || me.Data[0].Language != "zh-CN" {
 			t.Fatalf("staff list = %+v", me.Data)
+		}
+	})
+}
+
+// TestConsoleFormsRunOnce: a form sent twice (a double click, a resend
+// after a dropped connection) does its work once, and both clicks get the
+// first one's answer; other values under the same form's key are refused;
+// another session's form is its own.
+func TestConsoleFormsRunOnce(t *testing.T) {
+	onceField := regexp.MustCompile(`name="once" value="([^"]+)"`)
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		c, csrf := consoleSignIn(t, s, sh.merchant)
+		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		onceOf := func(c *client, path string) string {
+			t.Helper()
+			m := onceField.FindStringSubmatch(string(c.do("GET", path, nil).must(t, http.StatusOK, nil).Body))
+			if m == nil {
+				t.Fatalf("%s has no form key", path)
+			}
+			return m[1]
+		}
+
+		// Two clicks of "Create" at once: one sale, the same answer twice.
+		start := time.Now().Add(24 * time.Hour)
+		sale := url.Values{"csrf": {csrf}, "once": {onceOf(c, "/admin/flash-sales")}, "title": {"Double click"},
+			"starts_at": {start.Format("2006-01-02T15:04")}, "ends_at": {start.Add(time.Hour).Format("2006-01-02T15:04")},
+			"per_customer_limit": {"1"}, "sku_0": {"acme-LJ-250"}, "price_0": {"29.90"}, "allocation_0": {"5"}}
+		var wg sync.WaitGroup
+		answers := make([]*response, 2)
+		for i := range answers {
+			wg.Go(func() {
+				answers[i], _ = c.send("POST", "/admin/flash-sales", sale.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+			})
+		}
+		wg.Wait()
+		for i, r := range answers {
+			if r.Status != http.StatusSeeOther || r.Header.Get("Location") != answers[0].Header.Get("Location") {
+				t.Fatalf("click %d: %d %s %s", i, r.Status, r.Header.Get("Location"), r.Body)
+			}
+		}
+		var list struct{ Data []flashSaleJSON }
+		sh.Owner.do("GET", "/api/v1/flash-sales", nil).must(t, 200, &list)
+		if len(list.Data) != 1 {
+			t.Fatalf("two clicks made %d sales", len(list.Data))
+		}
+
+		// A stock adjustment sent again is replayed, not applied twice.
+		receive := url.Values{"csrf": {csrf}, "once": {onceOf(c, "/admin/products/"+sh.Product.ID)}, "kind": {"received"}, "quantity": {"5"}}
+		path := "/admin/variants/" + sh.Small.ID + "/stock"
+		first := postForm(c, path, receive)
+		again := postForm(c, path, receive)
+		if first.Status != http.StatusSeeOther || again.Status != http.StatusSeeOther || again.Header.Get("Idempotent-Replayed") != "true" ||
+			again.Header.Get("Location") != first.Header.Get("Location") {
+			t.Fatalf("resent adjustment: %d, then %d replayed %q", first.Status, again.Status, again.Header.Get("Idempotent-Replayed"))
+		}
+		if l := sh.level(t, sh.Small.ID); l.OnHand != 15 {
+			t.Fatalf("on hand after one adjustment sent twice = %d, want 15", l.OnHand)
+		}
+		// The same form with other values is refused, and changes nothing.
+		receive.Set("quantity", "7")
+		if r := postForm(c, path, receive); r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "already sent") {
+			t.Fatalf("the same form with other values: %d", r.Status)
+		}
+		if l := sh.level(t, sh.Small.ID); l.OnHand != 15 {
+			t.Fatalf("on hand after a refused resend = %d, want 15", l.OnHand)
+		}
+		// A form that failed can be corrected and sent with its key.
+		bad := url.Values{"csrf": {csrf}, "once": {onceOf(c, "/admin/products/"+sh.Product.ID)}, "kind": {"adjusted"}, "quantity": {"-999"}}
+		if r := postForm(c, path, bad); r.Status != http.StatusConflict {
+			t.Fatalf("removing more than on hand: %d", r.Status)
+		}
+		bad.Set("quantity", "-1")
+		if r := postForm(c, path, bad); r.Status != http.StatusSeeOther {
+			t.Fatalf("the corrected form: %d %s", r.Status, r.Body)
+		}
+		// Another session's post is its own, even with the same key.
+		other, csrf2 := consoleSignIn(t, s, sh.merchant)
+		other.http.CheckRedirect = c.http.CheckRedirect
+		mine := url.Values{"csrf": {csrf2}, "once": receive["once"], "kind": {"received"}, "quantity": {"5"}}
+		if r := postForm(other, path, mine); r.Status != http.StatusSeeOther || r.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("another session's form with the same key: %d replayed %q", r.Status, r.Header.Get("Idempotent-Replayed"))
+		}
+		if l := sh.level(t, sh.Small.ID); l.OnHand != 19 {
+			t.Fatalf("on hand = %d, want 19", l.OnHand)
 		}
 	})
 }

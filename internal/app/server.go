@@ -115,7 +115,7 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 	s.storefront = &web.Storefront{Tenants: s.Tenants, Catalog: s.Catalog, Inventory: s.Inventory, Checkout: s.Checkout,
 		Orders: s.Orders, Customers: s.Customers, FlashSales: s.FlashSales, SecureCookies: cfg.SecureCookies, ThemeDir: cfg.ThemeDir, Logger: logger}
 	s.console = &web.Console{Identity: s.Identity, Tenants: s.Tenants, Catalog: s.Catalog, Inventory: s.Inventory, Orders: s.Orders,
-		Customers: s.Customers, Pricing: s.Pricing, FlashSales: s.FlashSales,
+		Customers: s.Customers, Pricing: s.Pricing, FlashSales: s.FlashSales, Once: s.idempotency,
 		SecureCookies: cfg.SecureCookies, Logger: logger, StaticURL: s.storefront.StaticURL}
 	if err := errors.Join(s.storefront.Init(), s.console.Init()); err != nil {
 		d.Close()

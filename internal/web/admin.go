@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -39,6 +40,11 @@ type Console struct {
 	Customers  *customer.Service
 	Pricing    *pricing.Service
 	FlashSales *flashsale.Service
+	// Once keeps each form post's answer under the form's own key (its
+	// hidden field "once"), so a second click replays the first click's
+	// answer instead of doing the work twice: a second order refund, a
+	// second stock adjustment, a second identical sale.
+	Once *httpx.Idempotency
 	// SecureCookies marks cookies Secure (the site is served over HTTPS).
 	SecureCookies bool
 	Logger        *slog.Logger
@@ -147,7 +153,21 @@ func (c *Console) staff(h staffHandler) http.HandlerFunc {
 			c.fail(v, err)
 			return
 		}
-		if err := h(v); err != nil {
+		if key := r.PostFormValue("once"); key != "" && c.Once != nil {
+			err = c.Once.Form(w, r, key, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				v.w = w // the answer is kept for a replay
+				if err := h(v); err != nil {
+					c.fail(v, err)
+				}
+			}))
+			if code := nimbus.ErrorCode(err); code == nimbus.EIDEMPOTENCY || code == nimbus.EINVALID {
+				// The page was sent once with other fields, or its key altered.
+				err = nimbus.Errorf(nimbus.ECONFLICT, "%s", c.messages.translate(v.lang, "form.sent"))
+			}
+		} else {
+			err = h(v)
+		}
+		if err != nil {
 			c.fail(v, err)
 		}
 	}
@@ -187,6 +207,9 @@ func (b *adminBase) Money(amount int64) string {
 	}
 	return formatMoney(amount, b.Store.Currency, b.Lang)
 }
+
+// Once returns a new key for a form's hidden field "once" (Console.Once).
+func (b *adminBase) Once() string { return rand.Text() }
 
 // Field returns the error message for a form field, if any.
 func (b *adminBase) Field(name string) string { return b.Fields[name] }

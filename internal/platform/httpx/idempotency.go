@@ -61,7 +61,7 @@ type storedResponse struct {
 }
 
 // replayedHeaders are the response headers a replay repeats.
-var replayedHeaders = []string{"Content-Type", "Location", "Set-Cookie"}
+var replayedHeaders = []string{"Content-Type", "Location", "Set-Cookie", "Cache-Control", "Content-Language", "Content-Security-Policy"}
 
 // Middleware applies idempotency to POST requests that carry the header.
 // It must run after authentication, which sets the scope.
@@ -86,60 +86,98 @@ func (m *Idempotency) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-
-		reqHash := requestHash(r, body)
-		scope := "public/" + hex.EncodeToString(reqHash[:16])
-		if p := nimbus.PrincipalFromContext(r.Context()); p != nil {
-			scope = p.TenantID + "/" + p.CredentialID
-		}
-		keyHash := sha256.Sum256([]byte(scope + "\x00" + key))
-
-		replay, err := m.begin(r.Context(), scope, keyHash[:], reqHash)
-		if err != nil {
+		if err := m.serve(w, r, key, requestHash(r, body), 0, next); err != nil {
 			WriteProblem(w, r, err)
-			return
-		}
-		if replay != nil {
-			resp, err := unseal(key, scope, replay)
-			if err != nil {
-				WriteProblem(w, r, fmt.Errorf("unseal idempotent response: %w", err))
-				return
-			}
-			for name, values := range resp.Headers {
-				w.Header()[name] = values
-			}
-			w.Header().Set("Idempotent-Replayed", "true")
-			w.WriteHeader(resp.Status)
-			w.Write(resp.Body)
-			return
-		}
-
-		rec := &responseCapture{ResponseWriter: w}
-		completed := false
-		defer func() {
-			if !completed { // the handler panicked: free the key for a retry
-				m.forget(context.WithoutCancel(r.Context()), scope, keyHash[:])
-			}
-		}()
-		next.ServeHTTP(rec, r)
-		completed = true
-		ctx := context.WithoutCancel(r.Context())
-		if rec.code() >= 400 {
-			m.forget(ctx, scope, keyHash[:])
-			return
-		}
-		resp := storedResponse{Status: rec.code(), Headers: map[string][]string{}, Body: rec.body.Bytes()}
-		for _, h := range replayedHeaders {
-			if v := rec.Header().Values(h); len(v) > 0 {
-				resp.Headers[h] = v
-			}
-		}
-		if err := m.finish(ctx, scope, keyHash[:], seal(key, scope, resp), resp.Status); err != nil {
-			// The response is already sent; the key stays "in progress" until
-			// abandonAfter, after which a retry runs again.
-			Logger(ctx).Error("store idempotent response", "err", err)
 		}
 	})
+}
+
+// Form runs a form post once per key, for forms that carry a key of their
+// own (the console's hidden field "once"): a second click of a form's
+// button replays the answer to the first instead of doing the work again.
+// A browser shows only the answer to the last click, so a post that
+// arrives while the first one with its key still runs waits up to
+// formWait for it and replays its answer (or, if the first failed, runs
+// itself). The request is the form's fields, in their encoded order. An
+// error means next did not run and nothing was written.
+func (m *Idempotency) Form(w http.ResponseWriter, r *http.Request, key string, next http.Handler) error {
+	if bad := CheckIdempotencyKey(key); bad != nil {
+		return nimbus.Invalid(*bad)
+	}
+	if err := r.ParseForm(); err != nil {
+		return nimbus.Errorf(nimbus.EMALFORMED, "could not read the form")
+	}
+	return m.serve(w, r, key, requestHash(r, []byte(r.PostForm.Encode())), formWait, next)
+}
+
+// formWait bounds how long a form post waits for the first post with its
+// key, polling every formPoll.
+const (
+	formWait = 10 * time.Second
+	formPoll = 50 * time.Millisecond
+)
+
+// serve runs next once for key, or replays the response stored for it.
+// A key in use is refused, or waited for up to wait.
+func (m *Idempotency) serve(w http.ResponseWriter, r *http.Request, key string, reqHash []byte, wait time.Duration, next http.Handler) error {
+	scope := "public/" + hex.EncodeToString(reqHash[:16])
+	if p := nimbus.PrincipalFromContext(r.Context()); p != nil {
+		scope = p.TenantID + "/" + p.CredentialID
+	}
+	keyHash := sha256.Sum256([]byte(scope + "\x00" + key))
+
+	replay, err := m.begin(r.Context(), scope, keyHash[:], reqHash)
+	for deadline := time.Now().Add(wait); nimbus.ErrorCode(err) == nimbus.EIDEMPOTENCYBUSY && time.Now().Before(deadline); {
+		select {
+		case <-time.After(formPoll):
+		case <-r.Context().Done():
+			return r.Context().Err()
+		}
+		replay, err = m.begin(r.Context(), scope, keyHash[:], reqHash)
+	}
+	if err != nil {
+		return err
+	}
+	if replay != nil {
+		resp, err := unseal(key, scope, replay)
+		if err != nil {
+			return fmt.Errorf("unseal idempotent response: %w", err)
+		}
+		for name, values := range resp.Headers {
+			w.Header()[name] = values
+		}
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(resp.Status)
+		w.Write(resp.Body)
+		return nil
+	}
+
+	rec := &responseCapture{ResponseWriter: w}
+	completed := false
+	defer func() {
+		if !completed { // the handler panicked: free the key for a retry
+			m.forget(context.WithoutCancel(r.Context()), scope, keyHash[:])
+		}
+	}()
+	next.ServeHTTP(rec, r)
+	completed = true
+	ctx := context.WithoutCancel(r.Context())
+	if rec.code() >= 400 {
+		m.forget(ctx, scope, keyHash[:])
+		return nil
+	}
+	resp := storedResponse{Status: rec.code(), Headers: map[string][]string{}, Body: rec.body.Bytes()}
+	for _, h := range replayedHeaders {
+		if v := rec.Header().Values(h); len(v) > 0 {
+			resp.Headers[h] = v
+		}
+	}
+	if err := m.finish(ctx, scope, keyHash[:], seal(key, scope, resp), resp.Status); err != nil {
+		// The response is already sent; the key stays "in progress" until
+		// abandonAfter, after which a retry runs again.
+		Logger(ctx).Error("store idempotent response", "err", err)
+	}
+	return nil
 }
 
 // requestHash identifies "the same request": method, path, query and body.
