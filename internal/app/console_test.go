@@ -232,6 +232,7 @@ func TestConsolePages(t *testing.T) {
 // TestConsoleLanguageFollowsTheMember: a member's choice of language is kept
 // with their account, so a new sign-in from another browser shows the console
 // in it whatever that browser asks for; a language we do not have is refused.
+// The services' field errors are shown in it too.
 func TestConsoleLanguageFollowsTheMember(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *testServer) {
 		sh := openShop(t, s, "acme")
@@ -270,6 +271,25 @@ func TestConsoleLanguageFollowsTheMember(t *testing.T) {
 		sh.Owner.do("GET", "/api/v1/staff", nil).must(t, 200, &me)
 		if len(me.Data) != 1 || me.Data[0].Language != "zh-CN" {
 			t.Fatalf("staff list = %+v", me.Data)
+		}
+
+		// The store's, the staff's and the catalog's rules speak Chinese
+		// to a member who chose it, and the API keeps answering in English.
+		r = postForm(c, "/admin/settings", url.Values{"csrf": {csrf}, "name": {"Acme"}, "currency": {"XYZ"}, "time_zone": {"Nowhere/City"}, "reservation_minutes": {"20"}})
+		if page := string(r.Body); r.Status != http.StatusUnprocessableEntity || !strings.Contains(page, "须为 ISO 4217 币种代码，如 USD 或 CNY") ||
+			!strings.Contains(page, "须为 IANA 时区，如 Asia/Shanghai 或 UTC") || strings.Contains(page, "must be an ISO 4217") {
+			t.Fatalf("bad settings in the console of a Chinese-speaking member: %d", r.Status)
+		}
+		r = postForm(c, "/admin/staff", url.Values{"csrf": {csrf}, "email": {"not-an-email"}, "role": {"staff"}, "password": {"a long password"}})
+		if page := string(r.Body); r.Status != http.StatusUnprocessableEntity || !strings.Contains(page, "须为电子邮箱地址，如 name@example.com") {
+			t.Fatalf("a bad staff email in the console of a Chinese-speaking member: %d", r.Status)
+		}
+		r = postForm(c, "/admin/products/"+sh.Product.ID, url.Values{"csrf": {csrf}, "title": {strings.Repeat("茶", 256)}, "status": {"active"}})
+		if page := string(r.Body); r.Status != http.StatusUnprocessableEntity || !strings.Contains(page, "最多 255 个字符") {
+			t.Fatalf("a product title too long in the console of a Chinese-speaking member: %d", r.Status)
+		}
+		if p := sh.Owner.do("PATCH", "/api/v1/store", map[string]any{"currency": "XYZ"}).mustProblem(t, http.StatusUnprocessableEntity, "invalid"); !strings.Contains(p.Detail, "currency: must be an ISO 4217 currency code such as USD or CNY") {
+			t.Fatalf("the API's message = %q", p.Detail)
 		}
 	})
 }

@@ -152,8 +152,10 @@ type ProductFilter struct {
 
 type fieldErrors []nimbus.FieldError
 
-func (fe *fieldErrors) add(field, msg string) {
-	*fe = append(*fe, nimbus.FieldError{Field: field, Message: msg})
+// add names a bad field with a message the pages' catalog has (key),
+// formatted like nimbus.Fieldf.
+func (fe *fieldErrors) add(field, key, format string, args ...any) {
+	*fe = append(*fe, nimbus.Fieldf(field, key, format, args...))
 }
 
 func (fe fieldErrors) err() error {
@@ -192,34 +194,34 @@ func Slugify(title string) string {
 func validateTitle(fe *fieldErrors, field, title string) {
 	switch n := utf8.RuneCountInString(strings.TrimSpace(title)); {
 	case n == 0:
-		fe.add(field, "must not be empty")
+		fe.add(field, "field.empty", "must not be empty")
 	case n > MaxTitleLength:
-		fe.add(field, "must be at most 255 characters")
+		fe.add(field, "field.max_length", "must be at most %d characters", MaxTitleLength)
 	}
 }
 
 func validateHandle(fe *fieldErrors, field, h string) {
 	if len(h) > MaxHandleLength || !handlePattern.MatchString(h) {
-		fe.add(field, "must be lower-case letters, digits and inner hyphens, at most 100 characters")
+		fe.add(field, "field.handle", "must be lower-case letters, digits and inner hyphens, at most %d characters", MaxHandleLength)
 	}
 }
 
 func validateStatus(fe *fieldErrors, field, s string) {
 	if s != StatusDraft && s != StatusActive && s != StatusArchived {
-		fe.add(field, "must be draft, active or archived")
+		fe.add(field, "field.product_status", "must be draft, active or archived")
 	}
 }
 
 func normalizeTags(fe *fieldErrors, field string, tags []string) []string {
 	if len(tags) > MaxTags {
-		fe.add(field, "must have at most 50 tags")
+		fe.add(field, "field.max_tags", "must have at most %d tags", MaxTags)
 		return nil
 	}
 	out := []string{}
 	for _, t := range tags {
 		t = strings.TrimSpace(t)
 		if t == "" || utf8.RuneCountInString(t) > MaxTagLength {
-			fe.add(field, "each tag must be 1 to 64 characters")
+			fe.add(field, "field.tag_length", "each tag must be 1 to %d characters", MaxTagLength)
 			return nil
 		}
 		if !slices.Contains(out, t) {
@@ -231,14 +233,14 @@ func normalizeTags(fe *fieldErrors, field string, tags []string) []string {
 
 func validateImages(fe *fieldErrors, field string, images []string) []string {
 	if len(images) > MaxImages {
-		fe.add(field, "must have at most 20 images")
+		fe.add(field, "field.max_images", "must have at most %d images", MaxImages)
 		return nil
 	}
 	out := []string{}
 	for _, img := range images {
 		u, err := url.Parse(img)
 		if err != nil || len(img) > MaxURLLength || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			fe.add(field, "each image must be an http or https URL")
+			fe.add(field, "field.image_url", "each image must be an http or https URL")
 			return nil
 		}
 		out = append(out, img)
@@ -248,7 +250,7 @@ func validateImages(fe *fieldErrors, field string, images []string) []string {
 
 func validateOptions(fe *fieldErrors, opts []Option) {
 	if len(opts) > MaxOptions {
-		fe.add("options", "a product has at most 3 options")
+		fe.add("options", "field.max_options", "a product has at most %d options", MaxOptions)
 		return
 	}
 	var names []string
@@ -256,23 +258,23 @@ func validateOptions(fe *fieldErrors, opts []Option) {
 		name := strings.TrimSpace(o.Name)
 		field := "options[" + itoa(i) + "]"
 		if name == "" || utf8.RuneCountInString(name) > 64 {
-			fe.add(field+".name", "must be 1 to 64 characters")
+			fe.add(field+".name", "field.length", "must be 1 to %d characters", 64)
 		}
 		if slices.Contains(names, strings.ToLower(name)) {
-			fe.add(field+".name", "is used by another option")
+			fe.add(field+".name", "field.option_taken", "is used by another option")
 		}
 		names = append(names, strings.ToLower(name))
 		if len(o.Values) == 0 || len(o.Values) > MaxOptionValues {
-			fe.add(field+".values", "must have 1 to 100 values")
+			fe.add(field+".values", "field.option_values", "must have 1 to %d values", MaxOptionValues)
 		}
 		var seen []string
 		for _, v := range o.Values {
 			if strings.TrimSpace(v) == "" || utf8.RuneCountInString(v) > 64 {
-				fe.add(field+".values", "each value must be 1 to 64 characters")
+				fe.add(field+".values", "field.value_length", "each value must be 1 to %d characters", 64)
 				break
 			}
 			if slices.Contains(seen, v) {
-				fe.add(field+".values", "values must be distinct")
+				fe.add(field+".values", "field.values_distinct", "values must be distinct")
 				break
 			}
 			seen = append(seen, v)
@@ -282,12 +284,12 @@ func validateOptions(fe *fieldErrors, opts []Option) {
 
 func validateSKU(fe *fieldErrors, field, sku string) {
 	if strings.TrimSpace(sku) == "" || len(sku) > MaxSKULength || strings.TrimSpace(sku) != sku {
-		fe.add(field, "must be 1 to 64 characters without surrounding spaces")
+		fe.add(field, "field.sku", "must be 1 to %d characters without surrounding spaces", MaxSKULength)
 		return
 	}
 	for _, r := range sku {
 		if unicode.IsControl(r) {
-			fe.add(field, "must not contain control characters")
+			fe.add(field, "field.control_characters", "must not contain control characters")
 			return
 		}
 	}
@@ -295,7 +297,7 @@ func validateSKU(fe *fieldErrors, field, sku string) {
 
 func validatePrice(fe *fieldErrors, field string, p int64) {
 	if p < 0 || p > MaxPrice {
-		fe.add(field, "must be between 0 and 1000000000000 minor units")
+		fe.add(field, "field.between_minor", "must be between %d and %d minor units", 0, int64(MaxPrice))
 	}
 }
 
@@ -306,15 +308,15 @@ func validateVariant(fe *fieldErrors, field string, v VariantInput, opts []Optio
 		validatePrice(fe, field+".compare_at_price", *v.CompareAtPrice)
 	}
 	if v.WeightGrams < 0 || v.WeightGrams > MaxWeight {
-		fe.add(field+".weight_grams", "must be between 0 and 1000000000")
+		fe.add(field+".weight_grams", "field.between", "must be between %d and %d", 0, MaxWeight)
 	}
 	if len(v.Options) != len(opts) {
-		fe.add(field+".options", "must give one value for each of the product's "+itoa(len(opts))+" options")
+		fe.add(field+".options", "field.option_count", "must give one value for each of the product's %d options", len(opts))
 		return
 	}
 	for i, val := range v.Options {
 		if !slices.Contains(opts[i].Values, val) {
-			fe.add(field+".options", "value "+val+" is not one of option "+opts[i].Name+"'s values")
+			fe.add(field+".options", "field.option_value", "value %s is not one of option %s's values", val, opts[i].Name)
 		}
 	}
 }

@@ -24,7 +24,7 @@ func (s *Service) CreateProduct(ctx context.Context, tenantID string, in Product
 	}
 	validateStatus(&fe, "status", in.Status)
 	if len(in.Description) > MaxDescriptionLength {
-		fe.add("description", "must be at most 20000 characters")
+		fe.add("description", "field.max_length", "must be at most %d characters", MaxDescriptionLength)
 	}
 	tags := normalizeTags(&fe, "tags", in.Tags)
 	images := validateImages(&fe, "images", in.Images)
@@ -33,26 +33,26 @@ func (s *Service) CreateProduct(ctx context.Context, tenantID string, in Product
 		validateHandle(&fe, "handle", in.Handle)
 	}
 	if len(in.SEOTitle) > MaxTitleLength || len(in.SEODescription) > 1000 {
-		fe.add("seo", "title must be at most 255 and description at most 1000 characters")
+		fe.add("seo", "field.seo_length", "title must be at most %d and description at most %d characters", MaxTitleLength, 1000)
 	}
 	switch {
 	case len(in.Variants) == 0:
-		fe.add("variants", "a product needs at least one variant")
+		fe.add("variants", "field.no_variants", "a product needs at least one variant")
 	case len(in.Variants) > MaxVariants:
-		fe.add("variants", "a product has at most 100 variants")
+		fe.add("variants", "field.max_variants", "a product has at most %d variants", MaxVariants)
 	case len(in.Options) == 0 && len(in.Variants) > 1:
-		fe.add("variants", "a product without options has exactly one variant")
+		fe.add("variants", "field.one_variant", "a product without options has exactly one variant")
 	}
 	seenSKU, seenCombo := map[string]bool{}, map[string]bool{}
 	for i, v := range in.Variants {
 		field := "variants[" + itoa(i) + "]"
 		validateVariant(&fe, field, v, in.Options)
 		if seenSKU[v.SKU] {
-			fe.add(field+".sku", "is used by another variant of this product")
+			fe.add(field+".sku", "field.sku_twice", "is used by another variant of this product")
 		}
 		combo := strings.Join(v.Options, "\x00")
 		if seenCombo[combo] && len(in.Options) > 0 {
-			fe.add(field+".options", "another variant has the same option values")
+			fe.add(field+".options", "field.same_options", "another variant has the same option values")
 		}
 		seenSKU[v.SKU], seenCombo[combo] = true, true
 	}
@@ -165,7 +165,7 @@ func (s *Service) UpdateProduct(ctx context.Context, tenantID, id string, u Prod
 		validateStatus(&fe, "status", *u.Status)
 	}
 	if u.Description != nil && len(*u.Description) > MaxDescriptionLength {
-		fe.add("description", "must be at most 20000 characters")
+		fe.add("description", "field.max_length", "must be at most %d characters", MaxDescriptionLength)
 	}
 	var tags, images []string
 	if u.Tags != nil {
@@ -222,14 +222,14 @@ func (s *Service) AddVariant(ctx context.Context, tenantID, productID string, in
 		var fe fieldErrors
 		validateVariant(&fe, "variant", in, p.Options)
 		if len(p.Options) == 0 {
-			fe.add("variant", "a product without options has exactly one variant")
+			fe.add("variant", "field.one_variant", "a product without options has exactly one variant")
 		}
 		if len(p.Variants) >= MaxVariants {
-			fe.add("variant", "a product has at most 100 variants")
+			fe.add("variant", "field.max_variants", "a product has at most %d variants", MaxVariants)
 		}
 		for _, other := range p.Variants {
 			if strings.Join(other.Options, "\x00") == strings.Join(in.Options, "\x00") {
-				fe.add("variant.options", "another variant has the same option values")
+				fe.add("variant.options", "field.same_options", "another variant has the same option values")
 			}
 		}
 		if err := fe.err(); err != nil {
@@ -261,7 +261,7 @@ func (s *Service) UpdateVariant(ctx context.Context, tenantID, id string, u Vari
 		validatePrice(&fe, "compare_at_price", *u.CompareAtPrice)
 	}
 	if u.WeightGrams != nil && (*u.WeightGrams < 0 || *u.WeightGrams > MaxWeight) {
-		fe.add("weight_grams", "must be between 0 and 1000000000")
+		fe.add("weight_grams", "field.between", "must be between %d and %d", 0, MaxWeight)
 	}
 	if err := fe.err(); err != nil {
 		return nil, err
@@ -382,7 +382,7 @@ func (s *Service) CreateCollection(ctx context.Context, tenantID string, in Coll
 	}
 	validateHandle(&fe, "handle", in.Handle)
 	if len(in.Description) > MaxDescriptionLength {
-		fe.add("description", "must be at most 20000 characters")
+		fe.add("description", "field.max_length", "must be at most %d characters", MaxDescriptionLength)
 	}
 	if err := fe.err(); err != nil {
 		return nil, err
@@ -395,7 +395,7 @@ func (s *Service) CreateCollection(ctx context.Context, tenantID string, in Coll
 		_, err := tx.Exec(ctx, `INSERT INTO collections (`+collectionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.TenantID, c.Handle, c.Title, c.Description, c.CreatedAt, c.UpdatedAt)
 		if db.IsUniqueViolation(err) {
-			return nimbus.Invalid(nimbus.FieldError{Field: "handle", Message: "is already used by another collection"})
+			return nimbus.Invalid(nimbus.Fieldf("handle", "field.collection_handle_taken", "is already used by another collection"))
 		}
 		if err != nil {
 			return err
@@ -437,7 +437,7 @@ func (s *Service) UpdateCollection(ctx context.Context, tenantID, id string, u C
 		_, err = tx.Exec(ctx, `UPDATE collections SET handle = ?, title = ?, description = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
 			c.Handle, c.Title, c.Description, c.UpdatedAt, tx.TenantID(), c.ID)
 		if db.IsUniqueViolation(err) {
-			return nimbus.Invalid(nimbus.FieldError{Field: "handle", Message: "is already used by another collection"})
+			return nimbus.Invalid(nimbus.Fieldf("handle", "field.collection_handle_taken", "is already used by another collection"))
 		}
 		if err != nil {
 			return err

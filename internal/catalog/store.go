@@ -63,7 +63,7 @@ func insertProduct(ctx context.Context, tx *db.TenantTx, p *Product) error {
 	return writeTags(ctx, tx, p)
 }
 
-var errHandleTaken = nimbus.Invalid(nimbus.FieldError{Field: "handle", Message: "is already used by another product"})
+var errHandleTaken = nimbus.Invalid(nimbus.Fieldf("handle", "field.product_handle_taken", "is already used by another product"))
 
 func updateProductRow(ctx context.Context, tx *db.TenantTx, p *Product) error {
 	p.UpdatedAt = tx.Now
@@ -146,7 +146,7 @@ func insertVariant(ctx context.Context, tx *db.TenantTx, v *Variant) error {
 		v.ID, v.TenantID, v.ProductID, v.SKU, v.Title, o[0], o[1], o[2], v.Price, v.CompareAtPrice, v.WeightGrams,
 		v.TrackInventory, v.Position, v.CreatedAt, v.UpdatedAt)
 	if db.IsUniqueViolation(err) {
-		return nimbus.Invalid(nimbus.FieldError{Field: "sku", Message: "SKU " + v.SKU + " is already used in this store"})
+		return nimbus.Invalid(nimbus.Fieldf("sku", "field.sku_taken", "SKU %s is already used in this store", v.SKU))
 	}
 	if err != nil {
 		return fmt.Errorf("insert variant: %w", err)
@@ -159,7 +159,7 @@ func updateVariantRow(ctx context.Context, tx *db.TenantTx, v *Variant) error {
 	_, err := tx.Exec(ctx, `UPDATE variants SET sku = ?, price = ?, compare_at_price = ?, weight_grams = ?, track_inventory = ?, updated_at = ?
 		WHERE tenant_id = ? AND id = ?`, v.SKU, v.Price, v.CompareAtPrice, v.WeightGrams, v.TrackInventory, v.UpdatedAt, tx.TenantID(), v.ID)
 	if db.IsUniqueViolation(err) {
-		return nimbus.Invalid(nimbus.FieldError{Field: "sku", Message: "SKU " + v.SKU + " is already used in this store"})
+		return nimbus.Invalid(nimbus.Fieldf("sku", "field.sku_taken", "SKU %s is already used in this store", v.SKU))
 	}
 	if err != nil {
 		return fmt.Errorf("update variant: %w", err)
@@ -460,7 +460,7 @@ func writeCollectionProducts(ctx context.Context, tx *db.TenantTx, c *Collection
 			return err
 		}
 		if n == 0 {
-			return nimbus.Invalid(nimbus.FieldError{Field: "product_ids", Message: "product " + pid + " not found"})
+			return nimbus.Invalid(nimbus.Fieldf("product_ids", "field.product_not_found", "product %s not found", pid))
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO collection_products (tenant_id, collection_id, product_id, position) VALUES (?, ?, ?, ?)`,
 			tx.TenantID(), c.ID, pid, i); err != nil {

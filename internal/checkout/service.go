@@ -43,6 +43,7 @@ type Priced struct {
 	ShippingRates    []RateOption // rates to the cart's address
 	ShippingRate     *RateOption  // the chosen one, if still available
 	DiscountError    string       // why the cart's code does not apply now, if it does not
+	discountErr      error        // the same, as pricing.CheckDiscount answered it: with its catalog key, for pages
 }
 
 // PricedLine is a cart line with its variant, product and amounts.
@@ -99,7 +100,7 @@ func price(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, c *Cart, stri
 			if pl.Available != nil {
 				return nil, nimbus.Errorf(nimbus.ESTOCK, "not enough stock of %s (%s): %s", pl.Product.Title, pl.Variant.SKU, pl.Problem)
 			}
-			return nil, nimbus.Invalid(nimbus.FieldError{Field: "lines", Message: "a product in the cart is no longer for sale"})
+			return nil, nimbus.Invalid(nimbus.Fieldf("lines", "field.cart_not_for_sale", "a product in the cart is no longer for sale"))
 		}
 		p.Lines = append(p.Lines, pl)
 		if pl.Variant != nil && pl.Product != nil && pl.Product.Status == catalog.StatusActive {
@@ -110,13 +111,14 @@ func price(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, c *Cart, stri
 		}
 	}
 	if c.DiscountCode != "" {
-		d, err := pricing.CheckDiscount(ctx, tx, c.DiscountCode, c.Email, c.CustomerID, subtotal)
+		d, err := pricing.CheckDiscount(ctx, tx, c.DiscountCode, c.Email, c.CustomerID, subtotal, t.Currency)
 		switch {
 		case err == nil:
 			in.Discount = d.Rule()
 		case strict || nimbus.ErrorCode(err) != nimbus.EINVALID:
 			return nil, err
 		default:
+			p.discountErr = err
 			p.DiscountError = nimbus.ErrorMessage(err)
 			if e, ok := errors.AsType[*nimbus.Error](err); ok && len(e.Fields) == 1 {
 				p.DiscountError = e.Fields[0].Message
@@ -146,7 +148,7 @@ func price(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, c *Cart, stri
 	in.PricesIncludeTax, in.TaxShipping = t.PricesIncludeTax, t.TaxShipping
 	if p.Totals, err = pricing.Compute(in); err != nil {
 		if errors.Is(err, pricing.ErrTooLarge) {
-			return nil, nimbus.Invalid(nimbus.FieldError{Field: "lines", Message: "the cart's total is too large"})
+			return nil, nimbus.Invalid(nimbus.Fieldf("lines", "field.cart_total_too_large", "the cart's total is too large"))
 		}
 		return nil, err
 	}
@@ -253,7 +255,7 @@ func openCartID(ctx context.Context, tx *db.TenantTx, token string) (string, err
 
 func validQuantity(q int64) error {
 	if q < 1 || q > MaxQuantity {
-		return nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: "must be between 1 and 10000"})
+		return nimbus.Invalid(nimbus.Fieldf("quantity", "field.between", "must be between %d and %d", 1, MaxQuantity))
 	}
 	return nil
 }
@@ -273,7 +275,7 @@ func priceChecked(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, c *Car
 		}
 		if pl.Variant == nil || pl.Product == nil || pl.Product.Status != catalog.StatusActive {
 			// Another tenant's variant is as unknown here as one that never existed.
-			return nil, nimbus.Invalid(nimbus.FieldError{Field: "variant_id", Message: "is not a product variant for sale in this store"})
+			return nil, nimbus.Invalid(nimbus.Fieldf("variant_id", "field.variant_not_for_sale", "is not a product variant for sale in this store"))
 		}
 		if pl.Available != nil && *pl.Available < qty {
 			return nil, nimbus.Errorf(nimbus.ESTOCK, "only %d of %s left in stock", max(*pl.Available, 0), pl.Variant.SKU)
@@ -298,13 +300,13 @@ func (s *Service) AddLine(ctx context.Context, tenantID, token, variantID string
 		}
 		if line == nil {
 			if len(c.Lines) >= MaxLines {
-				return nil, nimbus.Invalid(nimbus.FieldError{Field: "variant_id", Message: "a cart has at most 100 lines"})
+				return nil, nimbus.Invalid(nimbus.Fieldf("variant_id", "field.max_lines", "a cart has at most %d lines", MaxLines))
 			}
 			line = &Line{ID: lineID, VariantID: variantID}
 			c.Lines = append(c.Lines, line)
 		}
 		if line.Quantity+qty > MaxQuantity {
-			return nil, nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: "a cart holds at most 10000 units of a variant"})
+			return nil, nimbus.Invalid(nimbus.Fieldf("quantity", "field.max_units", "a cart holds at most %d units of a variant", MaxQuantity))
 		}
 		line.Quantity += qty
 		return priceChecked(ctx, tx, t, c, variantID, line.Quantity)
@@ -323,7 +325,7 @@ func (s *Service) AddLine(ctx context.Context, tenantID, token, variantID string
 			ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = cart_lines.quantity + excluded.quantity`,
 			lineID, tx.TenantID(), cartID, variantID, qty, tx.Now)
 		if db.IsCheckViolation(err) {
-			return nimbus.Invalid(nimbus.FieldError{Field: "quantity", Message: "a cart holds at most 10000 units of a variant"})
+			return nimbus.Invalid(nimbus.Fieldf("quantity", "field.max_units", "a cart holds at most %d units of a variant", MaxQuantity))
 		}
 		return err
 	})
@@ -406,7 +408,7 @@ func (s *Service) UpdateCart(ctx context.Context, tenantID, token string, u Cart
 		fe = append(fe, u.ShippingAddress.Validate("shipping_address")...)
 	}
 	if u.Note != nil && utf8.RuneCountInString(*u.Note) > 1000 {
-		fe = append(fe, nimbus.FieldError{Field: "note", Message: "must be at most 1000 characters"})
+		fe = append(fe, nimbus.Fieldf("note", "field.max_length", "must be at most %d characters", 1000))
 	}
 	if len(fe) > 0 {
 		return nil, nimbus.Invalid(fe...)
@@ -432,11 +434,11 @@ func (s *Service) UpdateCart(ctx context.Context, tenantID, token string, u Cart
 		if err != nil {
 			return nil, err
 		}
-		if u.DiscountCode != nil && p.DiscountError != "" {
-			return nil, nimbus.Invalid(nimbus.FieldError{Field: "discount_code", Message: p.DiscountError})
+		if u.DiscountCode != nil && p.discountErr != nil {
+			return nil, p.discountErr
 		}
 		if u.ShippingRateID != nil && *u.ShippingRateID != "" && p.ShippingRate == nil {
-			return nil, nimbus.Invalid(nimbus.FieldError{Field: "shipping_rate_id", Message: "is not a shipping rate to the cart's address"})
+			return nil, nimbus.Invalid(nimbus.Fieldf("shipping_rate_id", "field.rate_not_to_cart", "is not a shipping rate to the cart's address"))
 		}
 		if u.ShippingAddress != nil && c.ShippingRateID != "" && p.ShippingRate == nil {
 			c.ShippingRateID = "" // the new address is outside the chosen rate's zone
@@ -485,16 +487,16 @@ func (s *Service) Checkout(ctx context.Context, tenantID, token, provider string
 		}
 		var fe []nimbus.FieldError
 		if len(c.Lines) == 0 {
-			fe = append(fe, nimbus.FieldError{Field: "lines", Message: "the cart is empty"})
+			fe = append(fe, nimbus.Fieldf("lines", "field.cart_empty", "the cart is empty"))
 		}
 		if c.Email == "" {
-			fe = append(fe, nimbus.FieldError{Field: "email", Message: "is needed to check out"})
+			fe = append(fe, nimbus.Fieldf("email", "field.needed_to_check_out", "is needed to check out"))
 		}
 		if c.ShippingAddress == nil {
-			fe = append(fe, nimbus.FieldError{Field: "shipping_address", Message: "is needed to check out"})
+			fe = append(fe, nimbus.Fieldf("shipping_address", "field.needed_to_check_out", "is needed to check out"))
 		}
 		if c.ShippingRateID == "" {
-			fe = append(fe, nimbus.FieldError{Field: "shipping_rate_id", Message: "choose a shipping rate to check out"})
+			fe = append(fe, nimbus.Fieldf("shipping_rate_id", "field.choose_rate", "choose a shipping rate to check out"))
 		}
 		if len(fe) > 0 {
 			return nimbus.Invalid(fe...)
@@ -507,7 +509,7 @@ func (s *Service) Checkout(ctx context.Context, tenantID, token, provider string
 			return err
 		}
 		if p.ShippingRate == nil {
-			return nimbus.Invalid(nimbus.FieldError{Field: "shipping_rate_id", Message: "is no longer available for the cart's address"})
+			return nimbus.Invalid(nimbus.Fieldf("shipping_rate_id", "field.rate_gone", "is no longer available for the cart's address"))
 		}
 		customerID := c.CustomerID
 		if customerID == "" {
@@ -529,7 +531,7 @@ func (s *Service) Checkout(ctx context.Context, tenantID, token, provider string
 			return err
 		}
 		if c.DiscountCode != "" {
-			disc, err := pricing.CheckDiscount(ctx, tx, c.DiscountCode, c.Email, c.CustomerID, p.Totals.Subtotal)
+			disc, err := pricing.CheckDiscount(ctx, tx, c.DiscountCode, c.Email, c.CustomerID, p.Totals.Subtotal, t.Currency)
 			if err != nil {
 				return err
 			}

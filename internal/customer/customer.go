@@ -161,7 +161,7 @@ func (s *Service) Register(ctx context.Context, tenantID string, r Registration)
 	}
 	r.Name = strings.TrimSpace(r.Name)
 	if utf8.RuneCountInString(r.Name) > 100 {
-		fe = append(fe, nimbus.FieldError{Field: "name", Message: "must be at most 100 characters"})
+		fe = append(fe, nimbus.Fieldf("name", "field.max_length", "must be at most %d characters", 100))
 	}
 	if len(fe) > 0 {
 		return nil, "", nimbus.Invalid(fe...)
@@ -176,7 +176,7 @@ func (s *Service) Register(ctx context.Context, tenantID string, r Registration)
 		existing, err := findCustomer(ctx, tx, "email", email)
 		switch {
 		case err == nil && existing.HasAccount:
-			return nimbus.Invalid(nimbus.FieldError{Field: "email", Message: "already has an account in this store; sign in instead"})
+			return nimbus.Invalid(nimbus.Fieldf("email", "field.has_account", "already has an account in this store; sign in instead"))
 		case err == nil:
 			c = existing
 			if r.Name != "" {
@@ -191,7 +191,7 @@ func (s *Service) Register(ctx context.Context, tenantID string, r Registration)
 			_, err := tx.Exec(ctx, `INSERT INTO customers (id, tenant_id, email, name, phone, password_hash, created_at, updated_at)
 				VALUES (?, ?, ?, ?, '', ?, ?, ?)`, c.ID, tx.TenantID(), c.Email, c.Name, hash, tx.Now, tx.Now)
 			if db.IsUniqueViolation(err) { // registered a moment ago by another request
-				return nimbus.Invalid(nimbus.FieldError{Field: "email", Message: "already has an account in this store; sign in instead"})
+				return nimbus.Invalid(nimbus.Fieldf("email", "field.has_account", "already has an account in this store; sign in instead"))
 			}
 			if err != nil {
 				return err
@@ -291,10 +291,10 @@ type CustomerUpdate struct {
 // UpdateCustomer changes a customer. Errors: EINVALID, ENOTFOUND.
 func (s *Service) UpdateCustomer(ctx context.Context, tenantID, id string, u CustomerUpdate) (*Customer, error) {
 	if u.Name != nil && utf8.RuneCountInString(*u.Name) > 100 {
-		return nil, nimbus.Invalid(nimbus.FieldError{Field: "name", Message: "must be at most 100 characters"})
+		return nil, nimbus.Invalid(nimbus.Fieldf("name", "field.max_length", "must be at most %d characters", 100))
 	}
 	if u.Phone != nil && utf8.RuneCountInString(*u.Phone) > 30 {
-		return nil, nimbus.Invalid(nimbus.FieldError{Field: "phone", Message: "must be at most 30 characters"})
+		return nil, nimbus.Invalid(nimbus.Fieldf("phone", "field.max_length", "must be at most %d characters", 30))
 	}
 	var c *Customer
 	err := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) (err error) {
@@ -381,7 +381,7 @@ func (s *Service) AddAddress(ctx context.Context, tenantID, customerID string, a
 			return err
 		}
 		if n >= 20 {
-			return nimbus.Invalid(nimbus.FieldError{Field: "address", Message: "a customer keeps at most 20 addresses"})
+			return nimbus.Invalid(nimbus.Fieldf("address", "field.max_addresses", "a customer keeps at most %d addresses", 20))
 		}
 		if n == 0 {
 			addr.IsDefault = true

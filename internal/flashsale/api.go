@@ -301,7 +301,7 @@ func RegisterStorefrontAPI(api huma.API, s *Service, stores Stores, shoppers Sho
 			if len(in.CustomerToken) > maxTokenLength {
 				// Checked here, not by the schema: a sold-out sale answers
 				// an order's key as it answers a new one (asSoldOut).
-				err = nimbus.Invalid(nimbus.FieldError{Field: "header.X-Customer-Token", Message: fmt.Sprintf("must be at most %d characters", maxTokenLength)})
+				err = nimbus.Invalid(nimbus.Fieldf("header.X-Customer-Token", "field.max_length", "must be at most %d characters", maxTokenLength))
 			} else {
 				b.CustomerID, b.Email, err = shoppers.Shopper(ctx, tenantID, in.CustomerToken)
 			}

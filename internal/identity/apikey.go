@@ -28,9 +28,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor *nimbus.Principal, in 
 	var fe fieldErrors
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
-		fe = append(fe, nimbus.FieldError{Field: "name", Message: "must not be empty"})
+		fe = append(fe, nimbus.Fieldf("name", "field.empty", "must not be empty"))
 	} else if utf8.RuneCountInString(in.Name) > MaxNameLength {
-		fe = append(fe, nimbus.FieldError{Field: "name", Message: "must be at most 100 characters"})
+		fe = append(fe, nimbus.Fieldf("name", "field.max_length", "must be at most %d characters", MaxNameLength))
 	}
 	role := actor.Role
 	if in.Role != nil {

@@ -71,14 +71,14 @@ const (
 func normalizeEmail(field, email string) (string, *nimbus.FieldError) {
 	email = strings.TrimSpace(email)
 	if email == "" {
-		return "", &nimbus.FieldError{Field: field, Message: "must not be empty"}
+		return "", new(nimbus.Fieldf(field, "field.empty", "must not be empty"))
 	}
 	if len(email) > MaxEmailLength {
-		return "", &nimbus.FieldError{Field: field, Message: "must be at most 254 characters"}
+		return "", new(nimbus.Fieldf(field, "field.max_length", "must be at most %d characters", MaxEmailLength))
 	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || !strings.Contains(email[strings.LastIndex(email, "@"):], ".") {
-		return "", &nimbus.FieldError{Field: field, Message: "must be an email address such as name@example.com"}
+		return "", new(nimbus.Fieldf(field, "field.email", "must be an email address such as name@example.com"))
 	}
 	return strings.ToLower(email), nil
 }
@@ -86,27 +86,27 @@ func normalizeEmail(field, email string) (string, *nimbus.FieldError) {
 func validatePassword(field, password string) *nimbus.FieldError {
 	n := utf8.RuneCountInString(password)
 	if n < MinPasswordLength {
-		return &nimbus.FieldError{Field: field, Message: "must be at least 8 characters"}
+		return new(nimbus.Fieldf(field, "field.min_length", "must be at least %d characters", MinPasswordLength))
 	}
 	if n > MaxPasswordLength {
-		return &nimbus.FieldError{Field: field, Message: "must be at most 128 characters"}
+		return new(nimbus.Fieldf(field, "field.max_length", "must be at most %d characters", MaxPasswordLength))
 	}
 	if strings.TrimSpace(password) == "" {
-		return &nimbus.FieldError{Field: field, Message: "must not be only spaces"}
+		return new(nimbus.Fieldf(field, "field.only_spaces", "must not be only spaces"))
 	}
 	return nil
 }
 
 func validatePersonName(field, name string) *nimbus.FieldError {
 	if utf8.RuneCountInString(name) > MaxNameLength {
-		return &nimbus.FieldError{Field: field, Message: "must be at most 100 characters"}
+		return new(nimbus.Fieldf(field, "field.max_length", "must be at most %d characters", MaxNameLength))
 	}
 	return nil
 }
 
 func validateRole(field string, r nimbus.Role) *nimbus.FieldError {
 	if !r.Valid() {
-		return &nimbus.FieldError{Field: field, Message: "must be owner, admin or staff"}
+		return new(nimbus.Fieldf(field, "field.role", "must be owner, admin or staff"))
 	}
 	return nil
 }

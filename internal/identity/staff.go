@@ -107,7 +107,7 @@ func (s *Service) UpdateStaff(ctx context.Context, actor *nimbus.Principal, id s
 		fe.add(validateRole("role", *upd.Role))
 	}
 	if upd.Status != nil && *upd.Status != StatusActive && *upd.Status != StatusDisabled {
-		fe = append(fe, nimbus.FieldError{Field: "status", Message: "must be active or disabled"})
+		fe = append(fe, nimbus.Fieldf("status", "field.staff_status", "must be active or disabled"))
 	}
 	if err := fe.err(); err != nil {
 		return nil, err
@@ -175,7 +175,7 @@ var Languages = []string{"en", "zh-CN"}
 // in; "" goes back to following the browser. Errors: EINVALID.
 func (s *Service) SetLanguage(ctx context.Context, actor *nimbus.Principal, language string) error {
 	if language != "" && !slices.Contains(Languages, language) {
-		return nimbus.Invalid(nimbus.FieldError{Field: "language", Message: "must be one of en, zh-CN"})
+		return nimbus.Invalid(nimbus.Fieldf("language", "field.language", "must be one of en, zh-CN"))
 	}
 	return s.DB.TenantUpdate(ctx, actor.TenantID, func(tx *db.TenantTx) error {
 		// Only the language column: writing the whole row back could undo a

@@ -37,7 +37,7 @@ func insertUser(ctx context.Context, tx *db.TenantTx, u *User) error {
 	_, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.TenantID, u.Email, u.Name, u.Role, u.Status, u.Language, u.passwordHash, u.CreatedAt, u.UpdatedAt)
 	if db.IsUniqueViolation(err) {
-		return nimbus.Invalid(nimbus.FieldError{Field: "email", Message: "is already used by another staff member of this store"})
+		return nimbus.Invalid(nimbus.Fieldf("email", "field.staff_email_taken", "is already used by another staff member of this store"))
 	}
 	if err != nil {
 		return fmt.Errorf("insert user: %w", err)

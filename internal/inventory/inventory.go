@@ -164,17 +164,17 @@ func (s *Service) Adjust(ctx context.Context, tenantID, variantID, actor string,
 	switch a.Kind {
 	case Received, Returned:
 		if a.Quantity <= 0 || a.Quantity > MaxQuantity {
-			fe = append(fe, nimbus.FieldError{Field: "quantity", Message: "must be between 1 and 1000000000"})
+			fe = append(fe, nimbus.Fieldf("quantity", "field.between", "must be between %d and %d", 1, MaxQuantity))
 		}
 	case Adjusted:
 		if a.Quantity == 0 || a.Quantity > MaxQuantity || a.Quantity < -MaxQuantity {
-			fe = append(fe, nimbus.FieldError{Field: "quantity", Message: "must be a non-zero number between -1000000000 and 1000000000"})
+			fe = append(fe, nimbus.Fieldf("quantity", "field.nonzero_between", "must be a non-zero number between %d and %d", -MaxQuantity, MaxQuantity))
 		}
 	default:
-		fe = append(fe, nimbus.FieldError{Field: "kind", Message: "must be received, adjusted or returned"})
+		fe = append(fe, nimbus.Fieldf("kind", "field.movement_kind", "must be received, adjusted or returned"))
 	}
 	if len(a.Note) > 500 {
-		fe = append(fe, nimbus.FieldError{Field: "note", Message: "must be at most 500 characters"})
+		fe = append(fe, nimbus.Fieldf("note", "field.max_length", "must be at most %d characters", 500))
 	}
 	if len(fe) > 0 {
 		return nil, nimbus.Invalid(fe...)
@@ -203,7 +203,7 @@ func mustTrackedVariant(ctx context.Context, tx *db.TenantTx, variantID string) 
 		return err
 	}
 	if !v.TrackInventory {
-		return nimbus.Invalid(nimbus.FieldError{Field: "variant", Message: "this variant does not track inventory; turn tracking on first"})
+		return nimbus.Invalid(nimbus.Fieldf("variant", "field.untracked", "this variant does not track inventory; turn tracking on first"))
 	}
 	return nil
 }

@@ -344,7 +344,7 @@ func (s *Service) Pay(ctx context.Context, tenantID, orderID, token, providerNam
 		return nil, err
 	}
 	if providerName == (payment.ManualProvider{}).Name() {
-		return nil, nimbus.Invalid(nimbus.FieldError{Field: "provider", Message: "manual payments are marked paid by staff"})
+		return nil, nimbus.Invalid(nimbus.Fieldf("provider", "field.manual_payment", "manual payments are marked paid by staff"))
 	}
 	if v, ok := provider.(payment.CardValidator); ok {
 		if err := v.ValidateCard(card); err != nil {
@@ -401,7 +401,7 @@ func (s *Service) Pay(ctx context.Context, tenantID, orderID, token, providerNam
 	}
 	if res.Status != payment.StatusSucceeded {
 		return nil, &nimbus.Error{Code: nimbus.EPAYMENT, Message: "the payment was declined: " + res.FailureCode,
-			Fields: []nimbus.FieldError{{Field: "card", Message: res.FailureMessage}}}
+			Fields: []nimbus.FieldError{res.CardError()}}
 	}
 	return o, nil
 }
@@ -519,7 +519,7 @@ type FulfillmentInput struct {
 // Fulfill records a shipment. Errors: EINVALID, ENOTFOUND, ETRANSITION.
 func (s *Service) Fulfill(ctx context.Context, tenantID, orderID, actor string, in FulfillmentInput) (*Order, error) {
 	if len(in.Carrier) > 100 || len(in.TrackingNumber) > 100 {
-		return nil, nimbus.Invalid(nimbus.FieldError{Field: "tracking_number", Message: "carrier and tracking number must be at most 100 characters"})
+		return nil, nimbus.Invalid(nimbus.Fieldf("tracking_number", "field.tracking_length", "carrier and tracking number must be at most %d characters", 100))
 	}
 	return s.change(ctx, tenantID, orderID, func(tx *db.TenantTx, o *Order) error {
 		if err := can(o.Status, actionFulfill); err != nil {
@@ -541,10 +541,10 @@ func (s *Service) Fulfill(ctx context.Context, tenantID, orderID, actor string, 
 			l := byID[fl.LineID]
 			field := fmt.Sprintf("lines[%d]", i)
 			if l == nil {
-				return nimbus.Invalid(nimbus.FieldError{Field: field + ".line_id", Message: "is not a line of this order"})
+				return nimbus.Invalid(nimbus.Fieldf(field+".line_id", "field.not_order_line", "is not a line of this order"))
 			}
 			if fl.Quantity <= 0 || fl.Quantity > l.Quantity-l.FulfilledQuantity {
-				return nimbus.Invalid(nimbus.FieldError{Field: field + ".quantity", Message: fmt.Sprintf("must be between 1 and %d, the units not yet shipped", l.Quantity-l.FulfilledQuantity)})
+				return nimbus.Invalid(nimbus.Fieldf(field+".quantity", "field.unshipped", "must be between %d and %d, the units not yet shipped", 1, l.Quantity-l.FulfilledQuantity))
 			}
 			l.FulfilledQuantity += fl.Quantity
 			if _, err := tx.Exec(ctx, `UPDATE order_lines SET fulfilled_quantity = ? WHERE tenant_id = ? AND id = ?`, l.FulfilledQuantity, tx.TenantID(), l.ID); err != nil {
@@ -618,12 +618,12 @@ func pendingRefunds(ctx context.Context, tx *db.TenantTx, orderID string) (int64
 // refunded. Errors: EINVALID, ENOTFOUND, ETRANSITION, ECONFLICT, EPAYMENT.
 func (s *Service) Refund(ctx context.Context, tenantID, orderID, actor string, in RefundInput) (*Order, error) {
 	if len(in.Reason) > 500 {
-		return nil, nimbus.Invalid(nimbus.FieldError{Field: "reason", Message: "must be at most 500 characters"})
+		return nil, nimbus.Invalid(nimbus.Fieldf("reason", "field.max_length", "must be at most %d characters", 500))
 	}
 	restock := map[string]int64{} // by line id; the same line named twice counts once per unit
 	for i, r := range in.Restock {
 		if r.Quantity <= 0 {
-			return nil, nimbus.Invalid(nimbus.FieldError{Field: fmt.Sprintf("restock[%d].quantity", i), Message: "must be at least 1"})
+			return nil, nimbus.Invalid(nimbus.Fieldf(fmt.Sprintf("restock[%d].quantity", i), "field.at_least", "must be at least %d", 1))
 		}
 		restock[r.LineID] += r.Quantity
 	}
@@ -650,7 +650,9 @@ func (s *Service) Refund(ctx context.Context, tenantID, orderID, actor string, i
 			return err
 		}
 		if left := o.Total - o.RefundedTotal - pending; in.Amount <= 0 || in.Amount > left {
-			return nimbus.Invalid(nimbus.FieldError{Field: "amount", Message: fmt.Sprintf("must be between 1 and %d, what is left to refund", left)})
+			// The API answers minor units; pages, the currency's major ones.
+			return nimbus.Invalid(nimbus.FieldError{Field: "amount", Message: fmt.Sprintf("must be between 1 and %d, what is left to refund", left),
+				Key: "field.refund_left", Args: []any{nimbus.FormatMinor(1, o.Currency), nimbus.FormatMinor(left, o.Currency)}})
 		}
 		if err := reserveRestock(ctx, tx, o, restock, 1); err != nil {
 			return err
@@ -723,7 +725,7 @@ func reserveRestock(ctx context.Context, tx *db.TenantTx, o *Order, restock map[
 	for lineID, n := range restock {
 		l := byID[lineID]
 		if l == nil {
-			return nimbus.Invalid(nimbus.FieldError{Field: "restock", Message: "names a line that is not in this order"})
+			return nimbus.Invalid(nimbus.Fieldf("restock", "field.restock_line", "names a line that is not in this order"))
 		}
 		res, err := tx.Exec(ctx, `UPDATE order_lines SET restocked_quantity = restocked_quantity + ?
 			WHERE tenant_id = ? AND id = ? AND restocked_quantity + ? <= quantity AND restocked_quantity + ? >= 0`,
@@ -732,7 +734,7 @@ func reserveRestock(ctx context.Context, tx *db.TenantTx, o *Order, restock map[
 			return err
 		}
 		if k, _ := res.RowsAffected(); k == 0 {
-			return nimbus.Invalid(nimbus.FieldError{Field: "restock", Message: fmt.Sprintf("%s: at most the units sold and not yet returned to stock", l.SKU)})
+			return nimbus.Invalid(nimbus.Fieldf("restock", "field.restock_max", "%s: at most the units sold and not yet returned to stock", l.SKU))
 		}
 	}
 	return nil

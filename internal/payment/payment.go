@@ -47,6 +47,17 @@ type Result struct {
 	FailureMessage string
 }
 
+// declineKeys name, by failure code, the pages' messages for the reasons
+// a card is declined that they know how to say.
+var declineKeys = map[string]string{"card_declined": "field.card_declined", "insufficient_funds": "field.insufficient_funds"}
+
+// CardError is the card's field error of a declined charge: the provider's
+// message, which pages show in their language when they know the reason
+// (another provider's own reasons they show as it wrote them).
+func (r Result) CardError() nimbus.FieldError {
+	return nimbus.FieldError{Field: "card", Message: r.FailureMessage, Key: declineKeys[r.FailureCode]}
+}
+
 // RefundRequest asks a provider to give money back.
 type RefundRequest struct {
 	PaymentID string // the refund's own id (idempotency key)
@@ -84,7 +95,7 @@ func (p Providers) Check(name string) *nimbus.FieldError {
 	if _, ok := p[name]; ok {
 		return nil
 	}
-	return &nimbus.FieldError{Field: "payment_provider", Message: "must be one of the store's payment providers: test or manual"}
+	return new(nimbus.Fieldf("payment_provider", "field.payment_provider", "must be one of the store's payment providers: test or manual"))
 }
 
 // Test card numbers of the test provider.
@@ -108,7 +119,7 @@ func (TestProvider) Name() string { return "test" }
 // Errors: EINVALID.
 func (p TestProvider) ValidateCard(c *Card) error {
 	if c == nil {
-		return nimbus.Invalid(nimbus.FieldError{Field: "card", Message: "is required for the test provider"})
+		return nimbus.Invalid(nimbus.Fieldf("card", "field.card_required", "is required for the test provider"))
 	}
 	return p.validate(*c)
 }
@@ -116,7 +127,7 @@ func (p TestProvider) ValidateCard(c *Card) error {
 // Charge validates the card like a gateway would and answers at once.
 func (p TestProvider) Charge(_ context.Context, r ChargeRequest) (Result, error) {
 	if r.Card == nil {
-		return Result{}, nimbus.Invalid(nimbus.FieldError{Field: "card", Message: "is required for the test provider"})
+		return Result{}, nimbus.Invalid(nimbus.Fieldf("card", "field.card_required", "is required for the test provider"))
 	}
 	if err := p.validate(*r.Card); err != nil {
 		return Result{}, err
@@ -139,7 +150,7 @@ func (p TestProvider) validate(c Card) error {
 	var fe []nimbus.FieldError
 	num := strings.ReplaceAll(c.Number, " ", "")
 	if len(num) < 12 || len(num) > 19 || !luhn(num) {
-		fe = append(fe, nimbus.FieldError{Field: "card.number", Message: "is not a valid card number"})
+		fe = append(fe, nimbus.Fieldf("card.number", "field.card_number", "is not a valid card number"))
 	}
 	now := time.Now()
 	if p.Now != nil {
@@ -147,10 +158,10 @@ func (p TestProvider) validate(c Card) error {
 	}
 	if c.ExpMonth < 1 || c.ExpMonth > 12 || c.ExpYear < 2000 || c.ExpYear > 2100 ||
 		c.ExpYear < now.Year() || c.ExpYear == now.Year() && c.ExpMonth < int(now.Month()) {
-		fe = append(fe, nimbus.FieldError{Field: "card.exp_month", Message: "the card has expired or the expiry date is invalid"})
+		fe = append(fe, nimbus.Fieldf("card.exp_month", "field.card_expiry", "the card has expired or the expiry date is invalid"))
 	}
 	if len(c.CVC) < 3 || len(c.CVC) > 4 || strings.Trim(c.CVC, "0123456789") != "" {
-		fe = append(fe, nimbus.FieldError{Field: "card.cvc", Message: "must be 3 or 4 digits"})
+		fe = append(fe, nimbus.Fieldf("card.cvc", "field.cvc", "must be 3 or 4 digits"))
 	}
 	if len(fe) > 0 {
 		return nimbus.Invalid(fe...)

@@ -148,35 +148,37 @@ func validCode(code string) bool {
 func (s *Service) CreateDiscount(ctx context.Context, tenantID string, in DiscountInput) (*Discount, error) {
 	in.Code = strings.ToUpper(strings.TrimSpace(in.Code))
 	var fe []nimbus.FieldError
-	bad := func(f, m string) { fe = append(fe, nimbus.FieldError{Field: f, Message: m}) }
+	bad := func(field, key, format string, args ...any) {
+		fe = append(fe, nimbus.Fieldf(field, key, format, args...))
+	}
 	if !validCode(in.Code) {
-		bad("code", "must be 1 to 64 letters, digits, hyphens or underscores")
+		bad("code", "field.discount_code", "must be 1 to %d letters, digits, hyphens or underscores", 64)
 	}
 	switch in.Kind {
 	case Percentage:
 		if in.PercentBP < 1 || in.PercentBP > 10000 {
-			bad("percent_bp", "must be between 1 and 10000 basis points (0.01% to 100%)")
+			bad("percent_bp", "field.percent_bp", "must be between %d and %d basis points (0.01%% to 100%%)", 1, 10000)
 		}
 		in.Amount = 0
 	case FixedAmount:
 		if in.Amount < 1 || in.Amount > 1_000_000_000_000 {
-			bad("amount", "must be between 1 and 1000000000000 minor units")
+			bad("amount", "field.between_minor", "must be between %d and %d minor units", 1, int64(1_000_000_000_000))
 		}
 		in.PercentBP = 0
 	default:
-		bad("kind", "must be percentage or fixed_amount")
+		bad("kind", "field.discount_kind", "must be percentage or fixed_amount")
 	}
 	if in.MinSubtotal < 0 || in.MinSubtotal > 1_000_000_000_000 {
-		bad("min_subtotal", "must be between 0 and 1000000000000")
+		bad("min_subtotal", "field.between", "must be between %d and %d", 0, int64(1_000_000_000_000))
 	}
 	if in.StartsAt != nil && in.EndsAt != nil && !in.EndsAt.After(*in.StartsAt) {
-		bad("ends_at", "must be after starts_at")
+		bad("ends_at", "field.after_start", "must be after starts_at")
 	}
 	if in.UsageLimit != nil && *in.UsageLimit < 1 {
-		bad("usage_limit", "must be at least 1")
+		bad("usage_limit", "field.at_least", "must be at least %d", 1)
 	}
 	if in.PerCustomerLimit != nil && *in.PerCustomerLimit < 1 {
-		bad("per_customer_limit", "must be at least 1")
+		bad("per_customer_limit", "field.at_least", "must be at least %d", 1)
 	}
 	if len(fe) > 0 {
 		return nil, nimbus.Invalid(fe...)
@@ -195,7 +197,7 @@ func (s *Service) CreateDiscount(ctx context.Context, tenantID string, in Discou
 			d.ID, tx.TenantID(), d.Code, d.Kind, d.PercentBP, d.Amount, d.MinSubtotal, d.StartsAt, d.EndsAt, d.UsageLimit,
 			d.PerCustomerLimit, d.Active, d.CreatedAt, d.UpdatedAt)
 		if db.IsUniqueViolation(err) {
-			return nimbus.Invalid(nimbus.FieldError{Field: "code", Message: "is already a discount code of this store"})
+			return nimbus.Invalid(nimbus.Fieldf("code", "field.discount_code_taken", "is already a discount code of this store"))
 		}
 		return err
 	})
@@ -261,10 +263,10 @@ func (s *Service) FindDiscountsMatching(ctx context.Context, tenantID, query, af
 // UpdateDiscount changes a discount code. Errors: EINVALID, ENOTFOUND.
 func (s *Service) UpdateDiscount(ctx context.Context, tenantID, id string, u DiscountUpdate) (*Discount, error) {
 	if u.UsageLimit != nil && *u.UsageLimit < 1 {
-		return nil, nimbus.Invalid(nimbus.FieldError{Field: "usage_limit", Message: "must be at least 1"})
+		return nil, nimbus.Invalid(nimbus.Fieldf("usage_limit", "field.at_least", "must be at least %d", 1))
 	}
 	if u.PerCustomerLimit != nil && *u.PerCustomerLimit < 1 {
-		return nil, nimbus.Invalid(nimbus.FieldError{Field: "per_customer_limit", Message: "must be at least 1"})
+		return nil, nimbus.Invalid(nimbus.Fieldf("per_customer_limit", "field.at_least", "must be at least %d", 1))
 	}
 	if !nimbus.ValidID(nimbus.PrefixDiscount, id) {
 		return nil, errDiscountNotFound
@@ -279,14 +281,14 @@ func (s *Service) UpdateDiscount(ctx context.Context, tenantID, id string, u Dis
 		}
 		if u.EndsAt != nil {
 			if !u.EndsAt.After(d.StartsAt) {
-				return nimbus.Invalid(nimbus.FieldError{Field: "ends_at", Message: "must be after starts_at"})
+				return nimbus.Invalid(nimbus.Fieldf("ends_at", "field.after_start", "must be after starts_at"))
 			}
 			e := u.EndsAt.UTC()
 			d.EndsAt = &e
 		}
 		if u.UsageLimit != nil {
 			if *u.UsageLimit < d.TimesUsed {
-				return nimbus.Invalid(nimbus.FieldError{Field: "usage_limit", Message: "is below the times the code was already used"})
+				return nimbus.Invalid(nimbus.Fieldf("usage_limit", "field.below_used", "is below the times the code was already used"))
 			}
 			d.UsageLimit = u.UsageLimit
 		}
@@ -302,30 +304,33 @@ func (s *Service) UpdateDiscount(ctx context.Context, tenantID, id string, u Dis
 }
 
 // CheckDiscount finds a code for a cart inside the caller's transaction and
-// says whether it applies now. Errors: EINVALID naming discount_code, with
-// the reason (unknown, not active yet, expired, minimum not met, used up).
-func CheckDiscount(ctx context.Context, tx *db.TenantTx, code, email, customerID string, subtotal int64) (*Discount, error) {
-	invalid := func(msg string) error {
-		return nimbus.Invalid(nimbus.FieldError{Field: "discount_code", Message: msg})
+// says whether it applies now; subtotal is in currency, the store's.
+// Errors: EINVALID naming discount_code, with the reason (unknown, not
+// active yet, expired, minimum not met, used up).
+func CheckDiscount(ctx context.Context, tx *db.TenantTx, code, email, customerID string, subtotal int64, currency string) (*Discount, error) {
+	invalid := func(key, msg string) error {
+		return nimbus.Invalid(nimbus.FieldError{Field: "discount_code", Message: msg, Key: key})
 	}
 	d, err := findDiscount(ctx, tx, "code", strings.ToUpper(strings.TrimSpace(code)))
 	if nimbus.ErrorCode(err) == nimbus.ENOTFOUND {
-		return nil, invalid("is not a discount code of this store")
+		return nil, invalid("field.not_discount_code", "is not a discount code of this store")
 	}
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case !d.Active:
-		return nil, invalid("is not active")
+		return nil, invalid("field.discount_inactive", "is not active")
 	case tx.Now.Before(d.StartsAt):
-		return nil, invalid("is not valid yet")
+		return nil, invalid("field.discount_not_yet", "is not valid yet")
 	case d.EndsAt != nil && !tx.Now.Before(*d.EndsAt):
-		return nil, invalid("has expired")
+		return nil, invalid("field.discount_expired", "has expired")
 	case subtotal < d.MinSubtotal:
-		return nil, invalid(fmt.Sprintf("needs a subtotal of at least %d", d.MinSubtotal))
+		// The API answers minor units; pages, the currency's major ones.
+		return nil, nimbus.Invalid(nimbus.FieldError{Field: "discount_code", Message: fmt.Sprintf("needs a subtotal of at least %d", d.MinSubtotal),
+			Key: "field.min_subtotal", Args: []any{nimbus.FormatMinor(d.MinSubtotal, currency)}})
 	case d.UsageLimit != nil && d.TimesUsed >= *d.UsageLimit:
-		return nil, invalid("has been used up")
+		return nil, invalid("field.discount_used_up", "has been used up")
 	}
 	if d.PerCustomerLimit != nil && (email != "" || customerID != "") {
 		// A signed-in customer is known by their account too, so changing
@@ -336,7 +341,7 @@ func CheckDiscount(ctx context.Context, tx *db.TenantTx, code, email, customerID
 			return nil, err
 		}
 		if n >= *d.PerCustomerLimit {
-			return nil, invalid("has already been used by this customer as often as allowed")
+			return nil, invalid("field.discount_customer_limit", "has already been used by this customer as often as allowed")
 		}
 	}
 	return d, nil
@@ -352,7 +357,7 @@ func Redeem(ctx context.Context, tx *db.TenantTx, d *Discount, orderID, email, c
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return nimbus.Invalid(nimbus.FieldError{Field: "discount_code", Message: "has been used up"})
+		return nimbus.Invalid(nimbus.Fieldf("discount_code", "field.discount_used_up", "has been used up"))
 	}
 	var customer any
 	if customerID != "" {
@@ -399,24 +404,24 @@ type RateInput struct {
 
 func validateRate(fe *[]nimbus.FieldError, field string, r RateInput) {
 	if strings.TrimSpace(r.Name) == "" || utf8.RuneCountInString(r.Name) > 100 {
-		*fe = append(*fe, nimbus.FieldError{Field: field + ".name", Message: "must be 1 to 100 characters"})
+		*fe = append(*fe, nimbus.Fieldf(field+".name", "field.length", "must be 1 to %d characters", 100))
 	}
 	if r.Price < 0 || r.Price > 1_000_000_000_000 {
-		*fe = append(*fe, nimbus.FieldError{Field: field + ".price", Message: "must be between 0 and 1000000000000"})
+		*fe = append(*fe, nimbus.Fieldf(field+".price", "field.between", "must be between %d and %d", 0, int64(1_000_000_000_000)))
 	}
 	if r.FreeAbove != nil && (*r.FreeAbove < 0 || *r.FreeAbove > 1_000_000_000_000) {
-		*fe = append(*fe, nimbus.FieldError{Field: field + ".free_above", Message: "must be between 0 and 1000000000000"})
+		*fe = append(*fe, nimbus.Fieldf(field+".free_above", "field.between", "must be between %d and %d", 0, int64(1_000_000_000_000)))
 	}
 }
 
 func validateCountries(fe *[]nimbus.FieldError, cs []string) {
 	if len(cs) == 0 || len(cs) > 250 {
-		*fe = append(*fe, nimbus.FieldError{Field: "countries", Message: "must list 1 to 250 ISO 3166-1 alpha-2 codes"})
+		*fe = append(*fe, nimbus.Fieldf("countries", "field.countries", "must list 1 to %d ISO 3166-1 alpha-2 codes", 250))
 		return
 	}
 	for _, c := range cs {
 		if !nimbus.ValidCountry(c) {
-			*fe = append(*fe, nimbus.FieldError{Field: "countries", Message: c + " is not an ISO 3166-1 alpha-2 country code such as US or CN"})
+			*fe = append(*fe, nimbus.Fieldf("countries", "field.not_country", "%s is not an ISO 3166-1 alpha-2 country code such as US or CN", c))
 			return
 		}
 	}
@@ -428,11 +433,11 @@ func (s *Service) CreateShippingZone(ctx context.Context, tenantID string, in Sh
 	var fe []nimbus.FieldError
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || utf8.RuneCountInString(in.Name) > 100 {
-		fe = append(fe, nimbus.FieldError{Field: "name", Message: "must be 1 to 100 characters"})
+		fe = append(fe, nimbus.Fieldf("name", "field.length", "must be 1 to %d characters", 100))
 	}
 	validateCountries(&fe, in.Countries)
 	if len(in.Rates) > 20 {
-		fe = append(fe, nimbus.FieldError{Field: "rates", Message: "a zone has at most 20 rates"})
+		fe = append(fe, nimbus.Fieldf("rates", "field.max_rates", "a zone has at most %d rates", 20))
 	}
 	for i, r := range in.Rates {
 		validateRate(&fe, fmt.Sprintf("rates[%d]", i), r)
@@ -451,7 +456,7 @@ func (s *Service) CreateShippingZone(ctx context.Context, tenantID string, in Sh
 			_, err := tx.Exec(ctx, `INSERT INTO shipping_zone_countries (tenant_id, zone_id, country, position) VALUES (?, ?, ?, ?)`,
 				tx.TenantID(), z.ID, c, i)
 			if db.IsUniqueViolation(err) {
-				return nimbus.Invalid(nimbus.FieldError{Field: "countries", Message: c + " is already in another shipping zone, or listed twice"})
+				return nimbus.Invalid(nimbus.Fieldf("countries", "field.country_zoned", "%s is already in another shipping zone, or listed twice", c))
 			}
 			if err != nil {
 				return err
@@ -666,17 +671,17 @@ type TaxRateInput struct {
 func (s *Service) SetTaxRate(ctx context.Context, tenantID string, in TaxRateInput) (*TaxRate, error) {
 	var fe []nimbus.FieldError
 	if !nimbus.ValidCountry(in.Country) {
-		fe = append(fe, nimbus.FieldError{Field: "country", Message: "must be an ISO 3166-1 alpha-2 country code such as US or CN"})
+		fe = append(fe, nimbus.Fieldf("country", "field.country", "must be an ISO 3166-1 alpha-2 country code such as US or CN"))
 	}
 	in.Region = strings.ToUpper(strings.TrimSpace(in.Region))
 	if len(in.Region) > 10 {
-		fe = append(fe, nimbus.FieldError{Field: "region", Message: "must be at most 10 characters (an ISO 3166-2 subdivision such as CA or ZJ)"})
+		fe = append(fe, nimbus.Fieldf("region", "field.region", "must be at most %d characters (an ISO 3166-2 subdivision such as CA or ZJ)", 10))
 	}
 	if in.RateBP < 0 || in.RateBP > 10000 {
-		fe = append(fe, nimbus.FieldError{Field: "rate_bp", Message: "must be between 0 and 10000 basis points"})
+		fe = append(fe, nimbus.Fieldf("rate_bp", "field.basis_points", "must be between %d and %d basis points", 0, 10000))
 	}
 	if utf8.RuneCountInString(in.Name) > 100 {
-		fe = append(fe, nimbus.FieldError{Field: "name", Message: "must be at most 100 characters"})
+		fe = append(fe, nimbus.Fieldf("name", "field.max_length", "must be at most %d characters", 100))
 	}
 	if len(fe) > 0 {
 		return nil, nimbus.Invalid(fe...)

@@ -43,7 +43,7 @@ func Insert(ctx context.Context, tx *db.TenantTx, t *Tenant) error {
 	_, err := tx.Exec(ctx, `INSERT INTO tenants (`+tenantInsertColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.Handle, t.Name, t.Currency, t.TimeZone, t.PricesIncludeTax, t.TaxShipping, t.ReservationMinutes, t.CreatedAt, t.UpdatedAt)
 	if db.IsUniqueViolation(err) {
-		return nimbus.Invalid(nimbus.FieldError{Field: "handle", Message: "is already taken"})
+		return nimbus.Invalid(nimbus.Fieldf("handle", "field.store_handle_taken", "is already taken"))
 	}
 	if err != nil {
 		return fmt.Errorf("insert tenant: %w", err)
@@ -130,7 +130,7 @@ func update(ctx context.Context, tx *db.TenantTx, u Update) (*Tenant, error) {
 		t.Name, t.Currency, t.TimeZone, t.PricesIncludeTax, t.TaxShipping, t.ReservationMinutes, t.ThemeColor, t.LogoURL, t.Layout,
 		domain, t.UpdatedAt, tx.TenantID())
 	if db.IsUniqueViolation(err) {
-		return nil, nimbus.Invalid(nimbus.FieldError{Field: "domain", Message: "is used by another store"})
+		return nil, nimbus.Invalid(nimbus.Fieldf("domain", "field.domain_taken", "is used by another store"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("update tenant: %w", err)

@@ -71,11 +71,11 @@ var reservedHandles = []string{"admin", "api", "app", "assets", "auth", "healthz
 func ValidateHandle(field, h string) *nimbus.FieldError {
 	switch {
 	case len(h) < 2 || len(h) > MaxHandleLength:
-		return &nimbus.FieldError{Field: field, Message: "must be 2 to 40 characters"}
+		return new(nimbus.Fieldf(field, "field.length_between", "must be %d to %d characters", 2, MaxHandleLength))
 	case !handlePattern.MatchString(h):
-		return &nimbus.FieldError{Field: field, Message: "may contain only lower-case letters, digits and inner hyphens"}
+		return new(nimbus.Fieldf(field, "field.store_handle", "may contain only lower-case letters, digits and inner hyphens"))
 	case slices.Contains(reservedHandles, h):
-		return &nimbus.FieldError{Field: field, Message: "is reserved"}
+		return new(nimbus.Fieldf(field, "field.reserved", "is reserved"))
 	}
 	return nil
 }
@@ -84,10 +84,10 @@ func ValidateHandle(field, h string) *nimbus.FieldError {
 func ValidateName(field, name string) *nimbus.FieldError {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return &nimbus.FieldError{Field: field, Message: "must not be empty"}
+		return new(nimbus.Fieldf(field, "field.empty", "must not be empty"))
 	}
 	if utf8.RuneCountInString(name) > MaxNameLength {
-		return &nimbus.FieldError{Field: field, Message: "must be at most 100 characters"}
+		return new(nimbus.Fieldf(field, "field.max_length", "must be at most %d characters", MaxNameLength))
 	}
 	return nil
 }
@@ -95,7 +95,7 @@ func ValidateName(field, name string) *nimbus.FieldError {
 // ValidateCurrency checks an ISO 4217 code.
 func ValidateCurrency(field, code string) *nimbus.FieldError {
 	if !nimbus.ValidCurrency(code) {
-		return &nimbus.FieldError{Field: field, Message: "must be an ISO 4217 currency code such as USD or CNY"}
+		return new(nimbus.Fieldf(field, "field.currency", "must be an ISO 4217 currency code such as USD or CNY"))
 	}
 	return nil
 }
@@ -113,10 +113,10 @@ func (t *Tenant) Location() *time.Location {
 // ValidateTimeZone checks an IANA time zone name.
 func ValidateTimeZone(field, tz string) *nimbus.FieldError {
 	if tz == "" || tz == "Local" {
-		return &nimbus.FieldError{Field: field, Message: "must be an IANA time zone such as Asia/Shanghai or UTC"}
+		return new(nimbus.Fieldf(field, "field.time_zone", "must be an IANA time zone such as Asia/Shanghai or UTC"))
 	}
 	if _, err := time.LoadLocation(tz); err != nil {
-		return &nimbus.FieldError{Field: field, Message: "must be an IANA time zone such as Asia/Shanghai or UTC"}
+		return new(nimbus.Fieldf(field, "field.time_zone", "must be an IANA time zone such as Asia/Shanghai or UTC"))
 	}
 	return nil
 }
@@ -152,21 +152,21 @@ func (u Update) validate() error {
 		add(ValidateTimeZone("time_zone", *u.TimeZone))
 	}
 	if u.ThemeColor != nil && !colorPattern.MatchString(*u.ThemeColor) {
-		add(&nimbus.FieldError{Field: "theme_color", Message: "must be a colour such as #1f5f4a"})
+		add(new(nimbus.Fieldf("theme_color", "field.colour", "must be a colour such as #1f5f4a")))
 	}
 	if u.LogoURL != nil && *u.LogoURL != "" {
 		if l, err := url.Parse(*u.LogoURL); err != nil || (l.Scheme != "https" && l.Scheme != "http") || l.Host == "" || len(*u.LogoURL) > 2048 {
-			add(&nimbus.FieldError{Field: "logo_url", Message: "must be an http or https URL"})
+			add(new(nimbus.Fieldf("logo_url", "field.url", "must be an http or https URL")))
 		}
 	}
 	if u.Layout != nil && *u.Layout != "grid" && *u.Layout != "list" {
-		add(&nimbus.FieldError{Field: "layout", Message: "must be grid or list"})
+		add(new(nimbus.Fieldf("layout", "field.layout", "must be grid or list")))
 	}
 	if u.Domain != nil && *u.Domain != "" && !ValidDomain(*u.Domain) {
-		add(&nimbus.FieldError{Field: "domain", Message: "must be a host name such as shop.example.com"})
+		add(new(nimbus.Fieldf("domain", "field.domain", "must be a host name such as shop.example.com")))
 	}
 	if u.ReservationMinutes != nil && (*u.ReservationMinutes < 1 || *u.ReservationMinutes > 7*24*60) {
-		add(&nimbus.FieldError{Field: "reservation_minutes", Message: "must be between 1 and 10080 (a week)"})
+		add(new(nimbus.Fieldf("reservation_minutes", "field.reservation_minutes", "must be between %d and %d (a week)", 1, 7*24*60)))
 	}
 	if len(errs) > 0 {
 		return nimbus.Invalid(errs...)

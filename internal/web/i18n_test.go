@@ -2,9 +2,15 @@ package web
 
 import (
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
+	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/nimbuscommerce/nimbus"
@@ -118,4 +124,134 @@ func TestFieldErrorsInTheVisitorsLanguage(t *testing.T) {
 	if got := c.fieldErrors("en", errors.New("not a domain error")); len(got) != 0 {
 		t.Fatalf("an internal error's fields: %q", got)
 	}
+}
+
+// TestEveryFieldErrorNamesItsMessage reads the source of every package but
+// httpx's (whose field errors are about headers and queries, which only the
+// API has) and fails on a FieldError built without a Key, which a page
+// would show in English whatever its language; on a "field.*" key the
+// catalog lacks; and on a message given a format with more or fewer
+// arguments than the catalog's message takes.
+func TestEveryFieldErrorNamesItsMessage(t *testing.T) {
+	c, err := loadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	verbs := regexp.MustCompile(`%[dsv]`)
+	isKey := regexp.MustCompile(`^field\.[a-z0-9_.]+$`)
+	root := filepath.Join("..", "..")
+	apiOnly := filepath.Join(root, "internal", "platform", "httpx")
+	fset := token.NewFileSet()
+	files := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path == apiOnly || path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		files++
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CompositeLit:
+				if isFieldErrorType(n.Type) {
+					checkFieldErrorLit(t, fset, c, verbs, n)
+				}
+				if a, ok := n.Type.(*ast.ArrayType); ok && isFieldErrorType(a.Elt) {
+					for _, e := range n.Elts {
+						if lit, ok := e.(*ast.CompositeLit); ok && lit.Type == nil {
+							checkFieldErrorLit(t, fset, c, verbs, lit)
+						}
+					}
+				}
+			case *ast.BasicLit:
+				if key, ok := stringLit(n); ok && isKey.MatchString(key) && !c.has(key) {
+					t.Errorf("%s: the catalog has no message %q", fset.Position(n.Pos()), key)
+				}
+			case *ast.CallExpr:
+				// f(..., "field.x", "format", args) formats the message
+				// (nimbus.Fieldf, and helpers that hand theirs on to it):
+				// the catalog's message takes as many arguments.
+				for i, a := range n.Args {
+					key, ok := stringLit(a)
+					if !ok || !isKey.MatchString(key) || i+1 >= len(n.Args) || n.Ellipsis.IsValid() || !c.has(key) {
+						continue
+					}
+					if _, ok := stringLit(n.Args[i+1]); !ok {
+						continue
+					}
+					if want, got := len(verbs.FindAllString(c["en"][key], -1)), len(n.Args)-i-2; got != want {
+						t.Errorf("%s: %q takes %d arguments, given %d", fset.Position(n.Pos()), key, want, got)
+					}
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 50 {
+		t.Fatalf("read only %d files from %s", files, root)
+	}
+}
+
+func isFieldErrorType(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.Ident:
+		return e.Name == "FieldError"
+	case *ast.SelectorExpr:
+		return e.Sel.Name == "FieldError"
+	}
+	return false
+}
+
+// checkFieldErrorLit fails on a FieldError literal without a Key, or whose
+// Args are not as many as its catalog message takes.
+func checkFieldErrorLit(t *testing.T, fset *token.FileSet, c messageCatalog, verbs *regexp.Regexp, lit *ast.CompositeLit) {
+	t.Helper()
+	fields := map[string]ast.Expr{}
+	for _, e := range lit.Elts {
+		if kv, ok := e.(*ast.KeyValueExpr); ok {
+			if name, ok := kv.Key.(*ast.Ident); ok {
+				fields[name.Name] = kv.Value
+			}
+		}
+	}
+	key, ok := fields["Key"]
+	if !ok {
+		t.Errorf("%s: a FieldError without a Key shows in English on every page; use nimbus.Fieldf with a catalog key", fset.Position(lit.Pos()))
+		return
+	}
+	name, ok := stringLit(key)
+	if !ok || !c.has(name) {
+		return // a key chosen at run time, or one the literal check reports
+	}
+	got := 0
+	if args, ok := fields["Args"].(*ast.CompositeLit); ok {
+		got = len(args.Elts)
+	}
+	if want := len(verbs.FindAllString(c["en"][name], -1)); got != want {
+		t.Errorf("%s: %q takes %d arguments, given %d", fset.Position(lit.Pos()), name, want, got)
+	}
+}
+
+func stringLit(e ast.Expr) (string, bool) {
+	lit, ok := e.(*ast.BasicLit)
+	if !ok || lit.Kind != token.STRING {
+		return "", false
+	}
+	s, err := strconv.Unquote(lit.Value)
+	return s, err == nil
 }
