@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -16,7 +17,8 @@ import (
 // per second. So every write transaction on SQLite is sent to one goroutine
 // that owns the write connection; it runs whatever transactions are waiting
 // one after another inside a single database transaction, each in its own
-// SAVEPOINT (a failing one is rolled back alone), commits once, and only
+// SAVEPOINT (a failing one is rolled back alone; one alone in its group
+// needs none), commits once, and only
 // then answers each caller. A caller therefore hears "done" only after its
 // work is durable, and "failed" only when none of its work is kept.
 
@@ -136,25 +138,23 @@ func (g *groupCommitter) run(group []*writeRequest) {
 	}
 	now := g.d.Now().UTC().Truncate(time.Microsecond)
 	for _, r := range group {
-		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT nimbus_tx"); err != nil {
-			sqlTx.Rollback()
-			fail(fmt.Errorf("savepoint: %w", err))
-			return
-		}
 		r.tx = &Tx{tx: sqlTx, dialect: SQLite, Now: now, stmts: g.d.writeStmts, detached: true}
-		r.err = call(r, r.tx)
-		if r.err != nil {
-			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO nimbus_tx"); err != nil {
-				sqlTx.Rollback()
-				fail(fmt.Errorf("rollback to savepoint: %w", err))
-				return
-			}
-		}
-		if _, err := sqlTx.ExecContext(ctx, "RELEASE nimbus_tx"); err != nil {
+	}
+	if len(group) == 1 {
+		// Alone in its commit, a transaction needs no SAVEPOINT: if it
+		// fails, the database transaction is rolled back whole. With one,
+		// SQLite first copies each page the transaction changes into the
+		// savepoint's journal, and a sale's batch is often alone.
+		r := group[0]
+		if r.err = call(r, r.tx); r.err != nil {
 			sqlTx.Rollback()
-			fail(fmt.Errorf("release savepoint: %w", err))
+			r.done <- r.err
 			return
 		}
+	} else if err := inSavepoints(ctx, sqlTx, group); err != nil {
+		sqlTx.Rollback()
+		fail(err)
+		return
 	}
 	if err := sqlTx.Commit(); err != nil {
 		fail(fmt.Errorf("commit: %w", err))
@@ -168,6 +168,26 @@ func (g *groupCommitter) run(group []*writeRequest) {
 	for _, r := range group {
 		r.done <- r.err
 	}
+}
+
+// inSavepoints runs each transaction of a group in a SAVEPOINT of its
+// own, so that one that fails is rolled back alone. An error is the
+// database's: the group cannot go on.
+func inSavepoints(ctx context.Context, sqlTx *sql.Tx, group []*writeRequest) error {
+	for _, r := range group {
+		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT nimbus_tx"); err != nil {
+			return fmt.Errorf("savepoint: %w", err)
+		}
+		if r.err = call(r, r.tx); r.err != nil {
+			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO nimbus_tx"); err != nil {
+				return fmt.Errorf("rollback to savepoint: %w", err)
+			}
+		}
+		if _, err := sqlTx.ExecContext(ctx, "RELEASE nimbus_tx"); err != nil {
+			return fmt.Errorf("release savepoint: %w", err)
+		}
+	}
+	return nil
 }
 
 // call runs one caller's transaction body. A panic is caught here, so that

@@ -92,6 +92,66 @@ func TestConcurrentWritesKeepExactlyTheSuccessfulOnes(t *testing.T) {
 	})
 }
 
+// TestAFailedTransactionAloneLeavesNothing: a transaction that fails or
+// panics after writing, with no other in its commit (on SQLite it then runs
+// without a SAVEPOINT), leaves none of its rows, and the next one commits.
+func TestAFailedTransactionAloneLeavesNothing(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		insert := func(tx *db.Tx, handle string) error {
+			_, err := tx.Exec(ctx, `INSERT INTO tenants (id, handle, name, currency, time_zone, created_at, updated_at)
+				VALUES (?, ?, 'T', 'USD', 'UTC', ?, ?)`, "ten_"+handle, handle, tx.Now, tx.Now)
+			return err
+		}
+		errBoom := errors.New("boom")
+		if err := d.Update(ctx, func(tx *db.Tx) error {
+			if err := insert(tx, "failed"); err != nil {
+				return err
+			}
+			return errBoom
+		}); !errors.Is(err, errBoom) {
+			t.Fatalf("failing transaction: err = %v", err)
+		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("a panicking transaction did not panic in its caller")
+				}
+			}()
+			d.Update(ctx, func(tx *db.Tx) error {
+				if err := insert(tx, "panicked"); err != nil {
+					return err
+				}
+				panic("a bug")
+			})
+		}()
+		if err := d.Update(ctx, func(tx *db.Tx) error { return insert(tx, "kept") }); err != nil {
+			t.Fatal(err)
+		}
+		var handles []string
+		if err := d.View(ctx, func(tx *db.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT handle FROM tenants ORDER BY handle`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var h string
+				if err := rows.Scan(&h); err != nil {
+					return err
+				}
+				handles = append(handles, h)
+			}
+			return rows.Err()
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(handles, []string{"kept"}) {
+			t.Fatalf("tenants stored = %v, want only the committed one", handles)
+		}
+	})
+}
+
 // TestAfterCommit runs what a transaction left for after its commit only
 // once the commit is made (another connection sees the row then), before
 // TenantUpdate returns, and never for a transaction that failed, alone or
