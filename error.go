@@ -54,6 +54,11 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  []FieldError
+	// Key, when set, names the message in the web pages' catalog, which
+	// shows it in the visitor's language, formatted with Args; the API
+	// answers Message, in English. As FieldError's.
+	Key  string `json:"-"`
+	Args []any  `json:"-"`
 }
 
 func (e *Error) Error() string {
@@ -61,9 +66,28 @@ func (e *Error) Error() string {
 }
 
 // Errorf returns an *Error with the given code and a formatted message.
+// Pages show the message as it is, in English: one a shopper or a member of
+// staff may read is made with Errorkf.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
+
+// Errorkf returns an *Error with the given code and a message pages can
+// translate, like Fieldf: key names it in their catalog, format and args
+// (the catalog's too) make Message, the API's English.
+func Errorkf(code, key, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Key: key, Args: args}
+}
+
+// Term is an argument of a keyed message that is a word pages translate
+// too, such as an order's status: Key names it in their catalog, Text is
+// how Message, the API's, says it (and how it prints).
+type Term struct {
+	Key  string
+	Text string
+}
+
+func (t Term) String() string { return t.Text }
 
 // Invalid returns an EINVALID error naming the bad fields.
 func Invalid(fields ...FieldError) *Error {

@@ -291,6 +291,26 @@ func TestConsoleLanguageFollowsTheMember(t *testing.T) {
 		if p := sh.Owner.do("PATCH", "/api/v1/store", map[string]any{"currency": "XYZ"}).mustProblem(t, http.StatusUnprocessableEntity, "invalid"); !strings.Contains(p.Detail, "currency: must be an ISO 4217 currency code such as USD or CNY") {
 			t.Fatalf("the API's message = %q", p.Detail)
 		}
+
+		// So do the services' whole errors: a stock movement the stock
+		// cannot cover, a product that is not there, an order's action its
+		// status forbids; the API's stay English.
+		r = postForm(c, "/admin/variants/"+sh.Small.ID+"/stock", url.Values{"csrf": {csrf}, "kind": {"adjusted"}, "quantity": {"-999"}})
+		if page := string(r.Body); r.Status != http.StatusConflict || !strings.Contains(page, "移除的件数不能多于可用库存") || strings.Contains(page, "cannot remove") {
+			t.Fatalf("a stock adjustment over what is on hand in the console of a Chinese-speaking member: %d", r.Status)
+		}
+		if p := sh.Owner.do("POST", "/api/v1/variants/"+sh.Small.ID+"/inventory/adjustments", map[string]any{"kind": "adjusted", "quantity": -999}).
+			mustProblem(t, http.StatusConflict, "insufficient_stock"); p.Detail != "cannot remove more units than are available" {
+			t.Fatalf("the API's message = %q", p.Detail)
+		}
+		if r := c.do("GET", "/admin/products/prd_missing", nil); r.Status != http.StatusNotFound || !strings.Contains(string(r.Body), "找不到该商品") {
+			t.Fatalf("a missing product in the console of a Chinese-speaking member: %d", r.Status)
+		}
+		o, _ := placeOrder(t, s, sh.merchant) // manual payment: awaiting, so it cannot be marked shipped
+		r = postForm(c, "/admin/orders/"+o.ID+"/fulfill", url.Values{"csrf": {csrf}, "carrier": {"SF"}, "tracking_number": {"SF1"}})
+		if page := string(r.Body); r.Status != http.StatusConflict || !strings.Contains(page, "状态为“待付款”的订单不能发货") {
+			t.Fatalf("an order's action its status forbids in the console of a Chinese-speaking member: %d", r.Status)
+		}
 	})
 }
 

@@ -117,3 +117,59 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 	}
 	t.Fatalf("never saw %s", what)
 }
+
+// TestStorefrontErrorsInChinese: a whole error a service answers (not one
+// about a form's fields) is shown in the shopper's language: too many of a
+// variant for its stock, a second buy over a flash sale's limit, a declined
+// card. The API keeps answering in English.
+func TestStorefrontErrorsInChinese(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		c := s.client(t)
+		c.do("GET", "/lang?to=zh-CN&back=/s/acme/", nil).must(t, http.StatusOK, nil)
+		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		csrf := func(path string) string {
+			t.Helper()
+			for _, m := range hiddenInput.FindAllStringSubmatch(string(c.do("GET", path, nil).must(t, http.StatusOK, nil).Body), -1) {
+				if m[1] == "csrf" {
+					return m[2]
+				}
+			}
+			t.Fatalf("%s has no form", path)
+			return ""
+		}
+
+		// More than is in stock (10).
+		r := postForm(c, "/s/acme/cart/add", url.Values{"csrf": {csrf("/s/acme/products/" + sh.Product.Handle)}, "variant_id": {sh.Small.ID}, "quantity": {"11"}})
+		if page := string(r.Body); r.Status != http.StatusUnprocessableEntity || !strings.Contains(page, "库存仅剩 10 件（acme-LJ-100）") || strings.Contains(page, "left in stock") {
+			t.Fatalf("too many for the stock, in Chinese: %d", r.Status)
+		}
+		var cart cartJSON
+		api := s.client(t)
+		api.do("POST", "/api/v1/storefront/acme/carts", nil).must(t, http.StatusCreated, &cart)
+		if p := api.do("POST", "/api/v1/storefront/acme/carts/"+cart.Token+"/lines", map[string]any{"variant_id": sh.Small.ID, "quantity": 11}).
+			mustProblem(t, http.StatusConflict, "insufficient_stock"); p.Detail != "only 10 of acme-LJ-100 left in stock" {
+			t.Fatalf("the API's message = %q", p.Detail)
+		}
+
+		// A second buy over the sale's limit of one per customer.
+		sale := activeSale(t, sh, sh.Large.ID, 1999, 3, 1, false)
+		salePath := "/s/acme/flash-sales/" + sale.ID
+		r = postForm(c, salePath, saleForm(t, c, salePath, sh.Large.ID, "ada@example.com"))
+		orderPath := r.Header.Get("Location")
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(orderPath, "/s/acme/orders/ord_") {
+			t.Fatalf("buy: %d %s", r.Status, orderPath)
+		}
+		r = postForm(c, salePath, saleForm(t, c, salePath, sh.Large.ID, "ada@example.com"))
+		if page := string(r.Body); r.Status != http.StatusConflict || !strings.Contains(page, "本次抢购每位顾客最多购买 1 件") || strings.Contains(page, "each customer") {
+			t.Fatalf("over the sale's limit, in Chinese: %d", r.Status)
+		}
+
+		// The test provider's declining card, on the order's page.
+		r = postForm(c, orderPath+"/pay", url.Values{"csrf": {csrf(orderPath)}, "provider": {"test"}, "card_number": {"4000 0000 0000 0002"},
+			"exp_month": {"12"}, "exp_year": {"2099"}, "cvc": {"123"}})
+		if page := string(r.Body); r.Status != http.StatusUnprocessableEntity || !strings.Contains(page, "银行卡被拒绝") || strings.Contains(page, "declined") {
+			t.Fatalf("a declined card, in Chinese: %d", r.Status)
+		}
+	})
+}

@@ -13,9 +13,9 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 )
 
-var errProductNotFound = nimbus.Errorf(nimbus.ENOTFOUND, "product not found")
-var errVariantNotFound = nimbus.Errorf(nimbus.ENOTFOUND, "variant not found")
-var errCollectionNotFound = nimbus.Errorf(nimbus.ENOTFOUND, "collection not found")
+var errProductNotFound = nimbus.Errorkf(nimbus.ENOTFOUND, "error.product_not_found", "product not found")
+var errVariantNotFound = nimbus.Errorkf(nimbus.ENOTFOUND, "error.variant_not_found", "variant not found")
+var errCollectionNotFound = nimbus.Errorkf(nimbus.ENOTFOUND, "error.collection_not_found", "collection not found")
 
 const productColumns = `id, tenant_id, handle, title, description, status, tags, images, seo_title, seo_description, options, created_at, updated_at`
 

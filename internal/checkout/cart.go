@@ -53,7 +53,7 @@ type Line struct {
 	Quantity  int64
 }
 
-var errCartNotFound = nimbus.Errorf(nimbus.ENOTFOUND, "cart not found")
+var errCartNotFound = nimbus.Errorkf(nimbus.ENOTFOUND, "error.cart_not_found", "cart not found")
 
 func insertCart(ctx context.Context, tx *db.TenantTx, c *Cart, token string) error {
 	c.CreatedAt, c.UpdatedAt = tx.Now, tx.Now

@@ -98,7 +98,7 @@ func price(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, c *Cart, stri
 		}
 		if pl.Problem != "" && strict {
 			if pl.Available != nil {
-				return nil, nimbus.Errorf(nimbus.ESTOCK, "not enough stock of %s (%s): %s", pl.Product.Title, pl.Variant.SKU, pl.Problem)
+				return nil, nimbus.Errorkf(nimbus.ESTOCK, "error.stock_of_left", "not enough stock of %s (%s): only %d left in stock", pl.Product.Title, pl.Variant.SKU, max(*pl.Available, 0))
 			}
 			return nil, nimbus.Invalid(nimbus.Fieldf("lines", "field.cart_not_for_sale", "a product in the cart is no longer for sale"))
 		}
@@ -234,7 +234,7 @@ func (s *Service) prepare(ctx context.Context, tenantID, token string, fn func(t
 	return p, err
 }
 
-var errCheckedOut = nimbus.Errorf(nimbus.ECONFLICT, "this cart has been checked out; start a new one")
+var errCheckedOut = nimbus.Errorkf(nimbus.ECONFLICT, "error.cart_checked_out", "this cart has been checked out; start a new one")
 
 // openCartID returns the id of the open cart with a token, in a write transaction.
 func openCartID(ctx context.Context, tx *db.TenantTx, token string) (string, error) {
@@ -278,7 +278,7 @@ func priceChecked(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, c *Car
 			return nil, nimbus.Invalid(nimbus.Fieldf("variant_id", "field.variant_not_for_sale", "is not a product variant for sale in this store"))
 		}
 		if pl.Available != nil && *pl.Available < qty {
-			return nil, nimbus.Errorf(nimbus.ESTOCK, "only %d of %s left in stock", max(*pl.Available, 0), pl.Variant.SKU)
+			return nil, nimbus.Errorkf(nimbus.ESTOCK, "error.only_left_of", "only %d of %s left in stock", max(*pl.Available, 0), pl.Variant.SKU)
 		}
 	}
 	return p, nil
@@ -346,7 +346,7 @@ func (s *Service) SetLineQuantity(ctx context.Context, tenantID, token, lineID s
 	p, err := s.prepare(ctx, tenantID, token, func(tx *db.TenantTx, t *tenant.Tenant, c *Cart) (*Priced, error) {
 		i := slices.IndexFunc(c.Lines, func(l *Line) bool { return l.ID == lineID })
 		if i < 0 {
-			return nil, nimbus.Errorf(nimbus.ENOTFOUND, "cart line not found")
+			return nil, nimbus.Errorkf(nimbus.ENOTFOUND, "error.cart_line_not_found", "cart line not found")
 		}
 		line := c.Lines[i]
 		if qty == 0 {
@@ -483,7 +483,7 @@ func (s *Service) Checkout(ctx context.Context, tenantID, token, provider string
 			return err
 		}
 		if c.Status != StatusOpen {
-			return nimbus.Errorf(nimbus.ECONFLICT, "this cart has already been checked out as order %s", c.OrderID)
+			return nimbus.Errorkf(nimbus.ECONFLICT, "error.cart_checked_out_as", "this cart has already been checked out as order %s", c.OrderID)
 		}
 		var fe []nimbus.FieldError
 		if len(c.Lines) == 0 {
@@ -502,7 +502,7 @@ func (s *Service) Checkout(ctx context.Context, tenantID, token, provider string
 			return nimbus.Invalid(fe...)
 		}
 		if c.Currency != t.Currency {
-			return nimbus.Errorf(nimbus.ECONFLICT, "the cart is in %s but the store now sells in %s; start a new cart", c.Currency, t.Currency)
+			return nimbus.Errorkf(nimbus.ECONFLICT, "error.cart_currency", "the cart is in %s but the store now sells in %s; start a new cart", c.Currency, t.Currency)
 		}
 		p, err := price(ctx, tx, t, c, true)
 		if err != nil {
@@ -545,7 +545,7 @@ func (s *Service) Checkout(ctx context.Context, tenantID, token, provider string
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return nimbus.Errorf(nimbus.ECONFLICT, "this cart has already been checked out")
+			return nimbus.Errorkf(nimbus.ECONFLICT, "error.cart_already_checked_out", "this cart has already been checked out")
 		}
 		placed = Placed{Order: o, OrderToken: orderToken}
 		return nil

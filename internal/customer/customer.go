@@ -58,8 +58,8 @@ type Service struct {
 const SessionLifetime = 30 * 24 * time.Hour
 
 var (
-	errNotFound       = nimbus.Errorf(nimbus.ENOTFOUND, "customer not found")
-	errBadCredentials = nimbus.Errorf(nimbus.EUNAUTHORIZED, "wrong email or password")
+	errNotFound       = nimbus.Errorkf(nimbus.ENOTFOUND, "error.customer_not_found", "customer not found")
+	errBadCredentials = nimbus.Errorkf(nimbus.EUNAUTHORIZED, "error.wrong_email_password", "wrong email or password")
 )
 
 // EnsureGuest returns the id of the customer with an email, creating a
@@ -255,7 +255,7 @@ func (s *Service) PurgeExpiredSessions(ctx context.Context, tenantID string) (in
 // Errors: EUNAUTHORIZED.
 func (s *Service) Authenticate(ctx context.Context, tenantID, token string) (*Customer, error) {
 	if !secret.Valid(token) {
-		return nil, nimbus.Errorf(nimbus.EUNAUTHORIZED, "sign in to your account")
+		return nil, nimbus.Errorkf(nimbus.EUNAUTHORIZED, "error.sign_in", "sign in to your account")
 	}
 	var c *Customer
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) error {
@@ -263,7 +263,7 @@ func (s *Service) Authenticate(ctx context.Context, tenantID, token string) (*Cu
 		err := tx.QueryRow(ctx, `SELECT customer_id FROM customer_sessions WHERE tenant_id = ? AND token_hash = ? AND expires_at > ?`,
 			tx.TenantID(), secret.Hash(token), tx.Now).Scan(&customerID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nimbus.Errorf(nimbus.EUNAUTHORIZED, "sign in to your account")
+			return nimbus.Errorkf(nimbus.EUNAUTHORIZED, "error.sign_in", "sign in to your account")
 		}
 		if err != nil {
 			return err
@@ -411,7 +411,7 @@ func (s *Service) DeleteAddress(ctx context.Context, tenantID, customerID, id st
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nimbus.Errorf(nimbus.ENOTFOUND, "address not found")
+			return nimbus.Errorkf(nimbus.ENOTFOUND, "error.address_not_found", "address not found")
 		}
 		return nil
 	})

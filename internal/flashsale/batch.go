@@ -500,7 +500,7 @@ var errSoldOutSincePlan = fmt.Errorf("%w: the item sold out", errRace)
 
 // errBusy answers a buy that lost every race for its rows: rare, and safe
 // to send again with the same key.
-var errBusy = nimbus.Errorf(nimbus.EUNAVAILABLE, "this buy met others for the same rows; send it again with the same Idempotency-Key")
+var errBusy = nimbus.Errorkf(nimbus.EUNAVAILABLE, "error.buy_contended", "this buy met others for the same rows; send it again with the same Idempotency-Key")
 
 // batchPlan is what a batch read before it writes.
 type batchPlan struct {
@@ -539,9 +539,9 @@ func planBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, group []*
 	}
 	switch sale.Status(tx.Now) {
 	case Scheduled:
-		return fail(nimbus.Errorf(nimbus.ECONFLICT, "the sale has not started yet"))
+		return fail(nimbus.Errorkf(nimbus.ECONFLICT, "error.sale_not_started", "the sale has not started yet"))
 	case Ended:
-		return fail(nimbus.Errorf(nimbus.ECONFLICT, "the sale has ended"))
+		return fail(nimbus.Errorkf(nimbus.ECONFLICT, "error.sale_ended", "the sale has ended"))
 	}
 	if item.Remaining() <= 0 { // refused before any work: the burst's losers are many
 		return fail(errSoldOut)
@@ -570,7 +570,7 @@ func planBatch(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, group []*
 		p.remaining = item.Remaining() // what a buy refused here tells the node
 		switch {
 		case sale.AccountsOnly && p.in.CustomerID == "":
-			p.err = nimbus.Errorf(nimbus.EUNAUTHORIZED, "this sale is for customers with an account: sign in to buy")
+			p.err = nimbus.Errorkf(nimbus.EUNAUTHORIZED, "error.sale_accounts_only", "this sale is for customers with an account: sign in to buy")
 		case p.in.Quantity > sale.PerCustomerLimit:
 			p.err = nimbus.Invalid(nimbus.Fieldf("quantity", "field.sale_limit", "must be at most %d in this sale", sale.PerCustomerLimit))
 		default:
@@ -628,13 +628,13 @@ func (plan *batchPlan) decide(group []*pendingBuy) *decision {
 		p.bought, p.remaining, p.err = Bought{}, d.left, nil
 		switch {
 		case held[buyer]+q > sale.PerCustomerLimit:
-			p.err = nimbus.Errorf(nimbus.ECONFLICT, "each customer may buy at most %d in this sale", sale.PerCustomerLimit)
+			p.err = nimbus.Errorkf(nimbus.ECONFLICT, "error.sale_customer_limit", "each customer may buy at most %d in this sale", sale.PerCustomerLimit)
 		case d.left <= 0 || (track && d.stock <= 0):
 			p.err, p.remaining, d.short = errSoldOut, 0, true
 		case q > d.left:
-			p.err, d.short = nimbus.Errorf(nimbus.ESTOCK, "only %d left in the sale", d.left), true
+			p.err, d.short = nimbus.Errorkf(nimbus.ESTOCK, "error.sale_only_left", "only %d left in the sale", d.left), true
 		case track && q > d.stock:
-			p.err, p.remaining, d.short = nimbus.Errorf(nimbus.ESTOCK, "only %d left in stock", d.stock), d.stock, true
+			p.err, p.remaining, d.short = nimbus.Errorkf(nimbus.ESTOCK, "error.only_left", "only %d left in stock", d.stock), d.stock, true
 		default:
 			held[buyer] += q
 			d.left, d.stock = d.left-q, d.stock-q
@@ -828,7 +828,7 @@ func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 		e, ok := found[string(p.keyHash)]
 		switch {
 		case ok && !bytes.Equal(e.reqHash, p.in.requestHash):
-			p.err = nimbus.Errorf(nimbus.EIDEMPOTENCY, "this Idempotency-Key was already used with a different request")
+			p.err = nimbus.Errorkf(nimbus.EIDEMPOTENCY, "error.idempotency_reused", "this Idempotency-Key was already used with a different request")
 		case ok:
 			token, err := secret.Open(p.in.IdempotencyKey, p.in.scope(), tokenPurpose, e.sealed)
 			if err != nil {
@@ -836,7 +836,7 @@ func findReplays(ctx context.Context, tx *db.TenantTx, saleID string, group []*p
 			}
 			p.replayOf, p.bought.Token = e.orderID, string(token)
 		case seen[string(p.keyHash)]:
-			p.err = nimbus.Errorf(nimbus.EIDEMPOTENCYBUSY, "a request with this Idempotency-Key is still being processed; retry later")
+			p.err = nimbus.Errorkf(nimbus.EIDEMPOTENCYBUSY, "error.idempotency_busy", "a request with this Idempotency-Key is still being processed; retry later")
 		}
 		seen[string(p.keyHash)] = true
 	}

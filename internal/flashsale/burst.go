@@ -595,7 +595,7 @@ func (s *Service) givenBackSince(item itemKey, asOf int64) bool {
 	return ok && at.(int64) >= asOf
 }
 
-var errSaleBusy = nimbus.Errorf(nimbus.ETOOMANY, "so many shoppers are buying in this sale right now that this one could not be let in; try again in a moment")
+var errSaleBusy = nimbus.Errorkf(nimbus.ETOOMANY, "error.sale_busy", "so many shoppers are buying in this sale right now that this one could not be let in; try again in a moment")
 
 // Admission lets a buy in to its sale, or turns it away with 429, before
 // the body is parsed, a write slot taken or a session looked up. At a
@@ -799,10 +799,10 @@ func (s *Service) allow(ip, tenantID, customer string) error {
 	perIP, perCustomer := rate.Limit(s.Burst.PerIP), rate.Limit(s.Burst.PerCustomer)
 	now := time.Now()
 	if perIP > 0 && ip != "" && !s.burst.limits.allow("ip/"+ip, perIP, now) {
-		return nimbus.Errorf(nimbus.ETOOMANY, "too many buys from your network; try again in a moment")
+		return nimbus.Errorkf(nimbus.ETOOMANY, "error.buys_per_network", "too many buys from your network; try again in a moment")
 	}
 	if perCustomer > 0 && customer != "" && !s.burst.limits.allow("customer/"+tenantID+"/"+customer, perCustomer, now) {
-		return nimbus.Errorf(nimbus.ETOOMANY, "too many buys for one customer; try again in a moment")
+		return nimbus.Errorkf(nimbus.ETOOMANY, "error.buys_per_customer", "too many buys for one customer; try again in a moment")
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ type Bought struct {
 	Replayed bool   // a retry: an earlier request with the same key created the order
 }
 
-var errSoldOut = nimbus.Errorf(nimbus.ESOLDOUT, "sold out: nothing of this is left in the sale")
+var errSoldOut = nimbus.Errorkf(nimbus.ESOLDOUT, "error.sold_out", "sold out: nothing of this is left in the sale")
 
 // tokenPurpose keeps the keys that seal order tokens apart from other uses.
 const tokenPurpose = "nimbus flash sale order token v1"
@@ -221,7 +221,7 @@ func findSaleItem(ctx context.Context, tx *db.TenantTx, saleID, variantID string
 		WHERE s.tenant_id = ? AND s.id = ? AND i.variant_id = ?`, tx.TenantID(), saleID, variantID).
 		Scan(&s.StartsAt, &s.EndsAt, &s.PerCustomerLimit, &s.AccountsOnly, &it.SalePrice, &it.Allocation, &it.Sold)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, nimbus.Errorf(nimbus.ENOTFOUND, "no such variant in this flash sale")
+		return nil, nil, nimbus.Errorkf(nimbus.ENOTFOUND, "error.sale_no_variant", "no such variant in this flash sale")
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("find flash sale item: %w", err)
@@ -255,7 +255,7 @@ func newPricer(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, variantID
 		p = products[v.ProductID]
 	}
 	if p == nil || p.Status != catalog.StatusActive {
-		return nil, nimbus.Errorf(nimbus.ECONFLICT, "this product is no longer for sale")
+		return nil, nimbus.Errorkf(nimbus.ECONFLICT, "error.no_longer_for_sale", "this product is no longer for sale")
 	}
 	return &pricer{tenant: t, item: it, variant: v, product: p, taxes: map[[2]string]int64{}, rates: map[string][]*pricing.ShippingRate{}}, nil
 }

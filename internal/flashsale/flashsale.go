@@ -387,7 +387,7 @@ func scanSale(row scanner) (*Sale, error) {
 	var s Sale
 	err := row.Scan(&s.ID, &s.TenantID, &s.Title, &s.StartsAt, &s.EndsAt, &s.PerCustomerLimit, &s.AccountsOnly, &s.CreatedAt, &s.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nimbus.Errorf(nimbus.ENOTFOUND, "flash sale not found")
+		return nil, nimbus.Errorkf(nimbus.ENOTFOUND, "error.sale_not_found", "flash sale not found")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("scan flash sale: %w", err)

@@ -41,7 +41,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor *nimbus.Principal, in 
 		return nil, "", err
 	}
 	if !actor.Role.AtLeast(role) {
-		return nil, "", nimbus.Errorf(nimbus.EFORBIDDEN, "a key cannot have more rights than its creator")
+		return nil, "", nimbus.Errorkf(nimbus.EFORBIDDEN, "error.key_rights", "a key cannot have more rights than its creator")
 	}
 	key, secret := newAPIKey(actor.TenantID)
 	k := &APIKey{UserID: actor.UserID, Name: in.Name, Role: role, Hint: key[len(key)-4:]}
@@ -57,7 +57,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor *nimbus.Principal, in 
 // FindAPIKeyByID returns an API key of the tenant. Errors: ENOTFOUND.
 func (s *Service) FindAPIKeyByID(ctx context.Context, tenantID, id string) (*APIKey, error) {
 	if !nimbus.ValidID(nimbus.PrefixAPIKey, id) {
-		return nil, nimbus.Errorf(nimbus.ENOTFOUND, "API key not found")
+		return nil, nimbus.Errorkf(nimbus.ENOTFOUND, "error.api_key_not_found", "API key not found")
 	}
 	var k *APIKey
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) (err error) {
@@ -83,7 +83,7 @@ func (s *Service) FindAPIKeys(ctx context.Context, tenantID string, f APIKeyFilt
 // an owner's keys. Errors: ENOTFOUND, EFORBIDDEN.
 func (s *Service) RevokeAPIKey(ctx context.Context, actor *nimbus.Principal, id string) error {
 	if !nimbus.ValidID(nimbus.PrefixAPIKey, id) {
-		return nimbus.Errorf(nimbus.ENOTFOUND, "API key not found")
+		return nimbus.Errorkf(nimbus.ENOTFOUND, "error.api_key_not_found", "API key not found")
 	}
 	return s.DB.TenantUpdate(ctx, actor.TenantID, func(tx *db.TenantTx) error {
 		k, err := findAPIKeyByID(ctx, tx, id)

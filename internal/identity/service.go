@@ -13,7 +13,7 @@ import (
 
 // errBadCredentials is the one answer to every failed sign-in, so that a
 // caller cannot tell a wrong password from an unknown email or store.
-var errBadCredentials = nimbus.Errorf(nimbus.EUNAUTHORIZED, "wrong store, email or password")
+var errBadCredentials = nimbus.Errorkf(nimbus.EUNAUTHORIZED, "error.wrong_store_email_password", "wrong store, email or password")
 
 // Service manages staff identities and their credentials.
 type Service struct {
@@ -56,7 +56,7 @@ func (s *Service) withHashSlot(ctx context.Context, f func()) error {
 		select {
 		case s.hashSlots <- struct{}{}:
 		case <-timer.C:
-			return nimbus.Errorf(nimbus.EUNAVAILABLE, "too many sign-ins at once; retry in a moment")
+			return nimbus.Errorkf(nimbus.EUNAVAILABLE, "error.sign_ins_busy", "too many sign-ins at once; retry in a moment")
 		case <-ctx.Done():
 			return ctx.Err()
 		}

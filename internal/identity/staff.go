@@ -29,10 +29,10 @@ type StaffUpdate struct {
 // with role target: only an owner touches owners.
 func mayManage(actor *nimbus.Principal, target nimbus.Role) error {
 	if !actor.Role.AtLeast(nimbus.RoleAdmin) {
-		return nimbus.Errorf(nimbus.EFORBIDDEN, "only owners and admins manage staff")
+		return nimbus.Errorkf(nimbus.EFORBIDDEN, "error.manage_staff", "only owners and admins manage staff")
 	}
 	if target == nimbus.RoleOwner && actor.Role != nimbus.RoleOwner {
-		return nimbus.Errorf(nimbus.EFORBIDDEN, "only an owner can grant, change or disable the owner role")
+		return nimbus.Errorkf(nimbus.EFORBIDDEN, "error.owner_role", "only an owner can grant, change or disable the owner role")
 	}
 	return nil
 }
@@ -70,7 +70,7 @@ func (s *Service) CreateStaff(ctx context.Context, actor *nimbus.Principal, in N
 // FindStaffByID returns a staff account of the tenant. Errors: ENOTFOUND.
 func (s *Service) FindStaffByID(ctx context.Context, tenantID, id string) (*User, error) {
 	if !nimbus.ValidID(nimbus.PrefixUser, id) {
-		return nil, nimbus.Errorf(nimbus.ENOTFOUND, "staff member not found")
+		return nil, nimbus.Errorkf(nimbus.ENOTFOUND, "error.staff_not_found", "staff member not found")
 	}
 	var u *User
 	err := s.DB.TenantView(ctx, tenantID, func(tx *db.TenantTx) (err error) {
@@ -113,7 +113,7 @@ func (s *Service) UpdateStaff(ctx context.Context, actor *nimbus.Principal, id s
 		return nil, err
 	}
 	if !nimbus.ValidID(nimbus.PrefixUser, id) {
-		return nil, nimbus.Errorf(nimbus.ENOTFOUND, "staff member not found")
+		return nil, nimbus.Errorkf(nimbus.ENOTFOUND, "error.staff_not_found", "staff member not found")
 	}
 	var u *User
 	err := s.DB.TenantUpdate(ctx, actor.TenantID, func(tx *db.TenantTx) (err error) {
@@ -126,7 +126,7 @@ func (s *Service) UpdateStaff(ctx context.Context, actor *nimbus.Principal, id s
 		wasActiveOwner := u.Role == nimbus.RoleOwner && u.Status == StatusActive
 		if upd.Role != nil && *upd.Role != u.Role {
 			if u.ID == actor.UserID {
-				return nimbus.Errorf(nimbus.ECONFLICT, "you cannot change your own role")
+				return nimbus.Errorkf(nimbus.ECONFLICT, "error.own_role", "you cannot change your own role")
 			}
 			if err := mayManage(actor, *upd.Role); err != nil {
 				return err
@@ -135,7 +135,7 @@ func (s *Service) UpdateStaff(ctx context.Context, actor *nimbus.Principal, id s
 		}
 		if upd.Status != nil && *upd.Status != u.Status {
 			if u.ID == actor.UserID {
-				return nimbus.Errorf(nimbus.ECONFLICT, "you cannot disable your own account")
+				return nimbus.Errorkf(nimbus.ECONFLICT, "error.own_account", "you cannot disable your own account")
 			}
 			u.Status = *upd.Status
 		}
@@ -151,7 +151,7 @@ func (s *Service) UpdateStaff(ctx context.Context, actor *nimbus.Principal, id s
 				return err
 			}
 			if !slices.ContainsFunc(owners, func(id string) bool { return id != u.ID }) {
-				return nimbus.Errorf(nimbus.ECONFLICT, "a store must keep at least one active owner")
+				return nimbus.Errorkf(nimbus.ECONFLICT, "error.last_owner", "a store must keep at least one active owner")
 			}
 		}
 		if err := updateUser(ctx, tx, u); err != nil {
@@ -186,7 +186,7 @@ func (s *Service) SetLanguage(ctx context.Context, actor *nimbus.Principal, lang
 			return fmt.Errorf("set language: %w", err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return nimbus.Errorf(nimbus.ENOTFOUND, "staff member not found")
+			return nimbus.Errorkf(nimbus.ENOTFOUND, "error.staff_not_found", "staff member not found")
 		}
 		return nil
 	})

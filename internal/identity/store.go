@@ -22,7 +22,7 @@ func scanUser(row scanner) (*User, error) {
 	var u User
 	err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &u.Role, &u.Status, &u.Language, &u.passwordHash, &u.CreatedAt, &u.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nimbus.Errorf(nimbus.ENOTFOUND, "staff member not found")
+		return nil, nimbus.Errorkf(nimbus.ENOTFOUND, "error.staff_not_found", "staff member not found")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("scan user: %w", err)
@@ -170,7 +170,7 @@ func scanAPIKey(row scanner) (*APIKey, error) {
 	var lastUsed, revoked sql.Null[time.Time]
 	err := row.Scan(&k.ID, &k.TenantID, &k.UserID, &k.Name, &k.Role, &k.Hint, &k.CreatedAt, &lastUsed, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nimbus.Errorf(nimbus.ENOTFOUND, "API key not found")
+		return nil, nimbus.Errorkf(nimbus.ENOTFOUND, "error.api_key_not_found", "API key not found")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("scan api key: %w", err)

@@ -58,7 +58,7 @@ type Service struct {
 	DB *db.DB
 }
 
-var errStock = nimbus.Errorf(nimbus.ESTOCK, "not enough stock")
+var errStock = nimbus.Errorkf(nimbus.ESTOCK, "error.not_enough_stock", "not enough stock")
 
 // apply records one movement and moves the level with it, atomically. The
 // level only changes if the result keeps available and reserved at or above
@@ -186,7 +186,7 @@ func (s *Service) Adjust(ctx context.Context, tenantID, variantID, actor string,
 		}
 		if err := apply(ctx, tx, variantID, a.Kind, a.Quantity, 0, actor, a.Note); err != nil {
 			if err == errStock {
-				return nimbus.Errorf(nimbus.ESTOCK, "cannot remove more units than are available")
+				return nimbus.Errorkf(nimbus.ESTOCK, "error.remove_too_many", "cannot remove more units than are available")
 			}
 			return err
 		}
@@ -224,7 +224,7 @@ func findVariant(ctx context.Context, tx *db.TenantTx, variantID string) (*catal
 	return v, nil
 }
 
-var errVariantNotFound = nimbus.Errorf(nimbus.ENOTFOUND, "variant not found")
+var errVariantNotFound = nimbus.Errorkf(nimbus.ENOTFOUND, "error.variant_not_found", "variant not found")
 
 func findLevel(ctx context.Context, tx *db.TenantTx, variantID string) (*Level, error) {
 	l := Level{VariantID: variantID}

@@ -58,7 +58,9 @@ func can(status, action string) error {
 			return nil
 		}
 	}
-	return nimbus.Errorf(nimbus.ETRANSITION, "an order that is %s cannot be %s", status, pastTense[action])
+	// Pages say the status and the action in their language.
+	return nimbus.Errorkf(nimbus.ETRANSITION, "error.transition", "an order that is %s cannot be %s",
+		nimbus.Term{Key: "error.order_status." + status, Text: status}, nimbus.Term{Key: "error.order_action." + action, Text: pastTense[action]})
 }
 
 var pastTense = map[string]string{

@@ -223,7 +223,7 @@ func holdStock(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
 	for _, v := range slices.Sorted(maps.Keys(holds)) {
 		if err := inventory.ReserveMany(ctx, tx, v, holds[v]); err != nil {
 			if l := lineOf[v]; nimbus.ErrorCode(err) == nimbus.ESTOCK && len(orders) == 1 {
-				return nimbus.Errorf(nimbus.ESTOCK, "not enough stock of %s (%s) for %d", l.Title, l.SKU, l.Quantity)
+				return nimbus.Errorkf(nimbus.ESTOCK, "error.stock_of_for", "not enough stock of %s (%s) for %d", l.Title, l.SKU, l.Quantity)
 			}
 			return err
 		}
@@ -373,7 +373,7 @@ func (s *Service) Pay(ctx context.Context, tenantID, orderID, token, providerNam
 			return err
 		}
 		if !ok {
-			return nimbus.Errorf(nimbus.ECONFLICT, "a payment of this order is already in progress")
+			return nimbus.Errorkf(nimbus.ECONFLICT, "error.payment_in_progress", "a payment of this order is already in progress")
 		}
 		p.Amount, p.Currency = o.Total, o.Currency
 		return insertPayment(ctx, tx, o.ID, p)
@@ -400,6 +400,8 @@ func (s *Service) Pay(ctx context.Context, tenantID, orderID, token, providerNam
 		return nil, chargeErr
 	}
 	if res.Status != payment.StatusSucceeded {
+		// Pages show the card's field error: the provider's reason, in their
+		// language when they know it.
 		return nil, &nimbus.Error{Code: nimbus.EPAYMENT, Message: "the payment was declined: " + res.FailureCode,
 			Fields: []nimbus.FieldError{res.CardError()}}
 	}
@@ -478,7 +480,7 @@ func (s *Service) MarkPaid(ctx context.Context, tenantID, orderID, actor string)
 			return err
 		}
 		if o.PaymentStatus == PaymentProcessing {
-			return nimbus.Errorf(nimbus.ECONFLICT, "a card payment of this order is in progress")
+			return nimbus.Errorkf(nimbus.ECONFLICT, "error.card_payment_in_progress", "a card payment of this order is in progress")
 		}
 		p := &Payment{ID: nimbus.NewID(nimbus.PrefixPayment), Kind: "charge", Provider: (payment.ManualProvider{}).Name(),
 			Status: payment.StatusSucceeded, Amount: o.Total, Currency: o.Currency, ProviderRef: "manual"}
@@ -643,7 +645,7 @@ func (s *Service) Refund(ctx context.Context, tenantID, orderID, actor string, i
 		}
 		charge := succeededCharge(o)
 		if charge == nil {
-			return nimbus.Errorf(nimbus.ECONFLICT, "the order has no successful payment to refund")
+			return nimbus.Errorkf(nimbus.ECONFLICT, "error.nothing_to_refund", "the order has no successful payment to refund")
 		}
 		pending, err := pendingRefunds(ctx, tx, o.ID)
 		if err != nil {
@@ -709,7 +711,7 @@ func (s *Service) Refund(ctx context.Context, tenantID, orderID, actor string, i
 		return nil, err
 	}
 	if res.Status != payment.StatusSucceeded {
-		return nil, nimbus.Errorf(nimbus.EPAYMENT, "the provider refused the refund: %s", res.FailureCode)
+		return nil, nimbus.Errorkf(nimbus.EPAYMENT, "error.refund_refused", "the provider refused the refund: %s", res.FailureCode)
 	}
 	return s.FindOrderByID(ctx, tenantID, orderID)
 }
@@ -795,7 +797,7 @@ func (s *Service) Cancel(ctx context.Context, tenantID, orderID, actor, reason s
 			return err
 		}
 		if charge == nil || pending > 0 {
-			return nimbus.Errorf(nimbus.ECONFLICT, "a refund of this order is in progress; try again in a moment")
+			return nimbus.Errorkf(nimbus.ECONFLICT, "error.refund_in_progress", "a refund of this order is in progress; try again in a moment")
 		}
 		refund = &Payment{ID: nimbus.NewID(nimbus.PrefixPayment), Kind: "refund", Provider: charge.Provider, Status: payment.StatusPending,
 			Amount: o.Total - o.RefundedTotal, Currency: o.Currency}
@@ -846,7 +848,7 @@ func (s *Service) Cancel(ctx context.Context, tenantID, orderID, actor, reason s
 		return nil, perr
 	}
 	if res.Status != payment.StatusSucceeded {
-		return nil, nimbus.Errorf(nimbus.EPAYMENT, "the provider refused the refund: %s", res.FailureCode)
+		return nil, nimbus.Errorkf(nimbus.EPAYMENT, "error.refund_refused", "the provider refused the refund: %s", res.FailureCode)
 	}
 	return s.FindOrderByID(ctx, tenantID, orderID)
 }
@@ -855,7 +857,7 @@ func (s *Service) Cancel(ctx context.Context, tenantID, orderID, actor, reason s
 // stock holds are released.
 func (s *Service) cancelUnpaid(ctx context.Context, tx *db.TenantTx, o *Order, actor, reason string) error {
 	if o.PaymentStatus == PaymentProcessing {
-		return nimbus.Errorf(nimbus.ECONFLICT, "a payment of this order is in progress; try again in a moment")
+		return nimbus.Errorkf(nimbus.ECONFLICT, "error.payment_in_progress_retry", "a payment of this order is in progress; try again in a moment")
 	}
 	if err := s.giveBack(ctx, tx, o); err != nil {
 		return err

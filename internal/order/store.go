@@ -14,7 +14,7 @@ import (
 	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 )
 
-var errNotFound = nimbus.Errorf(nimbus.ENOTFOUND, "order not found")
+var errNotFound = nimbus.Errorkf(nimbus.ENOTFOUND, "error.order_not_found", "order not found")
 
 const orderColumns = `id, tenant_id, number, cart_id, token_hash, status, payment_status, currency, email, customer_id, signed_in,
 	shipping_address, shipping_method, discount_code, prices_include_tax, subtotal, discount_total, shipping_total,
@@ -105,7 +105,7 @@ func insertOrders(ctx context.Context, tx *db.TenantTx, orders []*Order) error {
 	}
 	_, err := tx.ExecRows(ctx, `INSERT INTO orders (`+orderColumns+`)`, "("+db.Placeholders(26)+")", "", args)
 	if db.IsUniqueViolation(err) {
-		return nimbus.Errorf(nimbus.ECONFLICT, "this cart has already been checked out")
+		return nimbus.Errorkf(nimbus.ECONFLICT, "error.cart_already_checked_out", "this cart has already been checked out")
 	}
 	if err != nil {
 		return fmt.Errorf("insert order: %w", err)

@@ -84,7 +84,7 @@ type scanner interface{ Scan(...any) error }
 
 const discountColumns = `id, code, kind, percent_bp, amount, min_subtotal, starts_at, ends_at, usage_limit, per_customer_limit, times_used, active, created_at, updated_at`
 
-var errDiscountNotFound = nimbus.Errorf(nimbus.ENOTFOUND, "discount code not found")
+var errDiscountNotFound = nimbus.Errorkf(nimbus.ENOTFOUND, "error.discount_not_found", "discount code not found")
 
 func scanDiscount(row scanner) (*Discount, error) {
 	var d Discount
@@ -512,7 +512,7 @@ func (s *Service) DeleteShippingRate(ctx context.Context, tenantID, id string) e
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nimbus.Errorf(nimbus.ENOTFOUND, "shipping rate not found")
+			return nimbus.Errorkf(nimbus.ENOTFOUND, "error.rate_not_found", "shipping rate not found")
 		}
 		return nil
 	})
@@ -535,7 +535,7 @@ func (s *Service) DeleteShippingZone(ctx context.Context, tenantID, id string) e
 	})
 }
 
-var errZoneNotFound = nimbus.Errorf(nimbus.ENOTFOUND, "shipping zone not found")
+var errZoneNotFound = nimbus.Errorkf(nimbus.ENOTFOUND, "error.zone_not_found", "shipping zone not found")
 
 func findZones(ctx context.Context, tx *db.TenantTx) ([]*ShippingZone, error) {
 	rows, err := tx.Query(ctx, `SELECT id, name, created_at, updated_at FROM shipping_zones WHERE tenant_id = ? ORDER BY id`, tx.TenantID())
@@ -713,7 +713,7 @@ func (s *Service) DeleteTaxRate(ctx context.Context, tenantID, id string) error 
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nimbus.Errorf(nimbus.ENOTFOUND, "tax rate not found")
+			return nimbus.Errorkf(nimbus.ENOTFOUND, "error.tax_rate_not_found", "tax rate not found")
 		}
 		return nil
 	})

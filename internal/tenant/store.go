@@ -23,7 +23,7 @@ func scanTenant(row interface{ Scan(...any) error }) (*Tenant, error) {
 		&t.ReservationMinutes, &t.CreatedAt, &t.UpdatedAt, &t.ThemeColor, &t.LogoURL, &t.Layout, &domain)
 	t.Domain = domain.String
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nimbus.Errorf(nimbus.ENOTFOUND, "store not found")
+		return nil, nimbus.Errorkf(nimbus.ENOTFOUND, "error.store_not_found", "store not found")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("scan tenant: %w", err)

@@ -144,7 +144,7 @@ func (c *Console) staff(h staffHandler) http.HandlerFunc {
 		if r.Method == http.MethodPost {
 			field := r.PostFormValue("csrf")
 			if subtle.ConstantTimeCompare([]byte(field), []byte(v.principal.CSRFToken)) != 1 {
-				c.fail(v, nimbus.Errorf(nimbus.EFORBIDDEN, "%s", c.messages.translate(v.lang, "form.expired")))
+				c.fail(v, nimbus.Errorkf(nimbus.EFORBIDDEN, "form.expired", "This form has expired: go back, reload the page and try again."))
 				return
 			}
 		}
@@ -162,7 +162,7 @@ func (c *Console) staff(h staffHandler) http.HandlerFunc {
 			}))
 			if code := nimbus.ErrorCode(err); code == nimbus.EIDEMPOTENCY || code == nimbus.EINVALID {
 				// The page was sent once with other fields, or its key altered.
-				err = nimbus.Errorf(nimbus.ECONFLICT, "%s", c.messages.translate(v.lang, "form.sent"))
+				err = nimbus.Errorkf(nimbus.ECONFLICT, "form.sent", "This form was already sent with other values: go back, reload the page and try again.")
 			}
 		} else {
 			err = h(v)
@@ -258,7 +258,7 @@ func (c *Console) render(v *staffVisit, status int, name string, page any) error
 
 func (c *Console) fail(v *staffVisit, err error) {
 	status := httpx.StatusOf(nimbus.ErrorCode(err))
-	msg := nimbus.ErrorMessage(err)
+	msg := c.messages.errorMessage(v.lang, err)
 	if nimbus.ErrorCode(err) == nimbus.EINTERNAL {
 		httpx.Logger(v.r.Context()).Error("console page failed", "err", err, "path", v.r.URL.Path)
 		msg = c.messages.translate(v.lang, "error.title")
@@ -334,7 +334,7 @@ func (c *Console) login(v *staffVisit) error {
 		}
 		page := &loginPage{adminBase: c.base(v, "", c.messages.translate(v.lang, "admin.signin")), Store: store, Email: email,
 			Next: safeNext(v.r.PostFormValue("next"))}
-		page.Error = nimbus.ErrorMessage(err)
+		page.Error = c.messages.errorMessage(v.lang, err)
 		return c.render(v, http.StatusUnauthorized, "login", page)
 	}
 	http.SetCookie(v.w, &http.Cookie{Name: identity.CookieName, Value: res.Token, Path: "/", HttpOnly: true, Secure: c.SecureCookies,

@@ -147,7 +147,7 @@ func (c *Console) renderOrder(v *staffVisit, confirm string, status int, fields 
 func (c *Console) confirmOrderAction(v *staffVisit) error {
 	action := v.r.PathValue("action")
 	if action != "cancel" && action != "refund" {
-		return nimbus.Errorf(nimbus.ENOTFOUND, "no such action")
+		return nimbus.Errorkf(nimbus.ENOTFOUND, "error.no_action", "no such action")
 	}
 	return c.renderOrder(v, action, http.StatusOK, nil)
 }
@@ -172,13 +172,13 @@ func (c *Console) orderAction(v *staffVisit) error {
 		}
 		_, err = c.Orders.Refund(v.ctx(), v.store.ID, id, actor, order.RefundInput{Amount: amount, Reason: v.r.PostFormValue("reason")})
 	default:
-		return nimbus.Errorf(nimbus.ENOTFOUND, "no such action")
+		return nimbus.Errorkf(nimbus.ENOTFOUND, "error.no_action", "no such action")
 	}
 	if err != nil {
 		if code := nimbus.ErrorCode(err); code == nimbus.EINVALID || code == nimbus.ETRANSITION || code == nimbus.ECONFLICT || code == nimbus.EPAYMENT {
 			fields := c.messages.fieldErrors(v.lang, err)
 			if len(fields) == 0 {
-				fields = map[string]string{"action": nimbus.ErrorMessage(err)}
+				fields = map[string]string{"action": c.messages.errorMessage(v.lang, err)}
 			}
 			confirm := ""
 			if action == "refund" || action == "cancel" {
@@ -403,7 +403,7 @@ func (c *Console) updateVariant(v *staffVisit) error {
 	if _, err := c.Catalog.UpdateVariant(v.ctx(), v.store.ID, vr.ID, catalog.VariantUpdate{Price: &price}); err != nil {
 		if nimbus.ErrorCode(err) == nimbus.EINVALID {
 			v.r.SetPathValue("id", vr.ProductID)
-			return c.renderProductDetail(v, http.StatusUnprocessableEntity, map[string]string{"price_" + vr.ID: nimbus.ErrorMessage(err)})
+			return c.renderProductDetail(v, http.StatusUnprocessableEntity, map[string]string{"price_" + vr.ID: c.messages.errorMessage(v.lang, err)})
 		}
 		return err
 	}
@@ -422,7 +422,7 @@ func (c *Console) adjustStock(v *staffVisit) error {
 		inventory.Adjustment{Kind: kind, Quantity: qty, Note: v.r.PostFormValue("note")}); err != nil {
 		if code := nimbus.ErrorCode(err); code == nimbus.EINVALID || code == nimbus.ESTOCK {
 			v.r.SetPathValue("id", vr.ProductID)
-			return c.renderProductDetail(v, httpx.StatusOf(code), map[string]string{"stock_" + vr.ID: nimbus.ErrorMessage(err)})
+			return c.renderProductDetail(v, httpx.StatusOf(code), map[string]string{"stock_" + vr.ID: c.messages.errorMessage(v.lang, err)})
 		}
 		return err
 	}

@@ -73,7 +73,7 @@ func (c *Console) confirmIf(destructive func(*staffVisit) bool, question, back s
 func (c *Console) admin(h staffHandler) staffHandler {
 	return func(v *staffVisit) error {
 		if !v.principal.Role.AtLeast(nimbus.RoleAdmin) {
-			return nimbus.Errorf(nimbus.EFORBIDDEN, "this needs the admin role")
+			return nimbus.Errorkf(nimbus.EFORBIDDEN, "error.needs_admin", "this needs the admin role")
 		}
 		return h(v)
 	}
@@ -422,7 +422,7 @@ func (c *Console) createStaff(v *staffVisit) error {
 		if code := nimbus.ErrorCode(err); code == nimbus.EINVALID || code == nimbus.EFORBIDDEN {
 			fields := c.messages.fieldErrors(v.lang, err)
 			if len(fields) == 0 {
-				fields = map[string]string{"role": nimbus.ErrorMessage(err)}
+				fields = map[string]string{"role": c.messages.errorMessage(v.lang, err)}
 			}
 			return c.renderStaff(v, httpx.StatusOf(code), "", form, fields)
 		}
@@ -436,7 +436,7 @@ func (c *Console) staffStatus(v *staffVisit) error {
 	status := v.r.PostFormValue("status")
 	if _, err := c.Identity.UpdateStaff(v.ctx(), v.principal, v.r.PathValue("id"), identity.StaffUpdate{Status: &status}); err != nil {
 		if code := nimbus.ErrorCode(err); code == nimbus.ECONFLICT || code == nimbus.EFORBIDDEN || code == nimbus.EINVALID {
-			return c.renderStaff(v, httpx.StatusOf(code), "", map[string]string{"role": "staff"}, map[string]string{"staff": nimbus.ErrorMessage(err)})
+			return c.renderStaff(v, httpx.StatusOf(code), "", map[string]string{"role": "staff"}, map[string]string{"staff": c.messages.errorMessage(v.lang, err)})
 		}
 		return err
 	}
@@ -448,7 +448,7 @@ func (c *Console) createKey(v *staffVisit) error {
 	_, key, err := c.Identity.CreateAPIKey(v.ctx(), v.principal, identity.NewAPIKey{Name: v.r.PostFormValue("key_name")})
 	if err != nil {
 		if code := nimbus.ErrorCode(err); code == nimbus.EINVALID || code == nimbus.EFORBIDDEN {
-			return c.renderStaff(v, httpx.StatusOf(code), "", map[string]string{"role": "staff"}, map[string]string{"key_name": nimbus.ErrorMessage(err)})
+			return c.renderStaff(v, httpx.StatusOf(code), "", map[string]string{"role": "staff"}, map[string]string{"key_name": c.messages.errorMessage(v.lang, err)})
 		}
 		return err
 	}

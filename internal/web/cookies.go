@@ -59,7 +59,7 @@ func (s *Storefront) csrf(h handler) handler {
 		cookie := cookieValue(v.r, csrfCookie)
 		field := v.r.PostFormValue("csrf")
 		if cookie == "" || subtle.ConstantTimeCompare([]byte(cookie), []byte(field)) != 1 {
-			return nimbus.Errorf(nimbus.EFORBIDDEN, "%s", s.messages.translate(v.lang, "form.expired"))
+			return nimbus.Errorkf(nimbus.EFORBIDDEN, "form.expired", "This form has expired: go back, reload the page and try again.")
 		}
 		return h(v)
 	}

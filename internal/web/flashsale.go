@@ -134,7 +134,7 @@ func (s *Storefront) buyInSale(v *visit) error {
 			status = http.StatusTooManyRequests
 			v.w.Header().Set("Retry-After", "1")
 		}
-		return s.renderSale(v, status, form, nil, nimbus.ErrorMessage(err))
+		return s.renderSale(v, status, form, nil, s.messages.errorMessage(v.lang, err))
 	default:
 		return err
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -71,6 +72,15 @@ func TestCatalogsAreComplete(t *testing.T) {
 		if _, ok := c["en"]["order.status."+st]; !ok {
 			t.Errorf("no message for order status %s", st)
 		}
+		// An order's status in "error.transition" (a nimbus.Term).
+		if _, ok := c["en"]["error.order_status."+st]; !ok {
+			t.Errorf("no term for order status %s", st)
+		}
+	}
+	for _, action := range []string{"pay", "fulfill", "complete", "cancel", "refund"} {
+		if _, ok := c["en"]["error.order_action."+action]; !ok {
+			t.Errorf("no term for order action %s", action)
+		}
 	}
 }
 
@@ -126,11 +136,224 @@ func TestFieldErrorsInTheVisitorsLanguage(t *testing.T) {
 	}
 }
 
+// TestWholeErrorsInTheVisitorsLanguage: a page shows a whole error in its
+// language when the service named its message (nimbus.Errorkf), with its
+// arguments and terms; an error about fields as its fields' messages; an
+// error that names nothing as the service wrote it; and anything that is
+// not a domain error only as something gone wrong.
+func TestWholeErrorsInTheVisitorsLanguage(t *testing.T) {
+	c, err := loadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stock := fmt.Errorf("adjust: %w", nimbus.Errorkf(nimbus.ESTOCK, "error.only_left_of", "only %d of %s left in stock", 3, "TEA-100"))
+	transition := nimbus.Errorkf(nimbus.ETRANSITION, "error.transition", "an order that is %s cannot be %s",
+		nimbus.Term{Key: "error.order_status.canceled", Text: "canceled"}, nimbus.Term{Key: "error.order_action.pay", Text: "paid"})
+	fields := nimbus.Invalid(nimbus.Fieldf("card.number", "field.card_number", "is not a valid card number"),
+		nimbus.Fieldf("card.cvc", "field.cvc", "must be 3 or 4 digits"))
+	for _, tc := range []struct {
+		err      error
+		lang     string
+		want     string
+		unkeyed  bool
+		internal bool
+	}{
+		{err: stock, lang: "zh-CN", want: "库存仅剩 3 件（TEA-100）"},
+		{err: stock, lang: "en", want: "only 3 of TEA-100 left in stock"},
+		{err: transition, lang: "zh-CN", want: "状态为“已取消”的订单不能付款"},
+		{err: transition, lang: "en", want: "an order that is canceled cannot be paid"},
+		{err: fields, lang: "zh-CN", want: "不是有效的卡号；须为 3 或 4 位数字"},
+		{err: nimbus.Invalid(nimbus.Fieldf("quantity", "field.sale_limit", "must be at most %d in this sale", 2)), lang: "en", want: "must be at most 2 in this sale"},
+		{err: nimbus.Errorf(nimbus.EMALFORMED, "the request body is not valid JSON"), lang: "zh-CN", want: "the request body is not valid JSON"},
+		{err: nimbus.Errorkf(nimbus.ECONFLICT, "error.no_such_message", "odd"), lang: "zh-CN", want: "odd"},
+		{err: errors.New("disk full"), lang: "zh-CN", want: "出错了"},
+		{err: nil, lang: "zh-CN", want: ""},
+	} {
+		if got := c.errorMessage(tc.lang, tc.err); got != tc.want {
+			t.Errorf("%s: errorMessage(%v) = %q, want %q", tc.lang, tc.err, got, tc.want)
+		}
+	}
+	// The API's English is what it was: a term prints as its text.
+	if transition.Message != "an order that is canceled cannot be paid" || nimbus.ErrorMessage(stock) != "only 3 of TEA-100 left in stock" {
+		t.Fatalf("Message = %q, %q", transition.Message, nimbus.ErrorMessage(stock))
+	}
+}
+
+// apiOnlyErrors are the nimbus.Errorf messages that pages never show, so
+// that they stay in English without a key (TestEveryErrorNamesItsMessage),
+// each with why only the API has it.
+var apiOnlyErrors = map[string]string{
+	// The flash sale's buy endpoint reads its JSON body itself (burst.go);
+	// the sale page posts a form, which the storefront parses.
+	"a buy's body is JSON (Content-Type: application/json)": "flashsale: the buy API's body",
+	"the request body is not valid JSON":                    "flashsale: the buy API's body",
+	"the request's body did not arrive in time":             "flashsale: the buy API's body",
+	// Pages sign in with a session cookie, never an Authorization header
+	// or an API key.
+	"the Authorization header must be Bearer <API key>": "identity: the API's bearer authentication",
+	"invalid API key": "identity: the API's bearer authentication",
+	// The console creates keys from a session; only a caller using an
+	// API key can be refused this.
+	"API keys can be created only from a signed-in session, not with an API key": "identity: an API key creating a key",
+}
+
+// convertedPackages are those whose errors pages show: every nimbus.Errorf
+// there names its message in the catalog, or is in apiOnlyErrors.
+var convertedPackages = []string{"catalog", "checkout", "customer", "identity", "inventory", "order", "payment", "pricing", "tenant", "flashsale", "web"}
+
+// TestEveryErrorNamesItsMessage reads the source of the packages whose
+// errors pages show and fails on a nimbus.Errorf that is not API-only
+// (apiOnlyErrors), whose English a Chinese page would show; on a
+// nimbus.Errorkf whose key is not a literal the catalog has, whose format
+// is not the catalog's English message (English pages say what the API
+// says), or which is given other arguments than the catalog's message
+// takes; and on a nimbus.Error literal that names neither its message nor
+// its fields'.
+func TestEveryErrorNamesItsMessage(t *testing.T) {
+	c, err := loadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	verbs := regexp.MustCompile(`%[dsv]`)
+	fset := token.NewFileSet()
+	used := map[string]bool{}
+	calls := 0
+	for _, pkg := range convertedPackages {
+		dir := filepath.Join("..", pkg)
+		if pkg == "web" {
+			dir = "."
+		}
+		names, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil || len(names) == 0 {
+			t.Fatalf("no source in %s: %v", dir, err)
+		}
+		for _, name := range names {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.CallExpr:
+					switch nimbusName(n.Fun) {
+					case "Errorf":
+						calls++
+						format, _ := stringLit(argAt(n, 1))
+						if _, ok := apiOnlyErrors[format]; ok {
+							used[format] = true
+							return true
+						}
+						t.Errorf("%s: nimbus.Errorf(%q) shows in English on every page; use nimbus.Errorkf with a catalog key, or list it in apiOnlyErrors if only the API has it",
+							fset.Position(n.Pos()), format)
+					case "Errorkf":
+						calls++
+						checkErrorkf(t, fset, c, verbs, n)
+					}
+				case *ast.CompositeLit:
+					if nimbusName(n.Type) == "Error" {
+						checkErrorLit(t, fset, c, verbs, n)
+					}
+				}
+				return true
+			})
+		}
+	}
+	for format := range apiOnlyErrors {
+		if !used[format] {
+			t.Errorf("apiOnlyErrors lists %q, which no nimbus.Errorf makes", format)
+		}
+	}
+	if calls < 50 {
+		t.Fatalf("found only %d nimbus.Errorf and nimbus.Errorkf calls", calls)
+	}
+}
+
+// nimbusName is the name of nimbus.X, or "".
+func nimbusName(e ast.Expr) string {
+	if sel, ok := e.(*ast.SelectorExpr); ok {
+		if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "nimbus" {
+			return sel.Sel.Name
+		}
+	}
+	return ""
+}
+
+func argAt(call *ast.CallExpr, i int) ast.Expr {
+	if i < len(call.Args) {
+		return call.Args[i]
+	}
+	return nil
+}
+
+// checkErrorkf checks a nimbus.Errorkf(code, key, format, args...) call.
+func checkErrorkf(t *testing.T, fset *token.FileSet, c messageCatalog, verbs *regexp.Regexp, call *ast.CallExpr) {
+	t.Helper()
+	pos := fset.Position(call.Pos())
+	key, ok := stringLit(argAt(call, 1))
+	if !ok {
+		t.Errorf("%s: nimbus.Errorkf's key is not a literal the test can check", pos)
+		return
+	}
+	en, ok := c["en"][key]
+	if !ok {
+		t.Errorf("%s: the catalog has no message %q", pos, key)
+		return
+	}
+	format, ok := stringLit(argAt(call, 2))
+	if !ok {
+		t.Errorf("%s: nimbus.Errorkf's format is not a literal the test can check", pos)
+		return
+	}
+	if format != en {
+		t.Errorf("%s: %q says %q in English pages' catalog and %q to the API", pos, key, en, format)
+	}
+	if call.Ellipsis.IsValid() {
+		return
+	}
+	if want, got := len(verbs.FindAllString(en, -1)), len(call.Args)-3; got != want {
+		t.Errorf("%s: %q takes %d arguments, given %d", pos, key, want, got)
+	}
+}
+
+// checkErrorLit fails on a nimbus.Error literal with neither a Key nor
+// Fields (whose own keys the FieldError checks see to), or whose Args are
+// not as many as its catalog message takes.
+func checkErrorLit(t *testing.T, fset *token.FileSet, c messageCatalog, verbs *regexp.Regexp, lit *ast.CompositeLit) {
+	t.Helper()
+	fields := map[string]ast.Expr{}
+	for _, e := range lit.Elts {
+		if kv, ok := e.(*ast.KeyValueExpr); ok {
+			if name, ok := kv.Key.(*ast.Ident); ok {
+				fields[name.Name] = kv.Value
+			}
+		}
+	}
+	key, hasKey := fields["Key"]
+	if _, hasFields := fields["Fields"]; !hasKey && !hasFields {
+		t.Errorf("%s: a nimbus.Error without a Key or Fields shows in English on every page; use nimbus.Errorkf", fset.Position(lit.Pos()))
+		return
+	}
+	name, ok := stringLit(key)
+	if !hasKey || !ok || !c.has(name) {
+		return // no key, or one the literal check reports
+	}
+	got := 0
+	if args, ok := fields["Args"].(*ast.CompositeLit); ok {
+		got = len(args.Elts)
+	}
+	if want := len(verbs.FindAllString(c["en"][name], -1)); got != want {
+		t.Errorf("%s: %q takes %d arguments, given %d", fset.Position(lit.Pos()), name, want, got)
+	}
+}
+
 // TestEveryFieldErrorNamesItsMessage reads the source of every package but
 // httpx's (whose field errors are about headers and queries, which only the
 // API has) and fails on a FieldError built without a Key, which a page
-// would show in English whatever its language; on a "field.*" key the
-// catalog lacks; and on a message given a format with more or fewer
+// would show in English whatever its language; on a "field.*" or "error.*"
+// key the catalog lacks; and on a message given a format with more or fewer
 // arguments than the catalog's message takes.
 func TestEveryFieldErrorNamesItsMessage(t *testing.T) {
 	c, err := loadCatalog()
@@ -138,7 +361,7 @@ func TestEveryFieldErrorNamesItsMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	verbs := regexp.MustCompile(`%[dsv]`)
-	isKey := regexp.MustCompile(`^field\.[a-z0-9_.]+$`)
+	isKey := regexp.MustCompile(`^(field|error)\.[a-z0-9_.]*[a-z0-9_]$`)
 	root := filepath.Join("..", "..")
 	apiOnly := filepath.Join(root, "internal", "platform", "httpx")
 	fset := token.NewFileSet()

@@ -241,7 +241,7 @@ func (s *Storefront) addToCart(v *visit) error {
 		}
 		fields := s.messages.fieldErrors(v.lang, err)
 		if len(fields) == 0 {
-			fields = map[string]string{"quantity": nimbus.ErrorMessage(err)}
+			fields = map[string]string{"quantity": s.messages.errorMessage(v.lang, err)}
 		}
 		return s.renderProduct(v, p, http.StatusUnprocessableEntity, fields, "")
 	}
@@ -464,13 +464,13 @@ func (s *Storefront) pay(v *visit) error {
 	// leave an unpaid order holding stock.
 	if provider == "test" {
 		if _, err := (payment.TestProvider{}).Charge(v.ctx(), payment.ChargeRequest{PaymentID: "check", Card: c}); err != nil {
-			return s.renderShipping(v, p, form, map[string]string{"card": nimbus.ErrorMessage(err)}, http.StatusUnprocessableEntity)
+			return s.renderShipping(v, p, form, map[string]string{"card": s.messages.errorMessage(v.lang, err)}, http.StatusUnprocessableEntity)
 		}
 	}
 	placed, err := s.Checkout.Checkout(v.ctx(), v.store.ID, tok, provider)
 	if err != nil {
 		if code := nimbus.ErrorCode(err); code == nimbus.EINVALID || code == nimbus.ESTOCK || code == nimbus.ECONFLICT {
-			return s.renderShipping(v, p, form, map[string]string{"shipping_rate_id": nimbus.ErrorMessage(err)}, http.StatusConflict)
+			return s.renderShipping(v, p, form, map[string]string{"shipping_rate_id": s.messages.errorMessage(v.lang, err)}, http.StatusConflict)
 		}
 		return err
 	}
@@ -496,7 +496,7 @@ func (s *Storefront) findOrder(v *visit) (*order.Order, string, error) {
 	id := v.r.PathValue("id")
 	tok := orderToken(v, id)
 	if !secret.Valid(tok) {
-		return nil, "", nimbus.Errorf(nimbus.ENOTFOUND, "order not found")
+		return nil, "", nimbus.Errorkf(nimbus.ENOTFOUND, "error.order_not_found", "order not found")
 	}
 	o, err := s.Orders.FindOrderWithToken(v.ctx(), v.store.ID, id, tok)
 	return o, tok, err
@@ -522,7 +522,7 @@ func (s *Storefront) payAgain(v *visit) error {
 			return err
 		}
 		page := orderPage{base: s.base(v, "#"+strconv.FormatInt(o.Number, 10)), Order: order.ViewOrder(o), Form: form}
-		page.Fields = map[string]string{"card": nimbus.ErrorMessage(err)}
+		page.Fields = map[string]string{"card": s.messages.errorMessage(v.lang, err)}
 		return s.render(v, http.StatusUnprocessableEntity, "order", &page)
 	}
 	http.Redirect(v.w, v.r, v.path("/orders/"+o.ID), http.StatusSeeOther)
@@ -578,7 +578,7 @@ func (s *Storefront) login(v *visit) error {
 			return err
 		}
 		page := accountPage{base: s.base(v, s.messages.translate(v.lang, "account.signin")), Email: email}
-		page.Error = nimbus.ErrorMessage(err)
+		page.Error = s.messages.errorMessage(v.lang, err)
 		return s.render(v, http.StatusUnauthorized, "login", &page)
 	}
 	s.signedIn(v, tok)
@@ -595,7 +595,7 @@ func (s *Storefront) register(v *visit) error {
 		}
 		page := accountPage{base: s.base(v, s.messages.translate(v.lang, "account.register")), Email: email, Register: true}
 		page.Fields = s.messages.fieldErrors(v.lang, err)
-		page.Error = nimbus.ErrorMessage(err)
+		page.Error = s.messages.errorMessage(v.lang, err)
 		return s.render(v, http.StatusUnprocessableEntity, "login", &page)
 	}
 	s.signedIn(v, tok)

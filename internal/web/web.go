@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -390,7 +391,7 @@ func (s *Storefront) fail(v *visit, err error) {
 	case nimbus.EINTERNAL:
 		httpx.Logger(v.r.Context()).Error("storefront page failed", "err", err, "path", v.r.URL.Path)
 	default:
-		status, msg = httpx.StatusOf(nimbus.ErrorCode(err)), nimbus.ErrorMessage(err)
+		status, msg = httpx.StatusOf(nimbus.ErrorCode(err)), s.messages.errorMessage(v.lang, err)
 	}
 	if v.store == nil {
 		http.Error(v.w, msg, status)
@@ -412,10 +413,65 @@ func (c messageCatalog) fieldErrors(lang string, err error) map[string]string {
 		return out
 	}
 	for _, f := range e.Fields {
-		out[f.Field] = f.Message
-		if f.Key != "" && c.has(f.Key) { // in the visitor's language
-			out[f.Field] = c.translate(lang, f.Key, f.Args...)
+		out[f.Field] = c.fieldMessage(lang, f)
+	}
+	return out
+}
+
+// fieldMessage is a field error's message in lang if the service named it
+// (FieldError.Key), else as the service wrote it.
+func (c messageCatalog) fieldMessage(lang string, f nimbus.FieldError) string {
+	if f.Key != "" && c.has(f.Key) {
+		return c.translate(lang, f.Key, c.terms(lang, f.Args)...)
+	}
+	return f.Message
+}
+
+// errorMessage is what a page says of a whole error, in lang: its own
+// message, if the service named it (nimbus.Error.Key); else, for an error
+// about fields some of which name theirs, the fields' messages (without the
+// API's field names); else its English Message. An error that is not a
+// *nimbus.Error is internal, and the page says only that something went
+// wrong.
+func (c messageCatalog) errorMessage(lang string, err error) string {
+	if err == nil {
+		return ""
+	}
+	e, ok := errors.AsType[*nimbus.Error](err)
+	if !ok {
+		return c.translate(lang, "error.title")
+	}
+	if e.Key != "" && c.has(e.Key) {
+		return c.translate(lang, e.Key, c.terms(lang, e.Args)...)
+	}
+	var msgs []string
+	named := false
+	for _, f := range e.Fields {
+		named = named || f.Key != "" && c.has(f.Key)
+		msgs = append(msgs, c.fieldMessage(lang, f))
+	}
+	if named {
+		return strings.Join(msgs, c.translate(lang, "error.separator"))
+	}
+	return e.Message
+}
+
+// terms puts a message's arguments in lang: a nimbus.Term as the catalog
+// says it, when it does; anything else as it is.
+func (c messageCatalog) terms(lang string, args []any) []any {
+	var out []any
+	for i, a := range args {
+		t, ok := a.(nimbus.Term)
+		if !ok || !c.has(t.Key) {
+			continue
 		}
+		if out == nil {
+			out = slices.Clone(args)
+		}
+		out[i] = c.translate(lang, t.Key)
+	}
+	if out == nil {
+		return args
 	}
 	return out
 }
