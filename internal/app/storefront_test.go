@@ -151,6 +151,22 @@ func TestStorefrontErrorsInChinese(t *testing.T) {
 			mustProblem(t, http.StatusConflict, "insufficient_stock"); p.Detail != "only 10 of acme-LJ-100 left in stock" {
 			t.Fatalf("the API's message = %q", p.Detail)
 		}
+		// A cart line with more than is left since it was added.
+		if r := postForm(c, "/s/acme/cart/add", url.Values{"csrf": {csrf("/s/acme/products/" + sh.Product.Handle)}, "variant_id": {sh.Small.ID}, "quantity": {"4"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("add 4: %d", r.Status)
+		}
+		api.do("POST", "/api/v1/storefront/acme/carts/"+cart.Token+"/lines", map[string]any{"variant_id": sh.Small.ID, "quantity": 3}).must(t, http.StatusCreated, nil)
+		sh.Owner.do("POST", "/api/v1/variants/"+sh.Small.ID+"/inventory/adjustments", map[string]any{"kind": "adjusted", "quantity": -8}).must(t, http.StatusCreated, nil)
+		if page := string(c.do("GET", "/s/acme/cart", nil).must(t, http.StatusOK, nil).Body); !strings.Contains(page, "库存仅剩 2 件") || strings.Contains(page, "left in stock") {
+			t.Fatal("a cart line over the stock left: its note is not in Chinese")
+		}
+		var priced struct {
+			Lines []struct{ Problem string }
+		}
+		api.do("GET", "/api/v1/storefront/acme/carts/"+cart.Token, nil).must(t, http.StatusOK, &priced)
+		if len(priced.Lines) != 1 || priced.Lines[0].Problem != "only 2 left in stock" {
+			t.Fatalf("the API's cart lines = %+v", priced.Lines)
+		}
 
 		// A second buy over the sale's limit of one per customer.
 		sale := activeSale(t, sh, sh.Large.ID, 1999, 3, 1, false)

@@ -71,7 +71,10 @@ func ViewCart(p *Priced) CartView {
 	}
 	for _, pl := range p.Lines {
 		lv := CartLineView{ID: pl.Line.ID, VariantID: pl.Line.VariantID, Quantity: pl.Line.Quantity, Subtotal: pl.Amounts.Subtotal,
-			Discount: pl.Amounts.Discount, Tax: pl.Amounts.Tax, Total: pl.Amounts.Total, Available: pl.Available, Problem: pl.Problem}
+			Discount: pl.Amounts.Discount, Tax: pl.Amounts.Tax, Total: pl.Amounts.Total, Available: pl.Available}
+		if pl.Problem != nil {
+			lv.Problem = nimbus.ErrorMessage(pl.Problem)
+		}
 		if pl.Variant != nil {
 			lv.VariantTitle, lv.SKU, lv.UnitPrice = pl.Variant.Title, pl.Variant.SKU, pl.Variant.Price
 		}

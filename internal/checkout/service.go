@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -53,7 +52,9 @@ type PricedLine struct {
 	Product   *catalog.Product
 	Available *int64 // for tracked variants
 	Amounts   pricing.LineTotals
-	Problem   string // set when the line cannot be bought (product gone)
+	// Problem says why the line cannot be bought as it is (the product
+	// gone, too few in stock); pages show it in the visitor's language.
+	Problem error
 }
 
 // RateOption is a shipping rate priced for the cart.
@@ -88,15 +89,15 @@ func price(ctx context.Context, tx *db.TenantTx, t *tenant.Tenant, c *Cart, stri
 		}
 		switch {
 		case pl.Variant == nil || pl.Product == nil || pl.Product.Status != catalog.StatusActive:
-			pl.Problem = "this product is no longer for sale"
+			pl.Problem = nimbus.Errorkf(nimbus.ECONFLICT, "error.no_longer_for_sale", "this product is no longer for sale")
 		case pl.Variant.TrackInventory:
 			n := avail[l.VariantID]
 			pl.Available = &n
 			if n < l.Quantity {
-				pl.Problem = fmt.Sprintf("only %d left in stock", max(n, 0))
+				pl.Problem = nimbus.Errorkf(nimbus.ESTOCK, "error.only_left", "only %d left in stock", max(n, 0))
 			}
 		}
-		if pl.Problem != "" && strict {
+		if pl.Problem != nil && strict {
 			if pl.Available != nil {
 				return nil, nimbus.Errorkf(nimbus.ESTOCK, "error.stock_of_left", "not enough stock of %s (%s): only %d left in stock", pl.Product.Title, pl.Variant.SKU, max(*pl.Available, 0))
 			}

@@ -280,6 +280,11 @@ func (s *Storefront) cart(v *visit) error {
 	page := cartPage{base: s.base(v, s.messages.translate(v.lang, "cart.title"))}
 	if p != nil {
 		page.Cart = checkout.ViewCart(p)
+		for i, pl := range p.Lines { // one view a line, in order
+			if pl.Problem != nil {
+				page.Cart.Lines[i].Problem = s.messages.errorMessage(v.lang, pl.Problem)
+			}
+		}
 	}
 	if v.r.URL.Query().Get("added") == "1" {
 		page.Notice = s.messages.translate(v.lang, "cart.added")
