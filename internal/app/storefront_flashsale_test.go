@@ -119,3 +119,45 @@ func TestStorefrontFlashSale(t *testing.T) {
 		}, "the coming sale announced on the product page")
 	})
 }
+
+// TestStorefrontFlashSaleFormSentAgain: a signed-in shopper's sale form
+// sent again with other values after it made an order (back, edit, Buy)
+// is told so in words, not the Idempotency-Key's jargon, and given a new
+// key, with which a deliberate second buy goes through.
+func TestStorefrontFlashSaleFormSentAgain(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		sale := activeSale(t, sh, sh.Large.ID, 1999, 5, 3, false)
+		salePath := "/s/acme/flash-sales/" + sale.ID
+		c := s.client(t)
+		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		register := url.Values{"email": {"ada@example.com"}, "password": {"analytical engine"}, "name": {"Ada"}}
+		for _, m := range hiddenInput.FindAllStringSubmatch(string(c.do("GET", "/s/acme/account/register", nil).must(t, http.StatusOK, nil).Body), -1) {
+			register.Set(m[1], m[2])
+		}
+		if r := postForm(c, "/s/acme/account/register", register); r.Status != http.StatusSeeOther {
+			t.Fatalf("register: %d", r.Status)
+		}
+
+		form := saleForm(t, c, salePath, sh.Large.ID, "")
+		if r := postForm(c, salePath, form); r.Status != http.StatusSeeOther {
+			t.Fatalf("buy: %d %s", r.Status, r.Body)
+		}
+		form.Set("quantity", "2")
+		r := postForm(c, salePath, form)
+		fresh := hiddenInput.FindAllStringSubmatch(string(r.Body), -1)
+		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "already sent with other values") ||
+			strings.Contains(string(r.Body), "Idempotency-Key") || len(fresh) != 2 || fresh[1][1] != "key" || fresh[1][2] == form.Get("key") {
+			t.Fatalf("the form sent again with other values: %d, hidden inputs %q", r.Status, fresh)
+		}
+		form.Set("key", fresh[1][2])
+		if r := postForm(c, salePath, form); r.Status != http.StatusSeeOther {
+			t.Fatalf("the second buy, with the new key: %d", r.Status)
+		}
+		var got flashSaleJSON
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, http.StatusOK, &got)
+		if got.Items[0].Sold != 3 {
+			t.Fatalf("sold = %d, want 1 + 2", got.Items[0].Sold)
+		}
+	})
+}

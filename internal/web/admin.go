@@ -257,6 +257,12 @@ func (c *Console) render(v *staffVisit, status int, name string, page any) error
 }
 
 func (c *Console) fail(v *staffVisit, err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(v.ctx().Err(), context.Canceled) {
+		// The member left (or the server is stopping), as on the storefront.
+		httpx.Logger(v.ctx()).Info("console visit canceled by the client", "err", err, "path", v.r.URL.Path)
+		v.w.WriteHeader(httpx.StatusClientClosedRequest)
+		return
+	}
 	status := httpx.StatusOf(nimbus.ErrorCode(err))
 	msg := c.messages.errorMessage(v.lang, err)
 	if nimbus.ErrorCode(err) == nimbus.EINTERNAL {

@@ -452,7 +452,9 @@ func (c *Console) createKey(v *staffVisit) error {
 		}
 		return err
 	}
-	// The key is shown this once, on this page; it is not stored.
+	// The key is shown on this page only. Nimbus keeps no copy it can read:
+	// the page kept for a second click of the form (Console.Once) is sealed
+	// with the form's own key, which only that page had.
 	return c.renderStaff(v, http.StatusCreated, key, map[string]string{"role": "staff"}, nil)
 }
 

@@ -126,6 +126,12 @@ func (s *Storefront) buyInSale(v *visit) error {
 			return s.renderSale(v, http.StatusUnprocessableEntity, form, fields, s.messages.translate(v.lang, "sale.try_again"))
 		}
 		return s.renderSale(v, http.StatusUnprocessableEntity, form, fields, "")
+	case nimbus.EUNAVAILABLE: // the buy met others for the same rows: the same key may be sent again
+		v.w.Header().Set("Retry-After", "1")
+		return s.renderSale(v, http.StatusServiceUnavailable, form, nil, s.messages.translate(v.lang, "sale.busy"))
+	case nimbus.EIDEMPOTENCY: // the form sent again with other values after it made an order
+		form["key"] = secret.New()
+		return s.renderSale(v, http.StatusConflict, form, nil, s.messages.translate(v.lang, "form.sent"))
 	case nimbus.ENOTFOUND: // a variant the sale does not have (a sale that is not there is "not found" again)
 		return s.renderSale(v, http.StatusUnprocessableEntity, form, map[string]string{"variant_id": s.messages.translate(v.lang, "sale.choose_item")}, "")
 	case nimbus.ESOLDOUT, nimbus.ESTOCK, nimbus.ECONFLICT, nimbus.EUNAUTHORIZED, nimbus.ETOOMANY:

@@ -323,14 +323,7 @@ func checkErrorkf(t *testing.T, fset *token.FileSet, c messageCatalog, verbs *re
 // not as many as its catalog message takes.
 func checkErrorLit(t *testing.T, fset *token.FileSet, c messageCatalog, verbs *regexp.Regexp, lit *ast.CompositeLit) {
 	t.Helper()
-	fields := map[string]ast.Expr{}
-	for _, e := range lit.Elts {
-		if kv, ok := e.(*ast.KeyValueExpr); ok {
-			if name, ok := kv.Key.(*ast.Ident); ok {
-				fields[name.Name] = kv.Value
-			}
-		}
-	}
+	fields := litFields(lit)
 	key, hasKey := fields["Key"]
 	if _, hasFields := fields["Fields"]; !hasKey && !hasFields {
 		t.Errorf("%s: a nimbus.Error without a Key or Fields shows in English on every page; use nimbus.Errorkf", fset.Position(lit.Pos()))
@@ -430,6 +423,19 @@ func TestEveryFieldErrorNamesItsMessage(t *testing.T) {
 	}
 }
 
+// litFields returns a struct literal's named fields.
+func litFields(lit *ast.CompositeLit) map[string]ast.Expr {
+	fields := map[string]ast.Expr{}
+	for _, e := range lit.Elts {
+		if kv, ok := e.(*ast.KeyValueExpr); ok {
+			if name, ok := kv.Key.(*ast.Ident); ok {
+				fields[name.Name] = kv.Value
+			}
+		}
+	}
+	return fields
+}
+
 func isFieldErrorType(e ast.Expr) bool {
 	switch e := e.(type) {
 	case *ast.Ident:
@@ -444,14 +450,7 @@ func isFieldErrorType(e ast.Expr) bool {
 // Args are not as many as its catalog message takes.
 func checkFieldErrorLit(t *testing.T, fset *token.FileSet, c messageCatalog, verbs *regexp.Regexp, lit *ast.CompositeLit) {
 	t.Helper()
-	fields := map[string]ast.Expr{}
-	for _, e := range lit.Elts {
-		if kv, ok := e.(*ast.KeyValueExpr); ok {
-			if name, ok := kv.Key.(*ast.Ident); ok {
-				fields[name.Name] = kv.Value
-			}
-		}
-	}
+	fields := litFields(lit)
 	key, ok := fields["Key"]
 	if !ok {
 		t.Errorf("%s: a FieldError without a Key shows in English on every page; use nimbus.Fieldf with a catalog key", fset.Position(lit.Pos()))

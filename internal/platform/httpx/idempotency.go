@@ -98,8 +98,9 @@ func (m *Idempotency) Middleware(next http.Handler) http.Handler {
 // A browser shows only the answer to the last click, so a post that
 // arrives while the first one with its key still runs waits up to
 // formWait for it and replays its answer (or, if the first failed, runs
-// itself). The request is the form's fields, in their encoded order. An
-// error means next did not run and nothing was written.
+// itself). The request is the form's fields, in their encoded order; next
+// runs on a context that the client's leaving does not cancel. An error
+// means next did not run and nothing was written.
 func (m *Idempotency) Form(w http.ResponseWriter, r *http.Request, key string, next http.Handler) error {
 	if bad := CheckIdempotencyKey(key); bad != nil {
 		return nimbus.Invalid(*bad)
@@ -107,7 +108,12 @@ func (m *Idempotency) Form(w http.ResponseWriter, r *http.Request, key string, n
 	if err := r.ParseForm(); err != nil {
 		return nimbus.Errorf(nimbus.EMALFORMED, "could not read the form")
 	}
-	return m.serve(w, r, key, requestHash(r, []byte(r.PostForm.Encode())), formWait, next)
+	// The work runs to its end even if the browser drops the post (a second
+	// click does): its answer is then kept for the click that waits for it.
+	detached := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
+	})
+	return m.serve(w, r, key, requestHash(r, []byte(r.PostForm.Encode())), formWait, detached)
 }
 
 // formWait bounds how long a form post waits for the first post with its
