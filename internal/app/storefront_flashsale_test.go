@@ -123,7 +123,8 @@ func TestStorefrontFlashSale(t *testing.T) {
 // TestStorefrontFlashSaleFormSentAgain: a signed-in shopper's sale form
 // sent again with other values after it made an order (back, edit, Buy)
 // is told so in words, not the Idempotency-Key's jargon, and given a new
-// key, with which a deliberate second buy goes through.
+// key, with which a deliberate second buy goes through. (Registering
+// first, a name too long is said next to the name, once.)
 func TestStorefrontFlashSaleFormSentAgain(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *testServer) {
 		sh := openShop(t, s, "acme")
@@ -131,10 +132,17 @@ func TestStorefrontFlashSaleFormSentAgain(t *testing.T) {
 		salePath := "/s/acme/flash-sales/" + sale.ID
 		c := s.client(t)
 		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		register := url.Values{"email": {"ada@example.com"}, "password": {"analytical engine"}, "name": {"Ada"}}
+		register := url.Values{"email": {"ada@example.com"}, "password": {"analytical engine"}, "name": {strings.Repeat("A", 101)}}
 		for _, m := range hiddenInput.FindAllStringSubmatch(string(c.do("GET", "/s/acme/account/register", nil).must(t, http.StatusOK, nil).Body), -1) {
 			register.Set(m[1], m[2])
 		}
+		// A name too long is said next to it, once, and kept as typed.
+		r := postForm(c, "/s/acme/account/register", register)
+		if page := string(r.Body); r.Status != http.StatusUnprocessableEntity || !strings.Contains(page, `id="name-error">must be at most 100 characters`) ||
+			strings.Count(page, "must be at most 100 characters") != 1 || !strings.Contains(page, `value="`+register.Get("name")+`"`) {
+			t.Fatalf("a name too long: %d", r.Status)
+		}
+		register.Set("name", "Ada")
 		if r := postForm(c, "/s/acme/account/register", register); r.Status != http.StatusSeeOther {
 			t.Fatalf("register: %d", r.Status)
 		}
@@ -144,7 +152,7 @@ func TestStorefrontFlashSaleFormSentAgain(t *testing.T) {
 			t.Fatalf("buy: %d %s", r.Status, r.Body)
 		}
 		form.Set("quantity", "2")
-		r := postForm(c, salePath, form)
+		r = postForm(c, salePath, form)
 		fresh := hiddenInput.FindAllStringSubmatch(string(r.Body), -1)
 		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "already sent with other values") ||
 			strings.Contains(string(r.Body), "Idempotency-Key") || len(fresh) != 2 || fresh[1][1] != "key" || fresh[1][2] == form.Get("key") {

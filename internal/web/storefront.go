@@ -537,6 +537,7 @@ func (s *Storefront) payAgain(v *visit) error {
 type accountPage struct {
 	base
 	Email    string
+	Name     string // as typed, on a registration shown again
 	Orders   []order.OrderView
 	Register bool
 }
@@ -598,9 +599,12 @@ func (s *Storefront) register(v *visit) error {
 		if nimbus.ErrorCode(err) == nimbus.EINTERNAL {
 			return err
 		}
-		page := accountPage{base: s.base(v, s.messages.translate(v.lang, "account.register")), Email: email, Register: true}
-		page.Fields = s.messages.fieldErrors(v.lang, err)
-		page.Error = s.messages.errorMessage(v.lang, err)
+		page := accountPage{base: s.base(v, s.messages.translate(v.lang, "account.register")), Email: email,
+			Name: v.r.PostFormValue("name"), Register: true}
+		// Each field's message shows next to it; the alert only says what no field does.
+		if page.Fields = s.messages.fieldErrors(v.lang, err); len(page.Fields) == 0 {
+			page.Error = s.messages.errorMessage(v.lang, err)
+		}
 		return s.render(v, http.StatusUnprocessableEntity, "login", &page)
 	}
 	s.signedIn(v, tok)
