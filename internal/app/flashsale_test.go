@@ -175,12 +175,34 @@ func TestConsoleFlashSales(t *testing.T) {
 		}
 
 		id := list.Data[0].ID
+		// Its times change from its row, in the store's time zone; a bad
+		// change says why next to the row and changes nothing.
+		schedule := "/admin/flash-sales/" + id + "/schedule"
+		if page := string(c.do("GET", "/admin/flash-sales", nil).Body); !strings.Contains(page, `action="`+schedule+`"`) ||
+			!strings.Contains(page, `value="`+start.Format("2006-01-02T15:04")+`"`) {
+			t.Fatal("the sale's row has no form to change its times, shown in the store's time")
+		}
+		moved := start.Add(24 * time.Hour)
+		r = postForm(c, schedule, url.Values{"csrf": {csrf}, "starts_at": {moved.Format("2006-01-02T15:04")},
+			"ends_at": {moved.Add(time.Hour).Format("2006-01-02T15:04")}})
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("reschedule: %d %s", r.Status, r.Body)
+		}
+		r = postForm(c, schedule, url.Values{"csrf": {csrf}, "starts_at": {moved.Format("2006-01-02T15:04")},
+			"ends_at": {moved.Add(-time.Hour).Format("2006-01-02T15:04")}})
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "Ends (store time): must be after the start") {
+			t.Fatalf("an end before the start: %d", r.Status)
+		}
+		sh.Owner.do("GET", "/api/v1/flash-sales", nil).must(t, 200, &list)
+		if !list.Data[0].StartsAt.Equal(moved.Truncate(time.Minute)) || !list.Data[0].EndsAt.Equal(moved.Add(time.Hour).Truncate(time.Minute)) {
+			t.Fatalf("rescheduled from the console: %s – %s, typed %s in Shanghai", list.Data[0].StartsAt, list.Data[0].EndsAt, moved)
+		}
 		// A member of the staff role sees the sales, without the forms
 		// that would only answer "this needs the admin role".
 		createStaff(t, sh.Owner, "clerk@acme.example.com", "staff")
 		clerk, _ := consoleSignIn(t, s, &merchant{Handle: sh.Handle, Email: "clerk@acme.example.com", Password: "staff password 1"})
 		if page := string(clerk.do("GET", "/admin/flash-sales", nil).must(t, http.StatusOK, nil).Body); !strings.Contains(page, "Midnight madness") ||
-			strings.Contains(page, `action="/admin/flash-sales"`) || strings.Contains(page, "/end\"") {
+			strings.Contains(page, `action="/admin/flash-sales"`) || strings.Contains(page, "/end\"") || strings.Contains(page, "/schedule\"") {
 			t.Fatal("a staff member's sales page: want the sale listed, without the new-sale and end forms")
 		}
 		if page := string(c.do("GET", "/admin/flash-sales", nil).Body); !strings.Contains(page, `action="/admin/flash-sales"`) || !strings.Contains(page, "/end\"") {
@@ -201,6 +223,81 @@ func TestConsoleFlashSales(t *testing.T) {
 		sh.Owner.do("GET", "/api/v1/flash-sales/"+id, nil).must(t, 200, &got)
 		if got.Status != "ended" {
 			t.Fatalf("after ending, the sale is %q", got.Status)
+		}
+	})
+}
+
+// TestFlashSaleReschedule: a scheduled sale moves, not into the past nor
+// onto another sale of its variants; a running one keeps its start and
+// ends later or sooner, and shoppers see it; an ended one stays ended;
+// another store cannot touch it.
+func TestFlashSaleReschedule(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		day := time.Now().Add(24 * time.Hour).Truncate(time.Minute)
+		sale := func(starts, ends time.Time) flashSaleJSON {
+			var got flashSaleJSON
+			sh.Owner.do("POST", "/api/v1/flash-sales", map[string]any{"title": "Later", "starts_at": starts, "ends_at": ends,
+				"items": []map[string]any{{"variant_id": sh.Small.ID, "sale_price": 1000, "allocation": 5}}}).must(t, http.StatusCreated, &got)
+			return got
+		}
+		first := sale(day, day.Add(time.Hour))
+		second := sale(day.Add(3*time.Hour), day.Add(4*time.Hour))
+		path := "/api/v1/flash-sales/" + first.ID
+
+		var got flashSaleJSON
+		sh.Owner.do("PATCH", path, map[string]any{"starts_at": day.Add(-time.Hour), "ends_at": day.Add(30 * time.Minute)}).must(t, http.StatusOK, &got)
+		if !got.StartsAt.Equal(day.Add(-time.Hour)) || !got.EndsAt.Equal(day.Add(30*time.Minute)) || got.Status != "scheduled" {
+			t.Fatalf("moved: %+v", got)
+		}
+		for name, c := range map[string]struct {
+			body  map[string]any
+			field string
+		}{
+			"a start already past":           {map[string]any{"starts_at": time.Now().Add(-time.Minute)}, "starts_at"},
+			"an end before the start":        {map[string]any{"ends_at": day.Add(-2 * time.Hour)}, "ends_at"},
+			"onto the next sale of its item": {map[string]any{"ends_at": day.Add(3*time.Hour + time.Minute)}, "items[0].variant_id"},
+			"nothing to change":              {map[string]any{}, "ends_at"},
+		} {
+			if p := sh.Owner.do("PATCH", path, c.body).mustProblem(t, http.StatusUnprocessableEntity, "invalid"); !p.hasField(c.field) {
+				t.Fatalf("%s: %+v", name, p)
+			}
+		}
+		sh.Owner.do("GET", path, nil).must(t, http.StatusOK, &got)
+		if !got.StartsAt.Equal(day.Add(-time.Hour)) || !got.EndsAt.Equal(day.Add(30*time.Minute)) {
+			t.Fatalf("refused changes changed the sale: %+v", got)
+		}
+		// Right up to the next sale is not onto it.
+		sh.Owner.do("PATCH", path, map[string]any{"ends_at": day.Add(3 * time.Hour)}).must(t, http.StatusOK, &got)
+		other := openShop(t, s, "other")
+		other.Owner.do("PATCH", path, map[string]any{"ends_at": day.Add(2 * time.Hour)}).mustProblem(t, http.StatusNotFound, "not_found")
+
+		// A running sale: its end moves, its start does not.
+		running := activeSale(t, sh, sh.Large.ID, 1999, 5, 1, false)
+		path = "/api/v1/flash-sales/" + running.ID
+		later := running.EndsAt.Add(time.Hour)
+		sh.Owner.do("PATCH", path, map[string]any{"ends_at": later}).must(t, http.StatusOK, &got)
+		if !got.EndsAt.Equal(later) || got.Status != "active" {
+			t.Fatalf("a running sale made longer: %+v", got)
+		}
+		if p := sh.Owner.do("PATCH", path, map[string]any{"starts_at": running.StartsAt.Add(time.Second)}).mustProblem(t, http.StatusUnprocessableEntity, "invalid"); !p.hasField("starts_at") {
+			t.Fatalf("a running sale's start moved: %+v", p)
+		}
+		if p := sh.Owner.do("PATCH", path, map[string]any{"ends_at": time.Now().Add(-time.Second)}).mustProblem(t, http.StatusUnprocessableEntity, "invalid"); !p.hasField("ends_at") {
+			t.Fatalf("a running sale ended in the past: %+v", p)
+		}
+		anon := s.client(t)
+		waitFor(t, func() bool {
+			var shown flashSaleJSON
+			anon.do("GET", "/api/v1/storefront/acme/flash-sales/"+running.ID, nil).must(t, http.StatusOK, &shown)
+			return shown.EndsAt.Equal(later)
+		}, "shoppers see the sale's new end")
+
+		sh.Owner.do("POST", path+"/end", nil).must(t, http.StatusOK, nil)
+		sh.Owner.do("PATCH", path, map[string]any{"ends_at": later}).mustProblem(t, http.StatusConflict, "conflict")
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+second.ID, nil).must(t, http.StatusOK, &got)
+		if !got.StartsAt.Equal(day.Add(3 * time.Hour)) {
+			t.Fatalf("the other sale moved: %+v", got)
 		}
 	})
 }

@@ -161,6 +161,7 @@ var tenantResources = []tenantResource{
 		},
 		routes: []isolationRoute{
 			{"GET", "/api/v1/flash-sales/{id}", nil},
+			{"PATCH", "/api/v1/flash-sales/{id}", map[string]any{"ends_at": time.Now().Add(3 * time.Hour)}},
 			{"POST", "/api/v1/flash-sales/{id}/end", nil},
 		},
 	},

@@ -121,6 +121,27 @@ func RegisterAPI(api huma.API, s *Service) {
 	})
 
 	huma.Register(api, huma.Operation{
+		OperationID: "reschedule-flash-sale", Method: http.MethodPatch, Path: httpx.APIPrefix + "/flash-sales/{id}",
+		Summary: "Change when a flash sale runs",
+		Description: "A scheduled sale may move (its start not in the past); a running one keeps its start and may end later " +
+			"or sooner, though not before now (end it now with .../end); an ended sale stays ended (409). A time left out " +
+			"stays as it is. The sale's variants must be in no other sale in the new window.",
+		Tags: tags, Metadata: admin, Security: sec,
+	}, func(ctx context.Context, in *struct {
+		ID   string `path:"id" maxLength:"64"`
+		Body struct {
+			StartsAt time.Time `json:"starts_at,omitempty" required:"false"`
+			EndsAt   time.Time `json:"ends_at,omitempty" required:"false"`
+		}
+	}) (*saleOut, error) {
+		sale, err := s.Reschedule(ctx, httpx.Principal(ctx).TenantID, in.ID, in.Body.StartsAt, in.Body.EndsAt)
+		if err != nil {
+			return nil, err
+		}
+		return &saleOut{Body: view(sale)}, nil
+	})
+
+	huma.Register(api, huma.Operation{
 		OperationID: "end-flash-sale", Method: http.MethodPost, Path: httpx.APIPrefix + "/flash-sales/{id}/end",
 		Summary: "End a flash sale now", Description: "A scheduled sale then never opens; an ended sale stays as it is.",
 		Tags: tags, Metadata: admin, Security: sec,

@@ -235,7 +235,7 @@ func (s *Service) Create(ctx context.Context, tenantID string, in NewSale) (*Sal
 	return sale, nil
 }
 
-// notInAnotherSale fails (EINVALID) if a variant of a new sale is in
+// notInAnotherSale fails (EINVALID) if a variant of a sale is in
 // another sale for part of its window, as it runs from now on: two would
 // each give a customer its limit and offer their allocations together (a
 // console form sent twice made two). The variants' rows are locked first,
@@ -258,7 +258,7 @@ func notInAnotherSale(ctx context.Context, tx *db.TenantTx, sale *Sale, ids []st
 		from = tx.Now // a sale ended before now, or ending now, is no longer in the way
 	}
 	rows, err := tx.Query(ctx, `SELECT i.variant_id, s.id FROM flash_sale_items i JOIN flash_sales s ON s.tenant_id = i.tenant_id AND s.id = i.sale_id
-		WHERE i.tenant_id = ? AND i.variant_id IN `+in+` AND s.starts_at < ? AND s.ends_at > ?`, append(args, sale.EndsAt, from)...)
+		WHERE i.tenant_id = ? AND i.variant_id IN `+in+` AND s.starts_at < ? AND s.ends_at > ? AND s.id <> ?`, append(args, sale.EndsAt, from, sale.ID)...)
 	if err != nil {
 		return fmt.Errorf("find overlapping sales: %w", err)
 	}
@@ -302,6 +302,70 @@ func (s *Service) End(ctx context.Context, tenantID, id string) (*Sale, error) {
 		if !sale.StartsAt.Before(tx.Now) {
 			sale.StartsAt = tx.Now.Add(-time.Microsecond) // keeps ends_at > starts_at
 		}
+		_, err = tx.Exec(ctx, `UPDATE flash_sales SET starts_at = ?, ends_at = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+			sale.StartsAt, sale.EndsAt, sale.UpdatedAt, tx.TenantID(), sale.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sale, nil
+}
+
+// Reschedule changes when a sale runs; a zero time leaves its own as it
+// is. A scheduled sale may move, to start no earlier than now; a running
+// one keeps its start and may end later or sooner, though not before now
+// (End ends it now); an ended one stays ended. Its variants must be in no
+// other sale in the new window. Errors: ENOTFOUND, EINVALID, ECONFLICT (an
+// ended sale).
+func (s *Service) Reschedule(ctx context.Context, tenantID, id string, startsAt, endsAt time.Time) (*Sale, error) {
+	if startsAt.IsZero() && endsAt.IsZero() {
+		return nil, nimbus.Invalid(nimbus.Fieldf("ends_at", "field.required", "is required"))
+	}
+	// PostgreSQL keeps microseconds: compare what will be stored.
+	startsAt, endsAt = startsAt.Truncate(time.Microsecond).UTC(), endsAt.Truncate(time.Microsecond).UTC()
+	var sale *Sale
+	err := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		var err error
+		if sale, err = findSale(ctx, tx, id); err != nil {
+			return err
+		}
+		var fe []nimbus.FieldError
+		switch sale.Status(tx.Now) {
+		case Ended:
+			return nimbus.Errorkf(nimbus.ECONFLICT, "error.sale_ended_change", "the sale has ended; set up a new one")
+		case Active:
+			if !startsAt.IsZero() && !startsAt.Equal(sale.StartsAt) {
+				fe = append(fe, nimbus.Fieldf("starts_at", "field.sale_started", "cannot change once the sale has started"))
+			}
+		default:
+			if !startsAt.IsZero() && startsAt.Before(tx.Now) {
+				fe = append(fe, nimbus.Fieldf("starts_at", "field.past", "is already past"))
+			}
+		}
+		if !startsAt.IsZero() {
+			sale.StartsAt = startsAt
+		}
+		if !endsAt.IsZero() {
+			sale.EndsAt = endsAt
+		}
+		switch {
+		case !sale.EndsAt.After(sale.StartsAt):
+			fe = append(fe, nimbus.Fieldf("ends_at", "field.after_start", "must be after starts_at"))
+		case !sale.EndsAt.After(tx.Now):
+			fe = append(fe, nimbus.Fieldf("ends_at", "field.past", "is already past"))
+		}
+		if len(fe) > 0 {
+			return nimbus.Invalid(fe...)
+		}
+		ids := make([]string, len(sale.Items))
+		for i, it := range sale.Items {
+			ids[i] = it.VariantID
+		}
+		if err := notInAnotherSale(ctx, tx, sale, ids); err != nil {
+			return err
+		}
+		sale.UpdatedAt = tx.Now
 		_, err = tx.Exec(ctx, `UPDATE flash_sales SET starts_at = ?, ends_at = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
 			sale.StartsAt, sale.EndsAt, sale.UpdatedAt, tx.TenantID(), sale.ID)
 		return err

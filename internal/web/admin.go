@@ -211,6 +211,15 @@ func (b *adminBase) Money(amount int64) string {
 // Once returns a new key for a form's hidden field "once" (Console.Once).
 func (b *adminBase) Once() string { return rand.Text() }
 
+// LocalInput formats a time for a datetime-local input in the store's zone.
+func (b *adminBase) LocalInput(t time.Time) string {
+	loc := time.UTC
+	if b.Store != nil {
+		loc = b.Store.Location()
+	}
+	return t.In(loc).Format(localInput)
+}
+
 // Field returns the error message for a form field, if any.
 func (b *adminBase) Field(name string) string { return b.Fields[name] }
 

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,8 +19,12 @@ import (
 func (c *Console) flashSaleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/flash-sales", c.staff(c.flashSales))
 	mux.HandleFunc("POST /admin/flash-sales", c.staff(c.admin(c.createFlashSale)))
+	mux.HandleFunc("POST /admin/flash-sales/{id}/schedule", c.staff(c.admin(c.rescheduleFlashSale)))
 	mux.HandleFunc("POST /admin/flash-sales/{id}/end", c.staff(c.admin(c.confirm("admin.confirm.end_sale", "/admin/flash-sales", c.endFlashSale))))
 }
+
+// localInput is the layout of a datetime-local input, in the store's zone.
+const localInput = "2006-01-02T15:04"
 
 // saleRows is how many variants the form offers; a sale of more is set up
 // through the API.
@@ -95,7 +100,7 @@ func (c *Console) createFlashSale(v *staffVisit) error {
 	fields := map[string]string{}
 	loc := v.store.Location()
 	at := func(name string) time.Time {
-		t, err := time.ParseInLocation("2006-01-02T15:04", strings.TrimSpace(form[name]), loc)
+		t, err := time.ParseInLocation(localInput, strings.TrimSpace(form[name]), loc)
 		if err != nil {
 			fields[name] = c.messages.translate(v.lang, "admin.flash_sales.bad_time")
 		}
@@ -179,4 +184,53 @@ func (c *Console) endFlashSale(v *staffVisit) error {
 	}
 	back(v, "/admin/flash-sales", "saved")
 	return nil
+}
+
+// rescheduleFlashSale changes when a sale runs (the row's form: both times
+// for a scheduled sale, the end for a running one). A time left as the
+// form showed it, to the minute, stays as it is to the second.
+func (c *Console) rescheduleFlashSale(v *staffVisit) error {
+	sale, err := c.FlashSales.Find(v.ctx(), v.store.ID, v.r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	loc := v.store.Location()
+	var bad []string
+	at := func(name, label string, now time.Time) time.Time {
+		typed := strings.TrimSpace(v.r.PostFormValue(name))
+		if typed == "" || typed == now.In(loc).Format(localInput) {
+			return time.Time{}
+		}
+		t, err := time.ParseInLocation(localInput, typed, loc)
+		if err != nil {
+			bad = append(bad, c.messages.translate(v.lang, "admin.flash_sales.labeled", c.messages.translate(v.lang, label),
+				c.messages.translate(v.lang, "admin.flash_sales.bad_time")))
+		}
+		return t
+	}
+	starts, ends := at("starts_at", "admin.flash_sales.starts", sale.StartsAt), at("ends_at", "admin.flash_sales.ends", sale.EndsAt)
+	if len(bad) == 0 && starts.IsZero() && ends.IsZero() {
+		back(v, "/admin/flash-sales", "saved") // nothing changed
+		return nil
+	}
+	if len(bad) == 0 {
+		if _, err = c.FlashSales.Reschedule(v.ctx(), v.store.ID, sale.ID, starts, ends); nimbus.ErrorCode(err) != nimbus.EINVALID {
+			if err != nil {
+				return err
+			}
+			back(v, "/admin/flash-sales", "saved")
+			return nil
+		}
+		labels := map[string]string{"starts_at": "admin.flash_sales.starts", "ends_at": "admin.flash_sales.ends"}
+		for field, msg := range c.messages.fieldErrors(v.lang, err) {
+			label, ok := labels[field]
+			if !ok {
+				label = "admin.flash_sales.items"
+			}
+			bad = append(bad, c.messages.translate(v.lang, "admin.flash_sales.labeled", c.messages.translate(v.lang, label), msg))
+		}
+		slices.Sort(bad)
+	}
+	return c.renderFlashSales(v, http.StatusUnprocessableEntity, map[string]string{"per_customer_limit": "1"},
+		map[string]string{"schedule_" + sale.ID: strings.Join(bad, c.messages.translate(v.lang, "error.separator"))})
 }

@@ -26,6 +26,21 @@ func TestCatalogsAreComplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	verbs := regexp.MustCompile(`%[dsv]`)
+	// A key twice in a file: JSON keeps the last, and the first is lost.
+	keyLine := regexp.MustCompile(`(?m)^\s*"([^"]+)":`)
+	for _, lang := range []string{"en", "zh-CN"} {
+		b, err := fs.ReadFile(messageFS, "messages/"+lang+".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, m := range keyLine.FindAllSubmatch(b, -1) {
+			if seen[string(m[1])] {
+				t.Errorf("%s.json has %q twice", lang, m[1])
+			}
+			seen[string(m[1])] = true
+		}
+	}
 	for key, en := range c["en"] {
 		zh, ok := c["zh-CN"][key]
 		if !ok {
