@@ -326,6 +326,14 @@ func (s *Service) Reschedule(ctx context.Context, tenantID, id string, startsAt,
 	startsAt, endsAt = startsAt.Truncate(time.Microsecond).UTC(), endsAt.Truncate(time.Microsecond).UTC()
 	var sale *Sale
 	err := s.DB.TenantUpdate(ctx, tenantID, func(tx *db.TenantTx) error {
+		if tx.Dialect() == db.Postgres { // SQLite's write transactions run one at a time
+			// The sale's row is locked before it is read: an End committed
+			// meanwhile would otherwise be overwritten by the times read
+			// before it, reopening the ended sale. NO KEY, as the UPDATE.
+			if _, err := tx.Exec(ctx, `SELECT id FROM flash_sales WHERE tenant_id = ? AND id = ? FOR NO KEY UPDATE`, tx.TenantID(), id); err != nil {
+				return fmt.Errorf("lock flash sale: %w", err)
+			}
+		}
 		var err error
 		if sale, err = findSale(ctx, tx, id); err != nil {
 			return err
