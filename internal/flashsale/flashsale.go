@@ -302,14 +302,19 @@ func (s *Service) End(ctx context.Context, tenantID, id string) (*Sale, error) {
 		if !sale.StartsAt.Before(tx.Now) {
 			sale.StartsAt = tx.Now.Add(-time.Microsecond) // keeps ends_at > starts_at
 		}
-		_, err = tx.Exec(ctx, `UPDATE flash_sales SET starts_at = ?, ends_at = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
-			sale.StartsAt, sale.EndsAt, sale.UpdatedAt, tx.TenantID(), sale.ID)
-		return err
+		return writeTimes(ctx, tx, sale)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return sale, nil
+}
+
+// writeTimes stores a sale's window and when it was changed.
+func writeTimes(ctx context.Context, tx *db.TenantTx, sale *Sale) error {
+	_, err := tx.Exec(ctx, `UPDATE flash_sales SET starts_at = ?, ends_at = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+		sale.StartsAt, sale.EndsAt, sale.UpdatedAt, tx.TenantID(), sale.ID)
+	return err
 }
 
 // Reschedule changes when a sale runs; a zero time leaves its own as it
@@ -374,9 +379,7 @@ func (s *Service) Reschedule(ctx context.Context, tenantID, id string, startsAt,
 			return err
 		}
 		sale.UpdatedAt = tx.Now
-		_, err = tx.Exec(ctx, `UPDATE flash_sales SET starts_at = ?, ends_at = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
-			sale.StartsAt, sale.EndsAt, sale.UpdatedAt, tx.TenantID(), sale.ID)
-		return err
+		return writeTimes(ctx, tx, sale)
 	})
 	if err != nil {
 		return nil, err
