@@ -190,8 +190,9 @@ func TestConsoleFlashSales(t *testing.T) {
 		}
 		r = postForm(c, schedule, url.Values{"csrf": {csrf}, "starts_at": {moved.Format("2006-01-02T15:04")},
 			"ends_at": {moved.Add(-time.Hour).Format("2006-01-02T15:04")}})
-		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "Ends (store time): must be after the start") {
-			t.Fatalf("an end before the start: %d", r.Status)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "Ends (store time): must be after the start") ||
+			!strings.Contains(string(r.Body), `value="`+moved.Add(-time.Hour).Format("2006-01-02T15:04")+`"`) {
+			t.Fatalf("an end before the start, shown again as typed: %d", r.Status)
 		}
 		sh.Owner.do("GET", "/api/v1/flash-sales", nil).must(t, 200, &list)
 		if !list.Data[0].StartsAt.Equal(moved.Truncate(time.Minute)) || !list.Data[0].EndsAt.Equal(moved.Add(time.Hour).Truncate(time.Minute)) {
@@ -223,6 +224,11 @@ func TestConsoleFlashSales(t *testing.T) {
 		sh.Owner.do("GET", "/api/v1/flash-sales/"+id, nil).must(t, 200, &got)
 		if got.Status != "ended" {
 			t.Fatalf("after ending, the sale is %q", got.Status)
+		}
+		// A change sent from a page shown before the sale ended says so on the sales page.
+		r = postForm(c, schedule, url.Values{"csrf": {csrf}, "ends_at": {moved.Add(2 * time.Hour).Format("2006-01-02T15:04")}})
+		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "the sale has ended; set up a new one") || !strings.Contains(string(r.Body), `action="/admin/flash-sales"`) {
+			t.Fatalf("changing an ended sale: %d", r.Status)
 		}
 	})
 }

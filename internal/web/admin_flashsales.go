@@ -213,13 +213,18 @@ func (c *Console) rescheduleFlashSale(v *staffVisit) error {
 		back(v, "/admin/flash-sales", "saved") // nothing changed
 		return nil
 	}
+	status := http.StatusUnprocessableEntity
 	if len(bad) == 0 {
-		if _, err = c.FlashSales.Reschedule(v.ctx(), v.store.ID, sale.ID, starts, ends); nimbus.ErrorCode(err) != nimbus.EINVALID {
-			if err != nil {
-				return err
-			}
+		_, err = c.FlashSales.Reschedule(v.ctx(), v.store.ID, sale.ID, starts, ends)
+		switch nimbus.ErrorCode(err) {
+		case "":
 			back(v, "/admin/flash-sales", "saved")
 			return nil
+		case nimbus.ECONFLICT: // it ended meanwhile
+			status, bad = http.StatusConflict, []string{c.messages.errorMessage(v.lang, err)}
+		case nimbus.EINVALID:
+		default:
+			return err
 		}
 		labels := map[string]string{"starts_at": "admin.flash_sales.starts", "ends_at": "admin.flash_sales.ends"}
 		for field, msg := range c.messages.fieldErrors(v.lang, err) {
@@ -231,6 +236,8 @@ func (c *Console) rescheduleFlashSale(v *staffVisit) error {
 		}
 		slices.Sort(bad)
 	}
-	return c.renderFlashSales(v, http.StatusUnprocessableEntity, map[string]string{"per_customer_limit": "1"},
-		map[string]string{"schedule_" + sale.ID: strings.Join(bad, c.messages.translate(v.lang, "error.separator"))})
+	// The row shows again what was typed, with why it was refused.
+	form := map[string]string{"per_customer_limit": "1", "starts_at_" + sale.ID: v.r.PostFormValue("starts_at"),
+		"ends_at_" + sale.ID: v.r.PostFormValue("ends_at")}
+	return c.renderFlashSales(v, status, form, map[string]string{"schedule_" + sale.ID: strings.Join(bad, c.messages.translate(v.lang, "error.separator"))})
 }
