@@ -3,7 +3,6 @@ package app_test
 import (
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -92,6 +91,20 @@ func TestConsoleGuards(t *testing.T) {
 		}
 		if l := a.level(t, a.Small.ID); l.OnHand != 10 {
 			t.Fatalf("A's stock changed by B: %+v", l)
+		}
+		sale := activeSale(t, a, a.Large.ID, 1999, 5, 1, false)
+		for path, form := range map[string]url.Values{
+			"/admin/flash-sales/" + sale.ID + "/schedule": {"csrf": {csrfB}, "ends_at": {time.Now().Add(48 * time.Hour).Format("2006-01-02T15:04")}},
+			"/admin/flash-sales/" + sale.ID + "/end":      {"csrf": {csrfB}, "confirmed": {"yes"}},
+		} {
+			if r := postForm(cb, path, form); r.Status != http.StatusNotFound {
+				t.Fatalf("B posts to %s: %d", path, r.Status)
+			}
+		}
+		var saleNow flashSaleJSON
+		a.Owner.do("GET", "/api/v1/flash-sales/"+sale.ID, nil).must(t, http.StatusOK, &saleNow)
+		if saleNow.Status != "active" || !saleNow.EndsAt.Equal(sale.EndsAt) {
+			t.Fatalf("A's sale changed by B: %+v", saleNow)
 		}
 	})
 }
@@ -319,19 +332,11 @@ func TestConsoleLanguageFollowsTheMember(t *testing.T) {
 // first one's answer; other values under the same form's key are refused;
 // another session's form is its own.
 func TestConsoleFormsRunOnce(t *testing.T) {
-	onceField := regexp.MustCompile(`name="once" value="([^"]+)"`)
 	forEachBackend(t, func(t *testing.T, s *testServer) {
 		sh := openShop(t, s, "acme")
 		c, csrf := consoleSignIn(t, s, sh.merchant)
 		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		onceOf := func(c *client, path string) string {
-			t.Helper()
-			m := onceField.FindStringSubmatch(string(c.do("GET", path, nil).must(t, http.StatusOK, nil).Body))
-			if m == nil {
-				t.Fatalf("%s has no form key", path)
-			}
-			return m[1]
-		}
+		onceOf := func(c *client, path string) string { return pageFields(t, c, path).Get("once") }
 
 		// Two clicks of "Create" at once: one sale, the same answer twice.
 		start := time.Now().Add(24 * time.Hour)
@@ -369,13 +374,24 @@ func TestConsoleFormsRunOnce(t *testing.T) {
 		if l := sh.level(t, sh.Small.ID); l.OnHand != 15 {
 			t.Fatalf("on hand after one adjustment sent twice = %d, want 15", l.OnHand)
 		}
-		// The same form with other values is refused, and changes nothing.
+		// The same form with other values, its key sent to another form, or
+		// an altered key: refused, changing nothing.
 		receive.Set("quantity", "7")
-		if r := postForm(c, path, receive); r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "already sent") {
-			t.Fatalf("the same form with other values: %d", r.Status)
+		altered := url.Values{"csrf": {csrf}, "once": {"ключ"}, "kind": {"received"}, "quantity": {"5"}}
+		for name, post := range map[string]struct {
+			path string
+			form url.Values
+		}{
+			"other values":   {path, receive},
+			"another form":   {"/admin/variants/" + sh.Large.ID + "/stock", receive},
+			"an altered key": {path, altered},
+		} {
+			if r := postForm(c, post.path, post.form); r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "already sent") {
+				t.Fatalf("%s: %d", name, r.Status)
+			}
 		}
-		if l := sh.level(t, sh.Small.ID); l.OnHand != 15 {
-			t.Fatalf("on hand after a refused resend = %d, want 15", l.OnHand)
+		if small, large := sh.level(t, sh.Small.ID), sh.level(t, sh.Large.ID); small.OnHand != 15 || large.OnHand != 5 {
+			t.Fatalf("on hand after refused sends = %d and %d, want 15 and 5", small.OnHand, large.OnHand)
 		}
 		// A form that failed can be corrected and sent with its key.
 		bad := url.Values{"csrf": {csrf}, "once": {onceOf(c, "/admin/products/"+sh.Product.ID)}, "kind": {"adjusted"}, "quantity": {"-999"}}

@@ -20,6 +20,24 @@ import (
 )
 
 // activeSale opens a sale of variantID that started a minute ago.
+// publicSaleJSON is a sale as shoppers see it.
+type publicSaleJSON struct {
+	EndsAt time.Time `json:"ends_at"`
+	Items  []struct {
+		Remaining int64 `json:"remaining"`
+		SoldOut   bool  `json:"sold_out"`
+		SalePrice int64 `json:"sale_price"`
+	} `json:"items"`
+}
+
+// publicSale reads a sale as shoppers see it.
+func publicSale(t *testing.T, c *client, store, id string) publicSaleJSON {
+	t.Helper()
+	var p publicSaleJSON
+	c.do("GET", "/api/v1/storefront/"+store+"/flash-sales/"+id, nil).must(t, http.StatusOK, &p)
+	return p
+}
+
 func activeSale(t *testing.T, sh *shop, variantID string, price, allocation, perCustomer int64, accountsOnly bool) flashSaleJSON {
 	t.Helper()
 	var sale flashSaleJSON
@@ -153,19 +171,16 @@ func TestFlashSaleBuy(t *testing.T) {
 		// Nor does naming a variant the sale does not have: "not found"
 		// would tell that the key is an order's.
 		c.do("POST", buy, buyBody(sh, sh.Small.ID, "bo@example.com", 2), "Idempotency-Key", "bo-last-two").mustProblem(t, 409, "sold_out")
+		// Nor a customer token too long, or not a customer's.
+		for _, token := range []string{strings.Repeat("t", 101), "forged-token"} {
+			c.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 2), "Idempotency-Key", "bo-last-two", "X-Customer-Token", token).mustProblem(t, 409, "sold_out")
+		}
 		var retried boughtJSON
 		rr := c.do("POST", buy, buyBody(sh, sh.Large.ID, "bo@example.com", 2), "Idempotency-Key", "bo-last-two").must(t, http.StatusCreated, &retried)
 		if retried.Order.ID != last.Order.ID || rr.Header.Get("Idempotent-Replayed") != "true" {
 			t.Fatalf("Bo's retry after the sell-out: order %s (replayed %q), want %s", retried.Order.ID, rr.Header.Get("Idempotent-Replayed"), last.Order.ID)
 		}
-		var public struct {
-			Items []struct {
-				Remaining int64 `json:"remaining"`
-				SoldOut   bool  `json:"sold_out"`
-				SalePrice int64 `json:"sale_price"`
-			} `json:"items"`
-		}
-		c.do("GET", "/api/v1/storefront/acme/flash-sales/"+sale.ID, nil).must(t, 200, &public)
+		public := publicSale(t, c, "acme", sale.ID)
 		if len(public.Items) != 1 || public.Items[0].Remaining != 0 || !public.Items[0].SoldOut || public.Items[0].SalePrice != 1999 {
 			t.Fatalf("shoppers see %+v", public)
 		}
@@ -202,18 +217,7 @@ func TestFlashSaleShowsWhatCanBeBought(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *testServer) {
 		sh := openShop(t, s, "acme")
 		c := s.client(t)
-		type publicSale struct {
-			Items []struct {
-				Remaining int64 `json:"remaining"`
-				SoldOut   bool  `json:"sold_out"`
-				SalePrice int64 `json:"sale_price"`
-			} `json:"items"`
-		}
-		public := func(id string) publicSale {
-			var p publicSale
-			c.do("GET", "/api/v1/storefront/acme/flash-sales/"+id, nil).must(t, http.StatusOK, &p)
-			return p
-		}
+		public := func(id string) publicSaleJSON { return publicSale(t, c, "acme", id) }
 
 		onHand := sh.level(t, sh.Large.ID).OnHand
 		sale := activeSale(t, sh, sh.Large.ID, sh.Large.Price-100, onHand+5, 5, false)
@@ -235,7 +239,7 @@ func TestFlashSaleShowsWhatCanBeBought(t *testing.T) {
 		}
 
 		// The allocation outlasts the stock: what is left is the stock.
-		var shown publicSale
+		var shown publicSaleJSON
 		waitFor(t, func() bool { shown = public(sale.ID); return shown.Items[0].Remaining == onHand-1 }, "the stock left shown")
 		if shown.Items[0].SoldOut {
 			t.Fatalf("shoppers see %+v", shown)
@@ -767,15 +771,9 @@ func TestFlashSaleStockShort(t *testing.T) {
 		assertLedgerBalanced(t, sh.merchant)
 		// Shoppers are shown what is left of the stock, not of the
 		// allocation it cannot fill.
-		var shown struct {
-			Items []struct {
-				Remaining int64 `json:"remaining"`
-				SoldOut   bool  `json:"sold_out"`
-			} `json:"items"`
-		}
 		want := min(got.Items[0].Allocation-got.Items[0].Sold, l.Available)
 		waitFor(t, func() bool {
-			s.client(t).do("GET", "/api/v1/storefront/acme/flash-sales/"+sale.ID, nil).must(t, http.StatusOK, &shown)
+			shown := publicSale(t, s.client(t), "acme", sale.ID)
 			return shown.Items[0].Remaining == want && shown.Items[0].SoldOut == (want == 0)
 		}, "the stock left shown as the sale's")
 	})

@@ -36,11 +36,26 @@ func TestFlashSaleRescheduleWhileEnding(t *testing.T) {
 			})
 		}()
 		<-ending
+		changed := make(chan *response, 1)
 		go func() {
-			time.Sleep(500 * time.Millisecond) // the change has read the sale and waits
-			close(release)
+			r, _ := sh.Owner.send("PATCH", path, map[string]any{"ends_at": later})
+			changed <- r
 		}()
-		sh.Owner.do("PATCH", path, map[string]any{"ends_at": later}).mustProblem(t, http.StatusConflict, "conflict")
+		if s.DB.Dialect() == db.Postgres {
+			// The change waits on the sale's row before the end commits. (On
+			// SQLite it waits for the one writer, the end's, and cannot read
+			// the sale before the end is committed.)
+			waitFor(t, func() bool {
+				var waiting int
+				err := s.DB.View(t.Context(), func(tx *db.Tx) error {
+					return tx.QueryRow(t.Context(), `SELECT COUNT(*) FROM pg_locks l
+						JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.datname = current_database()`).Scan(&waiting)
+				})
+				return err == nil && waiting > 0
+			}, "the change waiting for the sale's row")
+		}
+		close(release)
+		(<-changed).mustProblem(t, http.StatusConflict, "conflict")
 		if err := <-ended; err != nil {
 			t.Fatal(err)
 		}

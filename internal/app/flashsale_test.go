@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -38,14 +39,17 @@ func TestFlashSaleSetup(t *testing.T) {
 			change map[string]any
 			field  string
 		}{
-			"window backwards":   {map[string]any{"ends_at": start.Add(-time.Minute)}, "ends_at"},
-			"over regular price": {map[string]any{"items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": 4001, "allocation": 1}}}, "items[0].sale_price"},
-			"another store's":    {map[string]any{"items": []map[string]any{{"variant_id": other.Large.ID, "sale_price": 1, "allocation": 1}}}, "items[0].variant_id"},
-			"twice the variant":  {map[string]any{"items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": 1, "allocation": 1}, {"variant_id": sh.Large.ID, "sale_price": 1, "allocation": 1}}}, "items[1].variant_id"},
-			"no allocation":      {map[string]any{"items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": 1, "allocation": 0}}}, "items[0].allocation"},
-			"already over":       {map[string]any{"starts_at": time.Now().Add(-2 * time.Hour), "ends_at": time.Now().Add(-time.Hour)}, "ends_at"},
-			"no items":           {map[string]any{"items": []map[string]any{}}, "items"},
-			"a limit past int64": {map[string]any{"per_customer_limit": 1e20}, "per_customer_limit"},
+			"window backwards":    {map[string]any{"ends_at": start.Add(-time.Minute)}, "ends_at"},
+			"over regular price":  {map[string]any{"items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": 4001, "allocation": 1}}}, "items[0].sale_price"},
+			"another store's":     {map[string]any{"items": []map[string]any{{"variant_id": other.Large.ID, "sale_price": 1, "allocation": 1}}}, "items[0].variant_id"},
+			"twice the variant":   {map[string]any{"items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": 1, "allocation": 1}, {"variant_id": sh.Large.ID, "sale_price": 1, "allocation": 1}}}, "items[1].variant_id"},
+			"no allocation":       {map[string]any{"items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": 1, "allocation": 0}}}, "items[0].allocation"},
+			"already over":        {map[string]any{"starts_at": time.Now().Add(-2 * time.Hour), "ends_at": time.Now().Add(-time.Hour)}, "ends_at"},
+			"no items":            {map[string]any{"items": []map[string]any{}}, "items"},
+			"a limit past int64":  {map[string]any{"per_customer_limit": 1e20}, "per_customer_limit"},
+			"a negative price":    {map[string]any{"items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": -1, "allocation": 1}}}, "items[0].sale_price"},
+			"a price past bounds": {map[string]any{"items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": 1e13, "allocation": 1}}}, "items[0].sale_price"},
+			"too much allocated":  {map[string]any{"items": []map[string]any{{"variant_id": sh.Large.ID, "sale_price": 1, "allocation": 10_000_001}}}, "items[0].allocation"},
 		} {
 			body := map[string]any{}
 			for k, v := range good {
@@ -133,20 +137,22 @@ func TestConsoleFlashSales(t *testing.T) {
 			t.Fatalf("sale above the regular price: %d", r.Status)
 		}
 		// In the member's language, the services' messages too.
-		postForm(c, "/admin/language", url.Values{"csrf": {csrf}, "language": {"zh-CN"}})
-		backwards := url.Values{}
-		for k, vs := range form {
-			backwards[k] = vs
+		language := func(lang string) {
+			t.Helper()
+			if r := postForm(c, "/admin/language", url.Values{"csrf": {csrf}, "language": {lang}}); r.Status != http.StatusSeeOther {
+				t.Fatalf("choose %s: %d", lang, r.Status)
+			}
 		}
+		language("zh-CN")
+		backwards := maps.Clone(form)
 		backwards.Set("ends_at", start.Add(-time.Hour).Format("2006-01-02T15:04"))
-		zh := string(postForm(c, "/admin/flash-sales", backwards).Body)
-		if !strings.Contains(zh, "须晚于开始时间") {
-			t.Fatal("a sale ending before it starts: the console in Chinese does not say so in Chinese")
+		if r := postForm(c, "/admin/flash-sales", backwards); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "须晚于开始时间") {
+			t.Fatalf("a sale ending before it starts: the console in Chinese does not say so in Chinese (%d)", r.Status)
 		}
-		if zh := string(postForm(c, "/admin/flash-sales", form).Body); !strings.Contains(zh, "不能高于原价（40.00）") {
-			t.Fatal("a sale above the regular price: the console in Chinese does not say so in Chinese")
+		if r := postForm(c, "/admin/flash-sales", form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "不能高于原价（40.00）") {
+			t.Fatalf("a sale above the regular price: the console in Chinese does not say so in Chinese (%d)", r.Status)
 		}
-		postForm(c, "/admin/language", url.Values{"csrf": {csrf}, "language": {"en"}})
+		language("en")
 		form.Set("price_0", "29.90")
 		form.Set("sku_1", "NO-SUCH-SKU")
 		form.Set("price_1", "1")
@@ -201,10 +207,20 @@ func TestConsoleFlashSales(t *testing.T) {
 		// A member of the staff role sees the sales, without the forms
 		// that would only answer "this needs the admin role".
 		createStaff(t, sh.Owner, "clerk@acme.example.com", "staff")
-		clerk, _ := consoleSignIn(t, s, &merchant{Handle: sh.Handle, Email: "clerk@acme.example.com", Password: "staff password 1"})
+		clerk, clerkCSRF := consoleSignIn(t, s, &merchant{Handle: sh.Handle, Email: "clerk@acme.example.com", Password: "staff password 1"})
 		if page := string(clerk.do("GET", "/admin/flash-sales", nil).must(t, http.StatusOK, nil).Body); !strings.Contains(page, "Midnight madness") ||
 			strings.Contains(page, `action="/admin/flash-sales"`) || strings.Contains(page, "/end\"") || strings.Contains(page, "/schedule\"") {
 			t.Fatal("a staff member's sales page: want the sale listed, without the new-sale and end forms")
+		}
+		// ... nor may they change its times, in the console or the API.
+		if r := postForm(clerk, schedule, url.Values{"csrf": {clerkCSRF}, "ends_at": {moved.Add(2 * time.Hour).Format("2006-01-02T15:04")}}); r.Status != http.StatusForbidden {
+			t.Fatalf("a staff member reschedules in the console: %d", r.Status)
+		}
+		clerkAPI := s.login(t, sh.Handle, "clerk@acme.example.com", "staff password 1")
+		clerkAPI.do("PATCH", "/api/v1/flash-sales/"+id, map[string]any{"ends_at": moved.Add(2 * time.Hour)}).mustProblem(t, http.StatusForbidden, "forbidden")
+		sh.Owner.do("GET", "/api/v1/flash-sales", nil).must(t, 200, &list)
+		if !list.Data[0].EndsAt.Equal(moved.Add(time.Hour).Truncate(time.Minute)) {
+			t.Fatalf("a staff member's change was kept: ends %s", list.Data[0].EndsAt)
 		}
 		if page := string(c.do("GET", "/admin/flash-sales", nil).Body); !strings.Contains(page, `action="/admin/flash-sales"`) || !strings.Contains(page, "/end\"") {
 			t.Fatal("the owner's sales page lacks its forms")
@@ -294,9 +310,7 @@ func TestFlashSaleReschedule(t *testing.T) {
 		}
 		anon := s.client(t)
 		waitFor(t, func() bool {
-			var shown flashSaleJSON
-			anon.do("GET", "/api/v1/storefront/acme/flash-sales/"+running.ID, nil).must(t, http.StatusOK, &shown)
-			return shown.EndsAt.Equal(later)
+			return publicSale(t, anon, "acme", running.ID).EndsAt.Equal(later)
 		}, "shoppers see the sale's new end")
 
 		sh.Owner.do("POST", path+"/end", nil).must(t, http.StatusOK, nil)

@@ -9,19 +9,29 @@ import (
 	"time"
 )
 
-var hiddenInput = regexp.MustCompile(`name="(csrf|key)" value="([^"]*)"`)
+var hiddenInput = regexp.MustCompile(`name="(csrf|key|once)" value="([^"]*)"`)
+
+// pageFields reads the hidden fields of a page's forms (csrf, key, once),
+// to post as the page would.
+func pageFields(t *testing.T, c *client, path string) url.Values {
+	t.Helper()
+	fields := url.Values{}
+	for _, m := range hiddenInput.FindAllStringSubmatch(string(c.do("GET", path, nil).must(t, http.StatusOK, nil).Body), -1) {
+		fields.Set(m[1], m[2])
+	}
+	return fields
+}
 
 // saleForm reads a sale page's form, filled in for a shopper.
 func saleForm(t *testing.T, c *client, path, variantID, email string) url.Values {
 	t.Helper()
-	page := c.do("GET", path, nil).must(t, http.StatusOK, nil)
-	form := url.Values{"variant_id": {variantID}, "quantity": {"1"}, "email": {email}, "name": {"Ada Lovelace"},
-		"line1": {"1 Infinite Loop"}, "city": {"Cupertino"}, "region": {"CA"}, "country": {"US"}}
-	for _, m := range hiddenInput.FindAllStringSubmatch(string(page.Body), -1) {
-		form.Set(m[1], m[2])
-	}
+	form := pageFields(t, c, path)
 	if form.Get("csrf") == "" || form.Get("key") == "" {
-		t.Fatalf("the sale page has no form: %s", page.Body)
+		t.Fatalf("the sale page %s has no form", path)
+	}
+	for k, v := range map[string]string{"variant_id": variantID, "quantity": "1", "email": email, "name": "Ada Lovelace",
+		"line1": "1 Infinite Loop", "city": "Cupertino", "region": "CA", "country": "US"} {
+		form.Set(k, v)
 	}
 	return form
 }
@@ -132,10 +142,10 @@ func TestStorefrontFlashSaleFormSentAgain(t *testing.T) {
 		salePath := "/s/acme/flash-sales/" + sale.ID
 		c := s.client(t)
 		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		register := url.Values{"email": {"ada@example.com"}, "password": {"analytical engine"}, "name": {strings.Repeat("A", 101)}}
-		for _, m := range hiddenInput.FindAllStringSubmatch(string(c.do("GET", "/s/acme/account/register", nil).must(t, http.StatusOK, nil).Body), -1) {
-			register.Set(m[1], m[2])
-		}
+		register := pageFields(t, c, "/s/acme/account/register")
+		register.Set("email", "ada@example.com")
+		register.Set("password", "analytical engine")
+		register.Set("name", strings.Repeat("A", 101))
 		// A name too long is said next to it, once, and kept as typed.
 		r := postForm(c, "/s/acme/account/register", register)
 		if page := string(r.Body); r.Status != http.StatusUnprocessableEntity || !strings.Contains(page, `id="name-error">must be at most 100 characters`) ||

@@ -128,16 +128,7 @@ func TestStorefrontErrorsInChinese(t *testing.T) {
 		c := s.client(t)
 		c.do("GET", "/lang?to=zh-CN&back=/s/acme/", nil).must(t, http.StatusOK, nil)
 		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-		csrf := func(path string) string {
-			t.Helper()
-			for _, m := range hiddenInput.FindAllStringSubmatch(string(c.do("GET", path, nil).must(t, http.StatusOK, nil).Body), -1) {
-				if m[1] == "csrf" {
-					return m[2]
-				}
-			}
-			t.Fatalf("%s has no form", path)
-			return ""
-		}
+		csrf := func(path string) string { return pageFields(t, c, path).Get("csrf") }
 
 		// More than is in stock (10).
 		r := postForm(c, "/s/acme/cart/add", url.Values{"csrf": {csrf("/s/acme/products/" + sh.Product.Handle)}, "variant_id": {sh.Small.ID}, "quantity": {"11"}})

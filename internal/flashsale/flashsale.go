@@ -211,7 +211,7 @@ func (s *Service) Create(ctx context.Context, tenantID string, in NewSale) (*Sal
 		if len(fe) > 0 {
 			return nimbus.Invalid(fe...)
 		}
-		if err := notInAnotherSale(ctx, tx, sale, ids); err != nil {
+		if err := notInAnotherSale(ctx, tx, sale); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO flash_sales (id, tenant_id, title, starts_at, ends_at, per_customer_limit, accounts_only,
@@ -239,13 +239,14 @@ func (s *Service) Create(ctx context.Context, tenantID string, in NewSale) (*Sal
 // another sale for part of its window, as it runs from now on: two would
 // each give a customer its limit and offer their allocations together (a
 // console form sent twice made two). The variants' rows are locked first,
-// so that two sales set up at once cannot both pass.
-func notInAnotherSale(ctx context.Context, tx *db.TenantTx, sale *Sale, ids []string) error {
+// so that two sales set up at once cannot both pass. Item i's error is on
+// items[i].
+func notInAnotherSale(ctx context.Context, tx *db.TenantTx, sale *Sale) error {
 	args := []any{tx.TenantID()}
-	for _, id := range ids {
-		args = append(args, id)
+	for _, it := range sale.Items {
+		args = append(args, it.VariantID)
 	}
-	in := `(` + db.Placeholders(len(ids)) + `)`
+	in := `(` + db.Placeholders(len(sale.Items)) + `)`
 	if tx.Dialect() == db.Postgres { // SQLite's write transactions run one at a time
 		// NO KEY: the rows that refer to a variant (order lines, stock
 		// moves) still go in meanwhile; a second sale's check waits.
@@ -275,8 +276,8 @@ func notInAnotherSale(ctx context.Context, tx *db.TenantTx, sale *Sale, ids []st
 		return err
 	}
 	var fe []nimbus.FieldError
-	for i, id := range ids {
-		if other, ok := taken[id]; ok {
+	for i, it := range sale.Items {
+		if other, ok := taken[it.VariantID]; ok {
 			fe = append(fe, nimbus.Fieldf(fmt.Sprintf("items[%d].variant_id", i), "field.other_sale", "is in another sale at that time (%s)", other))
 		}
 	}
@@ -371,11 +372,7 @@ func (s *Service) Reschedule(ctx context.Context, tenantID, id string, startsAt,
 		if len(fe) > 0 {
 			return nimbus.Invalid(fe...)
 		}
-		ids := make([]string, len(sale.Items))
-		for i, it := range sale.Items {
-			ids[i] = it.VariantID
-		}
-		if err := notInAnotherSale(ctx, tx, sale, ids); err != nil {
+		if err := notInAnotherSale(ctx, tx, sale); err != nil {
 			return err
 		}
 		sale.UpdatedAt = tx.Now

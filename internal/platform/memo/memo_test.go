@@ -263,15 +263,22 @@ func TestForget(t *testing.T) {
 }
 
 // TestRefreshesAreBounded: stale keys start at most defaultRefreshes
-// background reads at once, or the bound WithRefreshes sets; the others
-// are answered as they are, without one.
+// background reads at once, or the bound WithRefreshes sets (at least
+// one); the others are answered as they are, without one.
 func TestRefreshesAreBounded(t *testing.T) {
-	for _, bound := range []int{0, 2, 5} { // 0: the default
+	for _, tc := range []struct {
+		name string
+		set  func(*Cache[string]) *Cache[string]
+		want int
+	}{
+		{"the default", func(c *Cache[string]) *Cache[string] { return c }, defaultRefreshes},
+		{"2", func(c *Cache[string]) *Cache[string] { return c.WithRefreshes(2) }, 2},
+		{"5", func(c *Cache[string]) *Cache[string] { return c.WithRefreshes(5) }, 5},
+		{"0", func(c *Cache[string]) *Cache[string] { return c.WithRefreshes(0) }, 1},
+		{"-3", func(c *Cache[string]) *Cache[string] { return c.WithRefreshes(-3) }, 1},
+	} {
 		c, clk := newTestCache()
-		want := defaultRefreshes
-		if bound > 0 {
-			c, want = c.WithRefreshes(bound), bound
-		}
+		c, want := tc.set(c), tc.want
 		ctx := context.Background()
 		keys := []string{"a", "b", "c", "d", "e", "f"}
 		for _, k := range keys {
@@ -293,7 +300,7 @@ func TestRefreshesAreBounded(t *testing.T) {
 		close(release)
 		c.background.Wait()
 		if running != want || int(reads.Load()) != want {
-			t.Fatalf("bound %d: %d refreshes running, %d reads, for %d stale keys; want %d", bound, running, reads.Load(), len(keys), want)
+			t.Fatalf("bound %s: %d refreshes running, %d reads, for %d stale keys; want %d", tc.name, running, reads.Load(), len(keys), want)
 		}
 	}
 }
