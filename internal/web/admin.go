@@ -160,10 +160,7 @@ func (c *Console) staff(h staffHandler) http.HandlerFunc {
 					c.fail(v, err)
 				}
 			}))
-			if code := nimbus.ErrorCode(err); code == nimbus.EIDEMPOTENCY || code == nimbus.EINVALID {
-				// The page was sent once with other fields, or its key altered.
-				err = nimbus.Errorkf(nimbus.ECONFLICT, "form.sent", "This form was already sent with other values: go back, reload the page and try again.")
-			}
+			err = onceError(err)
 		} else {
 			err = h(v)
 		}
@@ -171,6 +168,21 @@ func (c *Console) staff(h staffHandler) http.HandlerFunc {
 			c.fail(v, err)
 		}
 	}
+}
+
+// onceError is what the console says when a form's key stopped its post
+// before the work ran (httpx.Idempotency.Form), in the page's language as
+// every other refusal is; other errors are as they are.
+func onceError(err error) error {
+	switch nimbus.ErrorCode(err) {
+	case nimbus.EIDEMPOTENCY, nimbus.EINVALID: // sent once with other fields, or its key altered
+		return nimbus.Errorkf(nimbus.ECONFLICT, "form.sent", "This form was already sent with other values: go back, reload the page and try again.")
+	case nimbus.EIDEMPOTENCYBUSY: // the first post with the key still runs after the wait for it
+		return nimbus.Errorkf(nimbus.EIDEMPOTENCYBUSY, "form.still_running", "This form is still being sent: wait a moment, then reload the page to see whether it went through.")
+	case nimbus.EMALFORMED:
+		return nimbus.Errorkf(nimbus.EMALFORMED, "form.unreadable", "The form could not be read: go back, reload the page and try again.")
+	}
+	return err
 }
 
 // public runs h for anyone (the sign-in page).

@@ -194,6 +194,40 @@ func TestWholeErrorsInTheVisitorsLanguage(t *testing.T) {
 	}
 }
 
+// TestFormRefusalsInTheMembersLanguage: what httpx.Idempotency.Form
+// refuses a console post with (in its API's English) reaches the page in
+// the member's language, with a status that says the same; an error of the
+// work itself is left as it is.
+func TestFormRefusalsInTheMembersLanguage(t *testing.T) {
+	c, err := loadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		err  error
+		code string
+		key  string
+	}{
+		{nimbus.Errorf(nimbus.EIDEMPOTENCY, "this Idempotency-Key was used for a different request"), nimbus.ECONFLICT, "form.sent"},
+		{nimbus.Invalid(nimbus.FieldError{Field: "Idempotency-Key", Message: "at most 255 printable ASCII characters"}), nimbus.ECONFLICT, "form.sent"},
+		{nimbus.Errorf(nimbus.EIDEMPOTENCYBUSY, "a request with this Idempotency-Key is still being processed; retry later"), nimbus.EIDEMPOTENCYBUSY, "form.still_running"},
+		{nimbus.Errorf(nimbus.EMALFORMED, "could not read the form"), nimbus.EMALFORMED, "form.unreadable"},
+	} {
+		got := onceError(tc.err)
+		if nimbus.ErrorCode(got) != tc.code {
+			t.Errorf("%v: code %s, want %s", tc.err, nimbus.ErrorCode(got), tc.code)
+		}
+		zh, en := c.errorMessage("zh-CN", got), c.errorMessage("en", got)
+		if zh != c.translate("zh-CN", tc.key) || en != c.translate("en", tc.key) || zh == en {
+			t.Errorf("%v: pages say %q and %q, want the catalog's %q in each language", tc.err, zh, en, tc.key)
+		}
+	}
+	work := nimbus.Errorkf(nimbus.ESTOCK, "error.only_left_of", "only %d of %s left in stock", 3, "TEA-100")
+	if got := onceError(work); got != error(work) {
+		t.Errorf("the work's own error became %v", got)
+	}
+}
+
 // apiOnlyErrors are the nimbus.Errorf messages that pages never show, so
 // that they stay in English without a key (TestEveryErrorNamesItsMessage),
 // each with why only the API has it.
