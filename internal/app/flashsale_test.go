@@ -1,9 +1,12 @@
 package app_test
 
 import (
+	"fmt"
+	"html"
 	"maps"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -245,6 +248,72 @@ func TestConsoleFlashSales(t *testing.T) {
 		r = postForm(c, schedule, url.Values{"csrf": {csrf}, "ends_at": {moved.Add(2 * time.Hour).Format("2006-01-02T15:04")}})
 		if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "the sale has ended; set up a new one") || !strings.Contains(string(r.Body), `action="/admin/flash-sales"`) {
 			t.Fatalf("changing an ended sale: %d", r.Status)
+		}
+	})
+}
+
+// TestConsoleSalesPastTheFirstPage: a row's forms on a later page of the
+// sales list post with that page's cursor, so that a refused change shows
+// on its row again (not only as the page's general alert), and a kept one
+// or an end goes back to the page it was made on.
+func TestConsoleSalesPastTheFirstPage(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		c, csrf := consoleSignIn(t, s, sh.merchant)
+		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		day := time.Now().Add(24 * time.Hour).Truncate(time.Hour)
+		for i := range 51 { // a page holds 50
+			at := day.Add(time.Duration(i) * time.Hour)
+			sh.Owner.do("POST", "/api/v1/flash-sales", map[string]any{"title": fmt.Sprint("Hour ", i), "starts_at": at, "ends_at": at.Add(time.Hour),
+				"items": []map[string]any{{"variant_id": sh.Small.ID, "sale_price": 1000, "allocation": 1}}}).must(t, http.StatusCreated, nil)
+		}
+		first := string(c.do("GET", "/admin/flash-sales", nil).must(t, http.StatusOK, nil).Body)
+		next := regexp.MustCompile(`href="(/admin/flash-sales\?cursor=[^"]+)"`).FindStringSubmatch(first)
+		if next == nil {
+			t.Fatal("51 sales: the list has no next page")
+		}
+		later := html.UnescapeString(next[1])
+		page := string(c.do("GET", later, nil).must(t, http.StatusOK, nil).Body)
+		row := regexp.MustCompile(`action="(/admin/flash-sales/(\w+)/schedule\?cursor=[^"]+)"`).FindStringSubmatch(page)
+		if row == nil {
+			t.Fatal("the later page's row posts without its page's cursor")
+		}
+		schedule, id := html.UnescapeString(row[1]), row[2]
+		if strings.Contains(first, "/admin/flash-sales/"+id+"/") {
+			t.Fatal("the later page's sale is on the first page too")
+		}
+		var sale flashSaleJSON
+		sh.Owner.do("GET", "/api/v1/flash-sales/"+id, nil).must(t, http.StatusOK, &sale)
+		shanghai, err := time.LoadLocation("Asia/Shanghai")
+		if err != nil {
+			t.Fatal(err)
+		}
+		typed := sale.StartsAt.In(shanghai).Add(-time.Hour).Format("2006-01-02T15:04")
+		r := postForm(c, schedule, url.Values{"csrf": {csrf}, "once": {pageFields(t, c, later).Get("once")}, "ends_at": {typed}})
+		body := string(r.Body)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(body, "Ends (store time): must be after the start") ||
+			!strings.Contains(body, `value="`+typed+`"`) || !strings.Contains(body, "/admin/flash-sales/"+id+"/schedule") {
+			t.Fatalf("a refused change on the later page: %d, want its row with why and what was typed", r.Status)
+		}
+		var got flashSaleJSON
+		if sh.Owner.do("GET", "/api/v1/flash-sales/"+id, nil).must(t, http.StatusOK, &got); !got.EndsAt.Equal(sale.EndsAt) {
+			t.Fatalf("the refused change moved the end to %s", got.EndsAt)
+		}
+		kept := sale.EndsAt.In(shanghai).Add(30 * time.Minute).Format("2006-01-02T15:04")
+		r = postForm(c, schedule, url.Values{"csrf": {csrf}, "once": {pageFields(t, c, later).Get("once")}, "ends_at": {kept}})
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), later+"&done=") {
+			t.Fatalf("a kept change: %d to %q, want back to %q", r.Status, r.Header.Get("Location"), later)
+		}
+		if sh.Owner.do("GET", "/api/v1/flash-sales/"+id, nil).must(t, http.StatusOK, &got); !got.EndsAt.Equal(sale.EndsAt.Add(30 * time.Minute)) {
+			t.Fatalf("the kept change: ends %s, want %s", got.EndsAt, sale.EndsAt.Add(30*time.Minute))
+		}
+		end := strings.Replace(schedule, "/schedule?", "/end?", 1)
+		if !strings.Contains(page, `action="`+html.EscapeString(end)+`"`) {
+			t.Fatalf("the later page's end form does not post with its page (%s)", end)
+		}
+		if r := postForm(c, end, url.Values{"csrf": {csrf}, "confirmed": {"yes"}}); r.Status != http.StatusSeeOther ||
+			!strings.HasPrefix(r.Header.Get("Location"), later+"&done=") {
+			t.Fatalf("end on the later page: %d to %q", r.Status, r.Header.Get("Location"))
 		}
 	})
 }

@@ -41,6 +41,9 @@ type flashSalesPage struct {
 	Rows  []int
 	Form  map[string]string
 	Next  string
+	// Cursor is the page's own, past the first page: a row's forms post
+	// with it, so that an answer shows the same rows.
+	Cursor string
 	// CanEdit: the member may set up and end sales (an admin); staff see them.
 	CanEdit bool
 }
@@ -60,7 +63,8 @@ func (c *Console) renderFlashSales(v *staffVisit, status int, form, fields map[s
 		p.Error = c.messages.translate(v.lang, "error.fix")
 	}
 	now := c.FlashSales.DB.Now()
-	list, err := httpx.List(httpx.PageParams{Limit: 50, Cursor: v.r.URL.Query().Get("cursor")}, func(after string, n int) ([]*flashsale.Sale, error) {
+	p.Cursor = v.r.URL.Query().Get("cursor")
+	list, err := httpx.List(httpx.PageParams{Limit: 50, Cursor: p.Cursor}, func(after string, n int) ([]*flashsale.Sale, error) {
 		return c.FlashSales.FindAll(v.ctx(), v.store.ID, after, n)
 	}, func(s *flashsale.Sale) flashsale.SaleView { return flashsale.ViewSale(s, now) }, func(s flashsale.SaleView) string { return s.ID })
 	if err != nil {
@@ -182,8 +186,16 @@ func (c *Console) endFlashSale(v *staffVisit) error {
 	if _, err := c.FlashSales.End(v.ctx(), v.store.ID, v.r.PathValue("id")); err != nil {
 		return err
 	}
-	back(v, "/admin/flash-sales", "saved")
+	back(v, salesPage(v), "saved")
 	return nil
+}
+
+// salesPage is the page of the sales list a row's form was on.
+func salesPage(v *staffVisit) string {
+	if q := url(map[string]string{"cursor": v.r.URL.Query().Get("cursor")}); q != "" {
+		return "/admin/flash-sales?" + q
+	}
+	return "/admin/flash-sales"
 }
 
 // rescheduleFlashSale changes when a sale runs (the row's form: both times
@@ -210,7 +222,7 @@ func (c *Console) rescheduleFlashSale(v *staffVisit) error {
 	}
 	starts, ends := at("starts_at", "admin.flash_sales.starts", sale.StartsAt), at("ends_at", "admin.flash_sales.ends", sale.EndsAt)
 	if len(bad) == 0 && starts.IsZero() && ends.IsZero() {
-		back(v, "/admin/flash-sales", "saved") // nothing changed
+		back(v, salesPage(v), "saved") // nothing changed
 		return nil
 	}
 	status := http.StatusUnprocessableEntity
@@ -218,7 +230,7 @@ func (c *Console) rescheduleFlashSale(v *staffVisit) error {
 		_, err = c.FlashSales.Reschedule(v.ctx(), v.store.ID, sale.ID, starts, ends)
 		switch nimbus.ErrorCode(err) {
 		case "":
-			back(v, "/admin/flash-sales", "saved")
+			back(v, salesPage(v), "saved")
 			return nil
 		case nimbus.ECONFLICT: // it ended meanwhile
 			status, bad = http.StatusConflict, []string{c.messages.errorMessage(v.lang, err)}
