@@ -90,7 +90,7 @@ func TestFlashSaleCrash(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range buyers {
 				wg.Go(func() {
-					r, _ := c.send("POST", buy, body(i), "Idempotency-Key", key(i))
+					r := sendBuy(c, buy, body(i), "Idempotency-Key", key(i))
 					if r.Status != http.StatusCreated {
 						return // sold out, or cut off by the crash
 					}

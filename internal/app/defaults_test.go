@@ -47,7 +47,7 @@ func TestInFlightFollowsTheBackend(t *testing.T) {
 		{[]string{"--data-dir", "d"}, nil, flashsale.DefaultInFlight(db.SQLite)},
 		{[]string{"--database-url", "postgres://x"}, nil, flashsale.DefaultInFlight(db.Postgres)},
 		{nil, map[string]string{"NIMBUS_DATABASE_URL": "postgres://x"}, flashsale.DefaultInFlight(db.Postgres)},
-		{[]string{"--database-url", "postgres://x", "--flash-sale-in-flight", "250"}, nil, 250},
+		{[]string{"--database-url", "postgres://x", "--flash-sale-in-flight", "275"}, nil, 275},
 		{[]string{"--database-url", "postgres://x"}, map[string]string{"NIMBUS_FLASH_SALE_IN_FLIGHT": "350"}, 350},
 	} {
 		env := Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return c.env[k] }}

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nimbuscommerce/nimbus/internal/app"
+	"github.com/nimbuscommerce/nimbus/internal/flashsale"
+	"github.com/nimbuscommerce/nimbus/internal/platform/db"
 )
 
 type flashSaleJSON struct {
@@ -387,6 +391,23 @@ func TestFlashSaleReschedule(t *testing.T) {
 		sh.Owner.do("GET", "/api/v1/flash-sales/"+second.ID, nil).must(t, http.StatusOK, &got)
 		if !got.StartsAt.Equal(day.Add(3 * time.Hour)) {
 			t.Fatalf("the other sale moved: %+v", got)
+		}
+	})
+}
+
+// TestFlashSaleRampFollowsTheBackend: a server's sales start their bursts
+// from its database's ramp (PostgreSQL's round trips make the first
+// batches slow), unless the config says otherwise.
+func TestFlashSaleRampFollowsTheBackend(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		d := s.FlashSales.DB.Dialect()
+		if got, want := s.FlashSales.Burst.Ramp, flashsale.DefaultRamp(d); got != want || (d == db.Postgres) != (got > 0) {
+			t.Fatalf("ramp %d on %v, want %d, and one only on PostgreSQL", got, d, want)
+		}
+	})
+	forEachBackendWith(t, app.Config{FlashSale: flashsale.Burst{Ramp: -1}}, func(t *testing.T, s *testServer) {
+		if got := s.FlashSales.Burst.Ramp; got != -1 {
+			t.Fatalf("a configured ramp (none) became %d", got)
 		}
 	})
 }

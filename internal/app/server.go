@@ -102,6 +102,9 @@ func NewServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, e
 		"manual": payment.ManualProvider{},
 	}}
 	burst := cfg.FlashSale
+	if burst.Ramp == 0 {
+		burst.Ramp = flashsale.DefaultRamp(d.Dialect())
+	}
 	if cfg.MaxWrites > 0 {
 		// Sales running together keep a quarter of the write slots free.
 		burst.InFlightAllSales = cfg.MaxWrites * 3 / 4

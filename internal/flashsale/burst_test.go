@@ -67,6 +67,58 @@ func TestAdmitTakesTheNodesShare(t *testing.T) {
 	}
 }
 
+// TestAdmitRampsUp: a burst starts with the ramp (each node its share),
+// grows by one place for each buy answered, up to the sale's bound, and
+// starts again from the ramp once the sale has had none in flight.
+func TestAdmitRampsUp(t *testing.T) {
+	nodes := 1
+	s := &Service{Burst: Burst{InFlightPerSale: 10, Ramp: 4}, Nodes: func() int { return nodes }}
+	var leave []func()
+	admitted := func() int {
+		n := 0
+		for ; n < 20; n++ {
+			l, err := s.admit("ten_a", "fls_1")
+			if err != nil {
+				if nimbus.ErrorCode(err) != nimbus.ETOOMANY || !s.full("ten_a", "fls_1") {
+					t.Fatalf("refused with %v, full %v", err, s.full("ten_a", "fls_1"))
+				}
+				break
+			}
+			leave = append(leave, l)
+		}
+		return n
+	}
+	if n := admitted(); n != 4 {
+		t.Fatalf("a burst's first moment admitted %d, want the ramp, 4", n)
+	}
+	leave[0]()
+	leave[1]()
+	if n := admitted(); n != 4 { // 2 in flight, 2 answered: 4 + 2 places
+		t.Fatalf("after 2 answers the sale admitted %d more, want 4", n)
+	}
+	for _, l := range leave[2:6] {
+		l()
+	}
+	if n := admitted(); n != 8 { // 2 in flight, 6 answered: 4 + 6 places, the bound
+		t.Fatalf("after 6 answers the sale admitted %d more, want 8 (up to its bound, 10)", n)
+	}
+	if _, err := s.admit("ten_a", "fls_2"); err != nil {
+		t.Fatalf("another sale's burst is held back by this one's ramp: %v", err)
+	}
+	for _, l := range leave[6:] {
+		l()
+	}
+	leave = nil
+	nodes = 2
+	if n := admitted(); n != 2 {
+		t.Fatalf("a new burst on one node of two admitted %d, want half the ramp, 2", n)
+	}
+	s.Burst.Ramp = 0
+	if n := admitted(); n != 3 {
+		t.Fatalf("without a ramp the node admitted %d more, want 3 (its share of the bound, 5)", n)
+	}
+}
+
 // TestAdmitBoundsAllSales: sales running together share the node's bound,
 // each still within its own.
 func TestAdmitBoundsAllSales(t *testing.T) {
