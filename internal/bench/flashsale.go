@@ -207,9 +207,11 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 		})
 	}
 	var wg, ready sync.WaitGroup
+	conns := make([]*conn, o.Buyers)
 	for i := range o.Buyers {
 		n := i % len(nodes)
 		c := &conn{addr: hosts[n]}
+		conns[i] = c
 		ready.Add(1)
 		wg.Go(func() {
 			// Connected before the sale opens, as a shopper waiting on its
@@ -237,6 +239,9 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	close(stopSampling)
 	cpuSteps := <-sampled
 	cpu1 := readCPU()
+	for _, c := range conns {
+		c.close()
+	}
 	stopSale()
 	stopProbe()
 	other := <-probe
@@ -449,11 +454,12 @@ func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, cpu []cpuS
 }
 
 // buyUntilDone buys one unit at a time until the sale is sold out or the
-// buyer's limit is reached. Overload answers are retried after Retry-After,
+// buyer's limit is reached. The connection stays open, as a shopper's
+// browser keeps it after the answer: the caller closes it once the sale
+// is over. Overload answers are retried after Retry-After,
 // unclear failures at once, both with the same key.
 func buyUntilDone(ctx context.Context, c *conn, url string, fields map[string]any) *buyOutcome {
 	body, _ := json.Marshal(fields) // a map of strings and numbers always marshals
-	defer c.close()
 	b := &buyOutcome{lastBody: body}
 	key := randomHex(16)
 	failures := 0
