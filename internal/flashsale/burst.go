@@ -110,8 +110,8 @@ func DefaultInFlight(d db.Dialect) int {
 
 // DefaultRamp is the Burst.Ramp of a node on d. On PostgreSQL a batch is
 // about thirty round trips to the database, and at a sale's first moment,
-// while the node reads the whole crowd's requests, each answer waits for
-// the goroutine that asked to be run again behind theirs: the first two
+// while the node reads the whole crowd's requests, each of the database's
+// answers wakes the batch's goroutine behind theirs in Go's run queue: the first two
 // batches took 110-120 ms to plan, against 4-19 ms later (BENCHMARKS.md,
 // 2026-11-27, 21:10), so buys admitted past what those two batches take
 // waited for a third. Admitting half a batch first and one more for each
