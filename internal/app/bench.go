@@ -207,7 +207,7 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 	inFlight := fs.Int("in-flight", flashsale.DefaultInFlight(db.SQLite), "buys of the sale the started servers work on at once, together (their --flash-sale-in-flight; default with --database-url: "+
 		strconv.Itoa(flashsale.DefaultInFlight(db.Postgres))+")")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (server and load) while the buyers run to this file")
-	timeline := fs.Bool("timeline", false, "print, for each quarter second of the sale, the orders acknowledged, the buys turned away, the CPU this process used and the p99 latency of the buys sent in it, ordered and turned away")
+	timeline := fs.Bool("timeline", false, "print, for each quarter second of the sale, the orders acknowledged, the buys turned away, the CPU this process used and the p99 latency of what was sent in it: buys ordered, buys turned away and another store's page")
 	watchers := fs.Int("watchers", 0, "shoppers with the sale's page open, each asking for the sale's JSON every 2 s as the page does")
 	if err := parse(fs, args, env.Getenv); err != nil {
 		return err

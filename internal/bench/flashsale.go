@@ -194,7 +194,7 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	path := salePath + "/orders"
 	outcomes := make([]*buyOutcome, o.Buyers)
 	probeCtx, stopProbe := context.WithCancel(ctx)
-	probe := make(chan []time.Duration, 1)
+	probe := make(chan []pageSample, 1)
 	start := make(chan struct{})
 	go func() { probe <- probeStore(probeCtx, o.BaseURL, o.OtherStore, start) }()
 	watched := make(chan []time.Duration, o.Watchers)
@@ -244,7 +244,11 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	}
 	stopSale()
 	stopProbe()
-	other := <-probe
+	pages := <-probe
+	other := make([]time.Duration, len(pages))
+	for i, p := range pages {
+		other[i] = p.took
+	}
 	watching.Wait()
 	close(watched)
 	var watchLat []time.Duration
@@ -276,7 +280,7 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 		}
 	}
 	if o.Timeline {
-		printTimeline(o.Out, t0, outcomes, append([]cpuSample{{at: t0, clock: cpu0}}, cpuSteps...))
+		printTimeline(o.Out, t0, outcomes, pages, append([]cpuSample{{at: t0, clock: cpu0}}, cpuSteps...))
 	}
 	var after []time.Duration
 	for _, b := range outcomes {
@@ -389,7 +393,7 @@ const timelineStep = 250 * time.Millisecond
 // step that got an order and of those turned away and, where the CPU clock
 // was read at both ends of a step (within half a step of them), the CPU the
 // process used, in each step from t0 to the last answer.
-func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, cpu []cpuSample) {
+func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, pages []pageSample, cpu []cpuSample) {
 	const step = timelineStep
 	var orders, refused []int
 	var sent [][]time.Duration      // by the step a buy that got an order was sent in
@@ -407,6 +411,10 @@ func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, cpu []cpuS
 			*counts = append(*counts, 0)
 		}
 		(*counts)[i]++
+	}
+	var pageBy [][]time.Duration // another store's pages, by the step they were asked in
+	for _, p := range pages {
+		bySend(&pageBy, p.sent.Add(p.took), p.took)
 	}
 	for _, b := range outcomes {
 		for j, at := range b.okAt {
@@ -440,7 +448,7 @@ func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, cpu []cpuS
 		for _, l := range []struct {
 			what string
 			by   [][]time.Duration
-		}{{"orders", sent}, {"turned away", refusedAt}} {
+		}{{"orders", sent}, {"turned away", refusedAt}, {"another store's page", pageBy}} {
 			if i < len(l.by) && len(l.by[i]) > 0 {
 				slices.Sort(l.by[i])
 				latencies = append(latencies, fmt.Sprintf("%s p99 %3.0f ms", l.what, pct(l.by[i], 99)))
@@ -578,10 +586,17 @@ func maxAge(cacheControl string) time.Duration {
 	return 0
 }
 
+// pageSample is one page asked for at sent, answered after took.
+type pageSample struct {
+	sent time.Time
+	took time.Duration
+}
+
 // probeStore fetches a product page of another store every 20 ms from the
-// sale's start until ctx ends and returns how long each took. (While the
-// buyers connect, before the sale, a page waits behind their handshakes.)
-func probeStore(ctx context.Context, base, store string, start <-chan struct{}) []time.Duration {
+// sale's start until ctx ends and returns when each was asked for and how
+// long it took. (While the buyers connect, before the sale, a page waits
+// behind their handshakes.)
+func probeStore(ctx context.Context, base, store string, start <-chan struct{}) []pageSample {
 	if store == "" {
 		return nil
 	}
@@ -595,7 +610,7 @@ func probeStore(ctx context.Context, base, store string, start <-chan struct{}) 
 		return nil
 	}
 	page := base + "/s/" + store + "/products/" + list.Data[0].Handle
-	var out []time.Duration
+	var out []pageSample
 	select {
 	case <-start:
 	case <-ctx.Done():
@@ -618,7 +633,7 @@ func probeStore(ctx context.Context, base, store string, start <-chan struct{}) 
 		io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		if res.StatusCode == http.StatusOK {
-			out = append(out, time.Since(t))
+			out = append(out, pageSample{t, time.Since(t)})
 		}
 	}
 }

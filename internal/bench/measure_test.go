@@ -72,14 +72,17 @@ func TestTimelineCountsEachQuarterSecond(t *testing.T) {
 	}
 	// Orders sent at 10, 200 and 230 ms (step 0), 250 (step 1), 600 (step
 	// 2); buys turned away sent at 15 and 0 ms (step 0), 300 (step 1) and
-	// 790 (step 3).
+	// 790 (step 3); another store's page asked for at 20 and 240 ms (step
+	// 0, answered in step 1) and 260 ms (step 1).
+	pages := []pageSample{{at(20), 15 * time.Millisecond}, {at(240), 120 * time.Millisecond}, {at(260), 9 * time.Millisecond}}
 	printTimeline(&out, t0, []*buyOutcome{
 		{okAt: []time.Time{at(100), at(600)}, okLat: ms(90, 400), rejAt: []time.Time{at(20)}, rejLat: ms(5)},
 		{okAt: []time.Time{at(300), at(310), at(620)}, okLat: ms(50, 80, 20), rejAt: []time.Time{at(30), at(400), at(800)}, rejLat: ms(30, 100, 10)}},
+		pages,
 		// read late at 260 ms; the reading due at 750 ms was missed
 		[]cpuSample{cpu(0, 1000), cpu(260, 1300), cpu(500, 1720), cpu(1000, 2000)})
-	want := "      0 ms:     1 orders (     4/s),     2 turned away,  300 ms CPU; sent now: orders p99 400 ms, turned away p99  30 ms\n" +
-		"    250 ms:     2 orders (     8/s),     1 turned away,  420 ms CPU; sent now: orders p99  50 ms, turned away p99 100 ms\n" +
+	want := "      0 ms:     1 orders (     4/s),     2 turned away,  300 ms CPU; sent now: orders p99 400 ms, turned away p99  30 ms, another store's page p99 120 ms\n" +
+		"    250 ms:     2 orders (     8/s),     1 turned away,  420 ms CPU; sent now: orders p99  50 ms, turned away p99 100 ms, another store's page p99   9 ms\n" +
 		"    500 ms:     2 orders (     8/s),     0 turned away; sent now: orders p99  20 ms\n" +
 		"    750 ms:     0 orders (     0/s),     1 turned away; sent now: turned away p99  10 ms\n"
 	if out.String() != want {
