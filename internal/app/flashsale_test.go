@@ -315,7 +315,13 @@ func TestConsoleSalesPastTheFirstPage(t *testing.T) {
 		if !strings.Contains(page, `action="`+html.EscapeString(end)+`"`) {
 			t.Fatalf("the later page's end form does not post with its page (%s)", end)
 		}
-		if r := postForm(c, end, url.Values{"csrf": {csrf}, "confirmed": {"yes"}}); r.Status != http.StatusSeeOther ||
+		// Ending asks first; the question's form posts to the page's address too.
+		question := string(postForm(c, end, url.Values{"csrf": {csrf}}).must(t, http.StatusOK, nil).Body)
+		confirmed := regexp.MustCompile(`<form method="post" action="([^"]+)" class="confirm">`).FindStringSubmatch(question)
+		if confirmed == nil || html.UnescapeString(confirmed[1]) != end {
+			t.Fatalf("the question posts to %v, want %s", confirmed, end)
+		}
+		if r := postForm(c, html.UnescapeString(confirmed[1]), url.Values{"csrf": {csrf}, "confirmed": {"yes"}}); r.Status != http.StatusSeeOther ||
 			!strings.HasPrefix(r.Header.Get("Location"), later+"&done=") {
 			t.Fatalf("end on the later page: %d to %q", r.Status, r.Header.Get("Location"))
 		}

@@ -46,7 +46,8 @@ type confirmPage struct {
 }
 
 // confirm asks before a destructive action: a post without confirmed=yes
-// shows the question and a form that posts the same values again, confirmed.
+// shows the question and a form that posts the same values again,
+// confirmed, to the same address (its query too: a list's page).
 func (c *Console) confirm(question, back string, h staffHandler) staffHandler {
 	return c.confirmIf(func(*staffVisit) bool { return true }, question, back, h)
 }
@@ -64,7 +65,7 @@ func (c *Console) confirmIf(destructive func(*staffVisit) bool, question, back s
 			}
 		}
 		p := confirmPage{adminBase: c.base(v, "", c.messages.translate(v.lang, "admin.confirm.title")),
-			Question: c.messages.translate(v.lang, question), Action: v.r.URL.Path, Back: back, Values: values}
+			Question: c.messages.translate(v.lang, question), Action: v.r.URL.RequestURI(), Back: back, Values: values}
 		return c.render(v, http.StatusOK, "confirm", &p)
 	}
 }
