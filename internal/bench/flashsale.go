@@ -390,7 +390,8 @@ const timelineStep = 250 * time.Millisecond
 
 // printTimeline writes how many orders were acknowledged, how many buys
 // were turned away for overload, the p99 latency of the buys sent in the
-// step that got an order and of those turned away and, where the CPU clock
+// step that got an order, of those turned away and of another store's
+// pages asked for in it and, where the CPU clock
 // was read at both ends of a step (within half a step of them), the CPU the
 // process used, in each step from t0 to the last answer.
 func printTimeline(w io.Writer, t0 time.Time, outcomes []*buyOutcome, pages []pageSample, cpu []cpuSample) {
