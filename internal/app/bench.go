@@ -155,6 +155,7 @@ func startBenchServer(ctx context.Context, cfg Config, env Env, demo bool, adjus
 	}
 	cfg.Addr, cfg.MaxBodyBytes, cfg.ShutdownTimeout, cfg.LogLevel = "127.0.0.1:0", 1<<20, 10*time.Second, "warn"
 	cfg.MaxWrites, cfg.FlashSale.InFlightPerSale, cfg.FlashSale.PerIP, cfg.FlashSale.PerCustomer = 1024, 0, 20, 5 // as served by default (0: the backend's)
+	cfg.FlashSale.TargetWait = flashsale.DefaultTargetWait
 	if cfg.LogFormat == "" {
 		cfg.LogFormat = "auto"
 	}
@@ -206,14 +207,15 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 	perCustomer := fs.Int64("per-customer", 0, "the sale's limit per customer (default: enough to ask for twice the stock)")
 	inFlight := fs.Int("in-flight", flashsale.DefaultInFlight(db.SQLite), "buys of the sale the started servers work on at once, together (their --flash-sale-in-flight; default with --database-url: "+
 		strconv.Itoa(flashsale.DefaultInFlight(db.Postgres))+")")
+	wait := fs.Duration("wait", flashsale.DefaultTargetWait, "how long a buy should take on average in the started servers (their --flash-sale-wait; 0: the in-flight bound stays put)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (server and load) while the buyers run to this file")
 	timeline := fs.Bool("timeline", false, "print, for each quarter second of the sale, the orders acknowledged, the buys turned away, the CPU this process used and the p99 latency of what was sent in it: buys ordered, buys turned away and another store's page")
 	watchers := fs.Int("watchers", 0, "shoppers with the sale's page open, each asking for the sale's JSON every 2 s as the page does")
 	if err := parse(fs, args, env.Getenv); err != nil {
 		return err
 	}
-	if *buyers < 1 || *stock < 1 || *inFlight < 1 || *watchers < 0 || *nodes < 1 {
-		return errors.New("--buyers, --stock, --in-flight and --nodes must be positive, --watchers not negative")
+	if *buyers < 1 || *stock < 1 || *inFlight < 1 || *watchers < 0 || *nodes < 1 || *wait < 0 {
+		return errors.New("--buyers, --stock, --in-flight and --nodes must be positive, --watchers and --wait not negative")
 	}
 	if *nodes > 1 && (cfg.DatabaseURL == "" || *target != "") {
 		return errors.New("--nodes above 1 must come with --database-url and without --target: the nodes share a PostgreSQL database (SQLite is served by one process)")
@@ -235,7 +237,7 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 		// guards a real sale against one client, would stop the benchmark's
 		// crowd. The per-customer limit stays on.
 		url, stop, err := startBenchServer(ctx, cfg, env, i == 0, func(c *Config) {
-			c.FlashSale.PerIP = 0
+			c.FlashSale.PerIP, c.FlashSale.TargetWait = 0, *wait
 			if given(fs, "in-flight") { // else the server's default for its backend
 				c.FlashSale.InFlightPerSale = *inFlight
 			}

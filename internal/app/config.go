@@ -53,6 +53,7 @@ func (c *Config) bindServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.ThemeDir, "theme-dir", "", "directory of storefront templates (templates/*.html) and static files (static/*) that replace the built-in ones")
 	fs.IntVar(&c.MaxWrites, "max-writes-in-flight", 1024, "writes (POST, PATCH, DELETE) served at once; past it a write gets 503 with Retry-After at once (0: no bound)")
 	fs.IntVar(&c.FlashSale.InFlightPerSale, "flash-sale-in-flight", flashsale.DefaultInFlight(db.SQLite), "buys of one flash sale served at once by all the nodes on the database together, each node its share (all sales together: at most three quarters of this node's --max-writes-in-flight, so that other writes still get in); past it a buy gets 429 with Retry-After at once (default with --database-url: "+strconv.Itoa(flashsale.DefaultInFlight(db.Postgres))+")")
+	fs.DurationVar(&c.FlashSale.TargetWait, "flash-sale-wait", flashsale.DefaultTargetWait, "how long a flash sale's buy should take on average: each node's bound on the sale's buys in flight moves between half and twice its share of --flash-sale-in-flight to keep to it (0: the bound stays put)")
 	fs.Float64Var(&c.FlashSale.PerIP, "flash-sale-ip-rate", 20, "flash sale buys per second allowed from one client address, with bursts of twice as many (0: no limit)")
 	fs.Float64Var(&c.FlashSale.PerCustomer, "flash-sale-customer-rate", 5, "flash sale buys per second allowed for one customer, with bursts of twice as many (0: no limit)")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted, in bytes")
@@ -140,6 +141,9 @@ func (c *Config) validate() error {
 	}
 	if c.Addr != "" && c.FlashSale.InFlightPerSale < 1 {
 		errs = append(errs, errors.New("--flash-sale-in-flight must be at least 1"))
+	}
+	if c.FlashSale.TargetWait < 0 {
+		errs = append(errs, errors.New("--flash-sale-wait must be 0 (a fixed bound) or more"))
 	}
 	if c.FlashSale.PerIP < 0 || c.FlashSale.PerCustomer < 0 {
 		errs = append(errs, errors.New("--flash-sale-ip-rate and --flash-sale-customer-rate must be 0 (no limit) or more"))

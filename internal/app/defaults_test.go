@@ -58,5 +58,12 @@ func TestInFlightFollowsTheBackend(t *testing.T) {
 		if got := cfg.FlashSale.InFlightPerSale; got != c.want {
 			t.Errorf("%v %v: %d buys in flight, want %d", c.args, c.env, got, c.want)
 		}
+		if got := cfg.FlashSale.TargetWait; got != flashsale.DefaultTargetWait {
+			t.Errorf("%v %v: target wait %v, want %v", c.args, c.env, got, flashsale.DefaultTargetWait)
+		}
+	}
+	cfg, err := parseConfig("serve", []string{"--flash-sale-wait", "0"}, Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}, (*Config).bindServe)
+	if err != nil || cfg.FlashSale.TargetWait != 0 {
+		t.Fatalf("--flash-sale-wait 0: %v, %v; want a fixed bound", cfg.FlashSale.TargetWait, err)
 	}
 }

@@ -179,6 +179,8 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 		{"migrate", "--data-dir", dir, "--log-level", "verbose"},
 		{"serve", "--data-dir", dir, "--flash-sale-in-flight", "0"},
 		{"serve", "--data-dir", dir, "--flash-sale-ip-rate", "-1"},
+		{"serve", "--data-dir", dir, "--flash-sale-wait", "-1s"},
+		{"bench", "flashsale", "--wait", "-1s"},
 		{"bench", "flashsale", "--in-flight", "-5"},
 		{"bench", "flashsale", "--nodes", "0"},
 		{"bench", "flashsale", "--nodes", "2"}, // SQLite: one process

@@ -122,10 +122,10 @@ func (q *queue) take() []*pendingBuy {
 
 // newQueue returns an item's queue. Admission bounds the buys of a sale in
 // flight, so a queue that holds that many never blocks a sender (who holds
-// qmu): the whole bound, not this node's share, which grows when other
-// nodes stop.
+// qmu): the most a node may admit, not this node's share now, which grows
+// when other nodes stop or with the pace.
 func (s *Service) newQueue() *queue {
-	return &queue{buys: make(chan *pendingBuy, s.inFlightBound())}
+	return &queue{buys: make(chan *pendingBuy, s.inFlightMost())}
 }
 
 // enqueue hands a buy to its item's queue and waits until its batch is

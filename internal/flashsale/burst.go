@@ -67,6 +67,11 @@ type Burst struct {
 	// each answered, up to its share of InFlightPerSale. The server sets
 	// DefaultRamp of its database unless told (below 0: none).
 	Ramp int
+	// TargetWait, if above 0, is how long a buy should take on average from
+	// its admission to its answer: each node's bound on a sale's buys in
+	// flight then starts at its share of InFlightPerSale and moves between
+	// half and twice that to keep to it (see pace). 0 keeps the bound fixed.
+	TargetWait time.Duration
 	// PerIP and PerCustomer are token bucket rates, in buys per second with
 	// a burst of twice as many; 0 turns a limit off (the address limit is
 	// off for a benchmark whose buyers all come from one address).
@@ -76,7 +81,9 @@ type Burst struct {
 
 // DefaultInFlight is how many buys of one sale a node works on at once
 // unless told otherwise: enough to keep the database busy with batches of
-// a good size, and no more. A buy admitted past that only waits in the
+// a good size, and no more. Paced (Burst.TargetWait), it is where a
+// burst's bound starts: a sale's first moment comes before any answer to
+// pace by. A buy admitted past that only waits in the
 // queue, and by Little's law each one adds its share of a batch to the
 // wait of all. A buy counts from its admission to its answer, not only
 // while in a batch. Both engines take an item's batches two at a time
@@ -751,15 +758,20 @@ func (s *Service) atLimit(key string) bool {
 // flight is a sale's buys in flight on the node; the map holds only sales
 // with some.
 type flight struct {
-	n        int // being worked on
-	answered int // answered since the sale last had none in flight
+	n        int  // being worked on
+	answered int  // answered since the sale last had none in flight
+	pace     pace // with Burst.TargetWait: the node's bound now
 }
 
 // saleLimit is how many buys of a sale the node works on at once now: its
-// share of the bound, or while a burst ramps up (Burst.Ramp), its share of
-// the ramp plus the buys answered since the burst began.
+// share of the bound (as paced, with Burst.TargetWait), or while a burst
+// ramps up (Burst.Ramp), its share of the ramp plus the buys answered
+// since the burst began.
 func (s *Service) saleLimit(f *flight) int {
 	limit := s.inFlightLimit()
+	if f.pace.bound > 0 {
+		limit = f.pace.bound
+	}
 	if s.Burst.Ramp > 0 {
 		limit = min(limit, s.share(s.Burst.Ramp)+f.answered)
 	}
@@ -795,6 +807,63 @@ func (s *Service) inFlightBound() int {
 	return s.Burst.InFlightPerSale
 }
 
+// inFlightMost is the most buys of a sale one node may ever admit at
+// once: the whole bound, or twice it when paced.
+func (s *Service) inFlightMost() int {
+	if s.Burst.TargetWait > 0 {
+		return 2 * s.inFlightBound()
+	}
+	return s.inFlightBound()
+}
+
+// DefaultTargetWait is the Burst.TargetWait of a server not told
+// otherwise. A fixed bound fits one host: on one at pgbench 3,900-4,400
+// TPS (BENCHMARKS.md, 2026-11-27, 23:20) PostgreSQL sold 4,360-4,500
+// orders a second at 250 (1.0x pgbench) and 5,080-5,660 paced to 80 ms,
+// with buy p99 under 125 ms; SQLite 7,150-8,160 at 350 and 7,330-8,530
+// paced; on one at pgbench 1,300-1,800 TPS, 350 on SQLite and 250 on
+// PostgreSQL were as much as buy p99 under 250 ms allowed (a buy's mean
+// wait there 90-105 ms, its p99 about twice that).
+const DefaultTargetWait = 80 * time.Millisecond
+
+// pace is a node's bound on one sale's buys in flight as it follows
+// Burst.TargetWait. By Little's law a sale's buys in flight are its
+// answers a second times their mean wait: while the database keeps up, a
+// larger bound answers more a second at the same wait; once it does not,
+// a larger bound only makes each buy wait longer. So every half a bound's
+// worth of answers the bound moves halfway to what would have made their
+// mean wait the target: down when they waited longer, up when they waited
+// less, but up only if buys came to the bound meanwhile (a sale that never
+// fills its bound says nothing of a larger one). It stays between half
+// and twice where it began.
+type pace struct {
+	bound, lo, hi int
+	answers       int           // since the bound last moved
+	waited        time.Duration // those answers' waits, summed
+	pressed       bool          // a buy met the bound since it last moved
+}
+
+func newPace(bound int) pace {
+	return pace{bound: bound, lo: max(bound/2, 1), hi: 2 * bound}
+}
+
+// answer counts one buy answered after wait, and moves the bound at the
+// end of a round.
+func (p *pace) answer(wait, target time.Duration) {
+	p.answers++
+	p.waited += wait
+	if p.answers < max(p.bound/2, 1) {
+		return
+	}
+	mean := max(p.waited/time.Duration(p.answers), time.Microsecond)
+	g := min(max(float64(target)/float64(mean), 0.5), 2)
+	if g > 1 && !p.pressed {
+		g = 1
+	}
+	p.bound = min(max(int(float64(p.bound)*(1+g)/2), p.lo), p.hi)
+	p.answers, p.waited, p.pressed = 0, 0, false
+}
+
 // buysInFlight is how many buys of all sales the node is working on.
 func (s *Service) buysInFlight() int {
 	b := &s.burst
@@ -812,21 +881,35 @@ func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
 	if b.inFlight == nil {
 		b.inFlight = map[string]*flight{}
 	}
+	f := b.inFlight[key]
 	if s.atLimit(key) {
+		if f != nil {
+			f.pace.pressed = true
+		}
 		return nil, errSaleBusy
 	}
-	f := b.inFlight[key]
 	if f == nil {
 		f = &flight{}
+		if s.Burst.TargetWait > 0 {
+			f.pace = newPace(s.inFlightLimit())
+		}
 		b.inFlight[key] = f
 	}
 	f.n++
 	b.total++
+	if f.n >= s.saleLimit(f) {
+		f.pace.pressed = true
+	}
+	began := time.Now()
 	return func() {
+		wait := time.Since(began)
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		b.total--
 		f.answered++
+		if f.pace.bound > 0 {
+			f.pace.answer(wait, s.Burst.TargetWait)
+		}
 		if f.n--; f.n == 0 {
 			delete(b.inFlight, key)
 		}

@@ -119,6 +119,99 @@ func TestAdmitRampsUp(t *testing.T) {
 	}
 }
 
+// TestPaceFollowsTheWait: every half a bound's worth of answers the bound
+// moves halfway to what would have made their mean wait the target, up
+// only when buys met it, and never past half or twice where it began.
+func TestPaceFollowsTheWait(t *testing.T) {
+	const target = 80 * time.Millisecond
+	round := func(p *pace, wait time.Duration, pressed bool) {
+		p.pressed = pressed
+		for n := max(p.bound/2, 1); n > 0; n-- {
+			p.answer(wait, target)
+		}
+	}
+	p := newPace(100)
+	round(&p, 2*target, true) // waited twice the target: halfway to half
+	if p.bound != 75 {
+		t.Fatalf("after a round at twice the target the bound is %d, want 75", p.bound)
+	}
+	for range 10 {
+		round(&p, 10*target, true)
+	}
+	if p.bound != 50 {
+		t.Fatalf("after rounds far over the target the bound is %d, want its floor, 50", p.bound)
+	}
+	round(&p, target/4, false)
+	if p.bound != 50 {
+		t.Fatalf("a round that never met the bound moved it to %d, want 50", p.bound)
+	}
+	round(&p, target/2, true) // halfway to twice
+	if p.bound != 75 {
+		t.Fatalf("after a round at half the target the bound is %d, want 75", p.bound)
+	}
+	round(&p, target, true)
+	if p.bound != 75 {
+		t.Fatalf("after a round on the target the bound is %d, want it kept, 75", p.bound)
+	}
+	for range 10 {
+		round(&p, target/10, true)
+	}
+	if p.bound != 200 {
+		t.Fatalf("after rounds far under the target the bound is %d, want its ceiling, 200", p.bound)
+	}
+	// Half a round does not move it.
+	for range 50 {
+		p.answer(10*target, target)
+	}
+	if p.bound != 200 {
+		t.Fatalf("half a round moved the bound to %d", p.bound)
+	}
+}
+
+// TestAdmitPacesTheBound: with a target wait, a sale whose buys are
+// answered sooner than it admits more once they fill its bound, one whose
+// buys wait longer admits fewer, and a new burst starts again from the
+// sale's share of the bound. The item's queue holds the most it may admit.
+func TestAdmitPacesTheBound(t *testing.T) {
+	s := &Service{Burst: Burst{InFlightPerSale: 4, TargetWait: time.Hour}}
+	var leave []func()
+	admitted := func() int {
+		n := 0
+		for ; n < 20; n++ {
+			l, err := s.admit("ten_a", "fls_1")
+			if err != nil {
+				break
+			}
+			leave = append(leave, l)
+		}
+		return n
+	}
+	if n := admitted(); n != 4 {
+		t.Fatalf("a burst's first moment admitted %d, want the bound, 4", n)
+	}
+	leave[0]()
+	leave[1]() // a round (half the bound) answered well within the target
+	if n := admitted(); n != 4 {
+		t.Fatalf("after a quick round the sale admitted %d more, want 4 (6 in all)", n)
+	}
+	for _, l := range leave[2:] {
+		l()
+	}
+	leave = nil
+	if n := admitted(); n != 4 {
+		t.Fatalf("a new burst admitted %d, want the bound again, 4", n)
+	}
+	s.Burst.TargetWait = time.Nanosecond
+	leave[0]()
+	leave[1]() // a round far over the target: halfway to half the bound, 3
+	if n := admitted(); n != 1 {
+		t.Fatalf("after a slow round the sale admitted %d more with 2 in flight, want 1", n)
+	}
+	if c := cap(s.newQueue().buys); c != 8 {
+		t.Fatalf("a queue holds %d buys, want twice the bound, 8", c)
+	}
+}
+
 // TestAdmitBoundsAllSales: sales running together share the node's bound,
 // each still within its own.
 func TestAdmitBoundsAllSales(t *testing.T) {
