@@ -258,8 +258,8 @@ func TestConsoleFlashSales(t *testing.T) {
 
 // TestConsoleSalesPastTheFirstPage: a row's forms on a later page of the
 // sales list post with that page's cursor, so that a refused change shows
-// on its row again (not only as the page's general alert), and a kept one
-// or an end goes back to the page it was made on.
+// on its row again (not only as the page's general alert), and a kept one,
+// an end or the end's "No" goes back to the page it was made on.
 func TestConsoleSalesPastTheFirstPage(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *testServer) {
 		sh := openShop(t, s, "acme")
@@ -320,6 +320,10 @@ func TestConsoleSalesPastTheFirstPage(t *testing.T) {
 		confirmed := regexp.MustCompile(`<form method="post" action="([^"]+)" class="confirm">`).FindStringSubmatch(question)
 		if confirmed == nil || html.UnescapeString(confirmed[1]) != end {
 			t.Fatalf("the question posts to %v, want %s", confirmed, end)
+		}
+		no := regexp.MustCompile(`<a href="([^"]+)">No, go back</a>`).FindStringSubmatch(question)
+		if no == nil || html.UnescapeString(no[1]) != later {
+			t.Fatalf("the question's way back leads to %v, want the page it was asked from, %s", no, later)
 		}
 		if r := postForm(c, html.UnescapeString(confirmed[1]), url.Values{"csrf": {csrf}, "confirmed": {"yes"}}); r.Status != http.StatusSeeOther ||
 			!strings.HasPrefix(r.Header.Get("Location"), later+"&done=") {

@@ -20,7 +20,7 @@ func (c *Console) flashSaleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/flash-sales", c.staff(c.flashSales))
 	mux.HandleFunc("POST /admin/flash-sales", c.staff(c.admin(c.createFlashSale)))
 	mux.HandleFunc("POST /admin/flash-sales/{id}/schedule", c.staff(c.admin(c.rescheduleFlashSale)))
-	mux.HandleFunc("POST /admin/flash-sales/{id}/end", c.staff(c.admin(c.confirm("admin.confirm.end_sale", "/admin/flash-sales", c.endFlashSale))))
+	mux.HandleFunc("POST /admin/flash-sales/{id}/end", c.staff(c.admin(c.confirmBack("admin.confirm.end_sale", salesPage, c.endFlashSale))))
 }
 
 // localInput is the layout of a datetime-local input, in the store's zone.

@@ -32,7 +32,7 @@ func (c *Console) settingsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/staff", c.staff(c.admin(c.createStaff)))
 	mux.HandleFunc("POST /admin/staff/{id}/status", c.staff(c.admin(c.confirmIf(func(v *staffVisit) bool {
 		return v.r.PostFormValue("status") == "disabled"
-	}, "admin.confirm.disable_staff", "/admin/staff", c.staffStatus))))
+	}, "admin.confirm.disable_staff", backTo("/admin/staff"), c.staffStatus))))
 	mux.HandleFunc("POST /admin/api-keys", c.staff(c.admin(c.createKey)))
 	mux.HandleFunc("POST /admin/api-keys/{id}/revoke", c.staff(c.admin(c.confirm("admin.confirm.revoke_key", "/admin/staff", c.revokeKey))))
 }
@@ -47,13 +47,23 @@ type confirmPage struct {
 
 // confirm asks before a destructive action: a post without confirmed=yes
 // shows the question and a form that posts the same values again,
-// confirmed, to the same address (its query too: a list's page).
+// confirmed, to the same address (its query too: a list's page), and a
+// way back to the page back names.
 func (c *Console) confirm(question, back string, h staffHandler) staffHandler {
+	return c.confirmBack(question, backTo(back), h)
+}
+
+// backTo is a way back that is always the page at path.
+func backTo(path string) func(*staffVisit) string { return func(*staffVisit) string { return path } }
+
+// confirmBack is confirm whose way back depends on the post (the page of a
+// list the form was on).
+func (c *Console) confirmBack(question string, back func(*staffVisit) string, h staffHandler) staffHandler {
 	return c.confirmIf(func(*staffVisit) bool { return true }, question, back, h)
 }
 
 // confirmIf asks only when destructive(v) says the post would destroy something.
-func (c *Console) confirmIf(destructive func(*staffVisit) bool, question, back string, h staffHandler) staffHandler {
+func (c *Console) confirmIf(destructive func(*staffVisit) bool, question string, back func(*staffVisit) string, h staffHandler) staffHandler {
 	return func(v *staffVisit) error {
 		if v.r.PostFormValue("confirmed") == "yes" || !destructive(v) {
 			return h(v)
@@ -65,7 +75,7 @@ func (c *Console) confirmIf(destructive func(*staffVisit) bool, question, back s
 			}
 		}
 		p := confirmPage{adminBase: c.base(v, "", c.messages.translate(v.lang, "admin.confirm.title")),
-			Question: c.messages.translate(v.lang, question), Action: v.r.URL.RequestURI(), Back: back, Values: values}
+			Question: c.messages.translate(v.lang, question), Action: v.r.URL.RequestURI(), Back: back(v), Values: values}
 		return c.render(v, http.StatusOK, "confirm", &p)
 	}
 }
