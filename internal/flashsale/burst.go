@@ -830,12 +830,15 @@ const DefaultTargetWait = 80 * time.Millisecond
 // Burst.TargetWait. By Little's law a sale's buys in flight are its
 // answers a second times their mean wait: while the database keeps up, a
 // larger bound answers more a second at the same wait; once it does not,
-// a larger bound only makes each buy wait longer. So every half a bound's
-// worth of answers the bound moves halfway to what would have made their
-// mean wait the target: down when they waited longer, up when they waited
-// less, but up only if buys came to the bound meanwhile (a sale that never
-// fills its bound says nothing of a larger one). It stays between half
-// and twice where it began.
+// a larger bound only makes each buy wait longer. So every eighth of a
+// bound's worth of answers (about each batch) the bound moves halfway to
+// what would have made their mean wait the target: down when they waited
+// longer, up when they waited less, but up only if buys came to the bound
+// meanwhile (a sale that never fills its bound says nothing of a larger
+// one). It stays between half and twice where it began. Rounds that short
+// let a sale's first batches, answered while the node still reads the
+// first moment's crowd, decide how much of the crowd it takes: a fast host
+// takes more of it, a slow one less.
 type pace struct {
 	bound, lo, hi int
 	answers       int           // since the bound last moved
@@ -852,7 +855,7 @@ func newPace(bound int) pace {
 func (p *pace) answer(wait, target time.Duration) {
 	p.answers++
 	p.waited += wait
-	if p.answers < max(p.bound/2, 1) {
+	if p.answers < max(p.bound/8, 1) {
 		return
 	}
 	mean := max(p.waited/time.Duration(p.answers), time.Microsecond)

@@ -119,14 +119,14 @@ func TestAdmitRampsUp(t *testing.T) {
 	}
 }
 
-// TestPaceFollowsTheWait: every half a bound's worth of answers the bound
+// TestPaceFollowsTheWait: every eighth of a bound's worth of answers the bound
 // moves halfway to what would have made their mean wait the target, up
 // only when buys met it, and never past half or twice where it began.
 func TestPaceFollowsTheWait(t *testing.T) {
 	const target = 80 * time.Millisecond
 	round := func(p *pace, wait time.Duration, pressed bool) {
 		p.pressed = pressed
-		for n := max(p.bound/2, 1); n > 0; n-- {
+		for n := max(p.bound/8, 1); n > 0; n-- {
 			p.answer(wait, target)
 		}
 	}
@@ -160,7 +160,7 @@ func TestPaceFollowsTheWait(t *testing.T) {
 		t.Fatalf("after rounds far under the target the bound is %d, want its ceiling, 200", p.bound)
 	}
 	// Half a round does not move it.
-	for range 50 {
+	for range 12 {
 		p.answer(10*target, target)
 	}
 	if p.bound != 200 {
@@ -189,8 +189,8 @@ func TestAdmitPacesTheBound(t *testing.T) {
 	if n := admitted(); n != 4 {
 		t.Fatalf("a burst's first moment admitted %d, want the bound, 4", n)
 	}
-	leave[0]()
-	leave[1]() // a round (half the bound) answered well within the target
+	leave[0]() // a round (an eighth of the bound, at least one) answered well within the target: 6
+	leave[1]() // none came to the bound since: kept
 	if n := admitted(); n != 4 {
 		t.Fatalf("after a quick round the sale admitted %d more, want 4 (6 in all)", n)
 	}
@@ -202,10 +202,14 @@ func TestAdmitPacesTheBound(t *testing.T) {
 		t.Fatalf("a new burst admitted %d, want the bound again, 4", n)
 	}
 	s.Burst.TargetWait = time.Nanosecond
-	leave[0]()
-	leave[1]() // a round far over the target: halfway to half the bound, 3
+	leave[0]() // a round far over the target: halfway to half the bound, 3
+	if n := admitted(); n != 0 {
+		t.Fatalf("after a slow round the sale admitted %d more with 3 in flight, want 0", n)
+	}
+	leave[1]()
+	leave[2]() // two more: down to the floor, 2
 	if n := admitted(); n != 1 {
-		t.Fatalf("after a slow round the sale admitted %d more with 2 in flight, want 1", n)
+		t.Fatalf("at the floor the sale admitted %d more with 1 in flight, want 1", n)
 	}
 	if c := cap(s.newQueue().buys); c != 8 {
 		t.Fatalf("a queue holds %d buys, want twice the bound, 8", c)
