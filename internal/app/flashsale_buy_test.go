@@ -328,6 +328,13 @@ func TestFlashSaleBurst(t *testing.T) {
 		if n := metricValue(t, metrics, "nimbus_flash_sale_buys_in_flight"); n != 0 {
 			t.Errorf("%v buys in flight after the burst", n)
 		}
+		// Every buy that got an order waited in flight, and was timed.
+		if n := metricValue(t, metrics, "nimbus_flash_sale_buy_wait_seconds_count"); n < 50 || metricValue(t, metrics, "nimbus_flash_sale_buy_wait_seconds_sum") <= 0 {
+			t.Errorf("%v buys timed from admission to answer, want at least the 50 ordered", n)
+		}
+		if n := metricValue(t, metrics, "nimbus_flash_sale_in_flight_limit"); n != 0 {
+			t.Errorf("a bound of %v with no buy in flight, want 0", n)
+		}
 		metricValue(t, metrics, "nimbus_flash_sale_batch_replans_total") // exported
 	})
 }

@@ -875,6 +875,19 @@ func (s *Service) buysInFlight() int {
 	return b.total
 }
 
+// largestLimit is the largest saleLimit of the sales with buys in flight
+// on this node, or 0.
+func (s *Service) largestLimit() int {
+	b := &s.burst
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	most := 0
+	for _, f := range b.inFlight {
+		most = max(most, s.saleLimit(f))
+	}
+	return most
+}
+
 // admit takes one of the sale's in-flight places, or refuses at once.
 func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
 	key := tenantID + "/" + saleID
@@ -906,6 +919,7 @@ func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
 	began := time.Now()
 	return func() {
 		wait := time.Since(began)
+		s.Metrics.waited(wait)
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		b.total--

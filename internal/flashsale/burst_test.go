@@ -194,6 +194,9 @@ func TestAdmitPacesTheBound(t *testing.T) {
 	if n := admitted(); n != 4 {
 		t.Fatalf("after a quick round the sale admitted %d more, want 4 (6 in all)", n)
 	}
+	if l := s.largestLimit(); l != 6 {
+		t.Fatalf("the node reports a bound of %d, want 6", l)
+	}
 	for _, l := range leave[2:] {
 		l()
 	}

@@ -9,11 +9,14 @@ import (
 // Metrics is what a node's flash sales tell Prometheus: how many orders
 // each batch's transaction placed and how long the batch took (the group
 // commit at work), how often a batch had to be planned again, and how
-// many buys the node is working on. Service.Metrics may be nil.
+// many buys the node is working on, how long each waited from its
+// admission to its answer, and the bound it paces that wait with.
+// Service.Metrics may be nil.
 type Metrics struct {
 	batchOrders  prometheus.Histogram
 	batchSeconds prometheus.Histogram
 	replans      prometheus.Counter
+	buyWait      prometheus.Histogram
 }
 
 // NewMetrics makes the metrics; register them with Collectors.
@@ -28,6 +31,11 @@ func NewMetrics() *Metrics {
 			Name:    "nimbus_flash_sale_batch_seconds",
 			Help:    "Time from a committed flash sale batch's last plan to its commit (a batch planned again counts from its new plan).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}),
+		buyWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "nimbus_flash_sale_buy_wait_seconds",
+			Help:    "Time from a flash sale buy's admission on this node to its answer (the pace keeps its mean near --flash-sale-wait).",
+			Buckets: []float64{.005, .01, .025, .05, .08, .1, .15, .25, .5, 1},
 		}),
 		replans: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nimbus_flash_sale_batch_replans_total",
@@ -55,10 +63,21 @@ func (m *Metrics) Collectors(s *Service) []prometheus.Collector {
 		Name: "nimbus_flash_sale_buys_in_flight",
 		Help: "Flash sale buys this node has admitted and not yet answered, all sales together.",
 	}, func() float64 { return float64(s.buysInFlight()) })
+	limit := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "nimbus_flash_sale_in_flight_limit",
+		Help: "The largest bound on one sale's buys in flight on this node now, as paced and ramped; 0 while no sale has buys in flight.",
+	}, func() float64 { return float64(s.largestLimit()) })
 	if m == nil {
-		return []prometheus.Collector{inFlight}
+		return []prometheus.Collector{inFlight, limit}
 	}
-	return []prometheus.Collector{m.batchOrders, m.batchSeconds, m.replans, inFlight}
+	return []prometheus.Collector{m.batchOrders, m.batchSeconds, m.replans, m.buyWait, inFlight, limit}
+}
+
+// waited records a buy answered after wait from its admission.
+func (m *Metrics) waited(wait time.Duration) {
+	if m != nil {
+		m.buyWait.Observe(wait.Seconds())
+	}
 }
 
 // placed records a committed batch.
