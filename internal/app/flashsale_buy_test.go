@@ -807,7 +807,7 @@ func TestFlashSaleStockShort(t *testing.T) {
 // sale, other buys buy), and is answered once its body has had its time.
 func TestFlashSaleStalledBodyGivesUp(t *testing.T) {
 	cfg := app.Config{}
-	cfg.FlashSale.InFlightPerSale = 1
+	cfg.FlashSale.InFlightPerSale, cfg.FlashSale.TargetWait = 1, -1 // one place, not paced
 	forEachBackendWith(t, cfg, func(t *testing.T, s *testServer) {
 		sh := openShop(t, s, "acme")
 		sale := activeSale(t, sh, sh.Large.ID, 1999, 2, 1, false)

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/nimbuscommerce/nimbus/internal/app"
+	"github.com/nimbuscommerce/nimbus/internal/flashsale"
 	"github.com/nimbuscommerce/nimbus/internal/platform/db/dbtest"
 )
 
@@ -58,6 +59,9 @@ func startServer(t *testing.T, cfg app.Config) *testServer {
 	}
 	if cfg.MaxWrites == 0 {
 		cfg.MaxWrites = 1024 // as served (the flag's default): every test goes through write admission
+	}
+	if cfg.FlashSale.TargetWait == 0 {
+		cfg.FlashSale.TargetWait = flashsale.DefaultTargetWait // as served: sales are paced (below 0: a fixed bound)
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"math"
 	"mime"
 	"net"
 	"net/http"
@@ -64,13 +65,15 @@ type Burst struct {
 	InFlightAllSales int
 	// Ramp, if above 0, is what a sale's burst starts with: a sale with no
 	// buys in flight on a node admits its share of Ramp, and one more for
-	// each answered, up to its share of InFlightPerSale. The server sets
-	// DefaultRamp of its database unless told (below 0: none).
+	// each answered, up to its share of InFlightPerSale (as paced, with
+	// TargetWait). The server sets DefaultRamp of its database unless told
+	// (below 0: none).
 	Ramp int
 	// TargetWait, if above 0, is how long a buy should take on average from
 	// its admission to its answer: each node's bound on a sale's buys in
 	// flight then starts at its share of InFlightPerSale and moves between
-	// half and twice that to keep to it (see pace). 0 keeps the bound fixed.
+	// half and twice that to keep to it (see pace). 0 (or below) keeps the
+	// bound fixed.
 	TargetWait time.Duration
 	// PerIP and PerCustomer are token bucket rates, in buys per second with
 	// a burst of twice as many; 0 turns a limit off (the address limit is
@@ -834,11 +837,17 @@ const DefaultTargetWait = 80 * time.Millisecond
 // bound's worth of answers (about each batch) the bound moves halfway to
 // what would have made their mean wait the target: down when they waited
 // longer, up when they waited less, but up only if buys came to the bound
-// meanwhile (a sale that never fills its bound says nothing of a larger
-// one). It stays between half and twice where it began. Rounds that short
-// let a sale's first batches, answered while the node still reads the
-// first moment's crowd, decide how much of the crowd it takes: a fast host
-// takes more of it, a slow one less.
+// meanwhile (a sale held below it by the ramp or the node's bound on all
+// sales, or that never fills it, says nothing of a larger one). A round
+// moves it by a quarter down or a half up at most, and it stays between
+// half and twice where it began: the share of the bound of the nodes
+// counted when the sale's buys began, until it has none in flight again.
+// Rounds that short let a sale's first batches, answered while the node
+// still reads the first moment's crowd, decide how much of the crowd it
+// takes: a fast host takes more of it, a slow one less. Answers that never
+// reach a batch (sold out from memory, a customer's limit) count too: they
+// are quick, and while they are many the database is not what holds the
+// sale back.
 type pace struct {
 	bound, lo, hi int
 	answers       int           // since the bound last moved
@@ -846,6 +855,7 @@ type pace struct {
 	pressed       bool          // a buy met the bound since it last moved
 }
 
+// newPace starts a sale's pace on a node at bound, its share now.
 func newPace(bound int) pace {
 	return pace{bound: bound, lo: max(bound/2, 1), hi: 2 * bound}
 }
@@ -863,7 +873,11 @@ func (p *pace) answer(wait, target time.Duration) {
 	if g > 1 && !p.pressed {
 		g = 1
 	}
-	p.bound = min(max(int(float64(p.bound)*(1+g)/2), p.lo), p.hi)
+	next := float64(p.bound) * (1 + g) / 2
+	if g > 1 {
+		next = math.Ceil(next) // a bound of 1 can grow too
+	}
+	p.bound = min(max(int(next), p.lo), p.hi)
 	p.answers, p.waited, p.pressed = 0, 0, false
 }
 
@@ -899,7 +913,7 @@ func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
 	}
 	f := b.inFlight[key]
 	if s.atLimit(key) {
-		if f != nil {
+		if f != nil && f.n >= f.pace.bound {
 			f.pace.pressed = true
 		}
 		return nil, errSaleBusy
@@ -913,7 +927,7 @@ func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
 	}
 	f.n++
 	b.total++
-	if f.n >= s.saleLimit(f) {
+	if f.n >= f.pace.bound {
 		f.pace.pressed = true
 	}
 	began := time.Now()

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/payment"
 	"github.com/nimbuscommerce/nimbus/internal/platform/httpx"
@@ -159,6 +161,12 @@ func TestPaceFollowsTheWait(t *testing.T) {
 	if p.bound != 200 {
 		t.Fatalf("after rounds far under the target the bound is %d, want its ceiling, 200", p.bound)
 	}
+	// A bound of one grows too.
+	one := newPace(1)
+	round(&one, target/4, true)
+	if one.bound != 2 {
+		t.Fatalf("a bound of 1 after a quick round: %d, want 2", one.bound)
+	}
 	// Half a round does not move it.
 	for range 12 {
 		p.answer(10*target, target)
@@ -194,8 +202,8 @@ func TestAdmitPacesTheBound(t *testing.T) {
 	if n := admitted(); n != 4 {
 		t.Fatalf("after a quick round the sale admitted %d more, want 4 (6 in all)", n)
 	}
-	if l := s.largestLimit(); l != 6 {
-		t.Fatalf("the node reports a bound of %d, want 6", l)
+	if l := limitGauge(t, s); l != 6 {
+		t.Fatalf("the node reports a bound of %v, want 6", l)
 	}
 	for _, l := range leave[2:] {
 		l()
@@ -217,6 +225,52 @@ func TestAdmitPacesTheBound(t *testing.T) {
 	if c := cap(s.newQueue().buys); c != 8 {
 		t.Fatalf("a queue holds %d buys, want twice the bound, 8", c)
 	}
+}
+
+// TestPaceGrowsOnlyAtItsBound: a burst held below its paced bound by the
+// ramp says nothing of a larger bound, however quick its answers.
+func TestPaceGrowsOnlyAtItsBound(t *testing.T) {
+	s := &Service{Burst: Burst{InFlightPerSale: 10, Ramp: 4, TargetWait: time.Hour}}
+	var leave []func()
+	for {
+		l, err := s.admit("ten_a", "fls_1")
+		if err != nil {
+			break
+		}
+		leave = append(leave, l)
+	}
+	if len(leave) != 4 {
+		t.Fatalf("admitted %d, want the ramp, 4", len(leave))
+	}
+	for _, l := range leave[1:] {
+		l() // rounds of one answer each, far within the target
+	}
+	s.burst.mu.Lock()
+	bound := s.burst.inFlight["ten_a/fls_1"].pace.bound
+	s.burst.mu.Unlock()
+	if bound != 10 {
+		t.Fatalf("the paced bound moved to %d below the ramp, want 10", bound)
+	}
+	leave[0]()
+}
+
+// limitGauge reads the node's nimbus_flash_sale_in_flight_limit as
+// Prometheus would.
+func limitGauge(t *testing.T, s *Service) float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewMetrics().Collectors(s)...)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "nimbus_flash_sale_in_flight_limit" {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatal("no nimbus_flash_sale_in_flight_limit")
+	return 0
 }
 
 // TestAdmitBoundsAllSales: sales running together share the node's bound,
