@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -411,6 +413,42 @@ func TestConsoleFormsRunOnce(t *testing.T) {
 		}
 		if l := sh.level(t, sh.Small.ID); l.OnHand != 19 {
 			t.Fatalf("on hand = %d, want 19", l.OnHand)
+		}
+	})
+}
+
+// TestConsoleStaffFilteredPage: disabling a member from a filtered staff
+// list asks first, and the question's answers (yes or no) lead back to the
+// list as it was filtered.
+func TestConsoleStaffFilteredPage(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		sh := openShop(t, s, "acme")
+		c, csrf := consoleSignIn(t, s, sh.merchant)
+		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		if r := postForm(c, "/admin/staff", url.Values{"csrf": {csrf}, "email": {"clerk@acme.example.com"}, "role": {"staff"}, "password": {"a long password"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("new member: %d", r.Status)
+		}
+		const list = "/admin/staff?status=active&role=staff"
+		page := string(c.do("GET", list, nil).must(t, http.StatusOK, nil).Body)
+		row := regexp.MustCompile(`action="(/admin/staff/(\w+)/status\?[^"]+)"`).FindStringSubmatch(page)
+		if row == nil {
+			t.Fatal("the filtered list's row posts without the list's filters")
+		}
+		action, id := html.UnescapeString(row[1]), row[2]
+		if action != "/admin/staff/"+id+"/status?status=active&role=staff" {
+			t.Fatalf("the row posts to %s", action)
+		}
+		question := string(postForm(c, action, url.Values{"csrf": {csrf}, "status": {"disabled"}}).must(t, http.StatusOK, nil).Body)
+		no := regexp.MustCompile(`<a href="([^"]+)">No, go back</a>`).FindStringSubmatch(question)
+		if no == nil || html.UnescapeString(no[1]) != list {
+			t.Fatalf("the question's way back leads to %v, want the filtered list, %s", no, list)
+		}
+		r := postForm(c, action, url.Values{"csrf": {csrf}, "status": {"disabled"}, "confirmed": {"yes"}})
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), list+"&done=") {
+			t.Fatalf("disable from the filtered list: %d to %q, want back to %s", r.Status, r.Header.Get("Location"), list)
+		}
+		if page := string(c.do("GET", list, nil).must(t, http.StatusOK, nil).Body); strings.Contains(page, "clerk@acme.example.com") {
+			t.Fatal("the disabled member is still listed as active")
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,7 +33,7 @@ func (c *Console) settingsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/staff", c.staff(c.admin(c.createStaff)))
 	mux.HandleFunc("POST /admin/staff/{id}/status", c.staff(c.admin(c.confirmIf(func(v *staffVisit) bool {
 		return v.r.PostFormValue("status") == "disabled"
-	}, "admin.confirm.disable_staff", backTo("/admin/staff"), c.staffStatus))))
+	}, "admin.confirm.disable_staff", staffListPage, c.staffStatus))))
 	mux.HandleFunc("POST /admin/api-keys", c.staff(c.admin(c.createKey)))
 	mux.HandleFunc("POST /admin/api-keys/{id}/revoke", c.staff(c.admin(c.confirm("admin.confirm.revoke_key", "/admin/staff", c.revokeKey))))
 }
@@ -376,6 +377,7 @@ type staffPage struct {
 	adminBase
 	Role   string
 	Status string
+	Here   template.URL // the page's filters and cursor (each escaped), for the rows' forms
 	Next   string
 	Staff  []identity.UserView
 	Keys   []identity.APIKeyView
@@ -410,7 +412,7 @@ func (c *Console) renderStaff(v *staffVisit, status int, newKey string, form, fi
 		return err
 	}
 	p := staffPage{adminBase: c.base(v, "staff", c.messages.translate(v.lang, "admin.nav.staff")), NewKey: newKey, Form: form, Me: v.principal.UserID,
-		Role: roleFilter, Status: statusFilter, Staff: users.Data}
+		Role: roleFilter, Status: statusFilter, Staff: users.Data, Here: template.URL(url(map[string]string{"status": statusFilter, "role": roleFilter, "cursor": q.Get("cursor")}))}
 	if users.HasMore {
 		p.Next = "/admin/staff?" + url(map[string]string{"status": statusFilter, "role": roleFilter, "cursor": users.NextCursor})
 	}
@@ -451,8 +453,18 @@ func (c *Console) staffStatus(v *staffVisit) error {
 		}
 		return err
 	}
-	back(v, "/admin/staff", "saved")
+	back(v, staffListPage(v), "saved")
 	return nil
+}
+
+// staffListPage is the page of the staff list, as filtered, a row's form
+// was on.
+func staffListPage(v *staffVisit) string {
+	q := v.r.URL.Query()
+	if here := url(map[string]string{"status": q.Get("status"), "role": q.Get("role"), "cursor": q.Get("cursor")}); here != "" {
+		return "/admin/staff?" + here
+	}
+	return "/admin/staff"
 }
 
 func (c *Console) createKey(v *staffVisit) error {
