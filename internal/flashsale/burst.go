@@ -773,7 +773,9 @@ type flight struct {
 func (s *Service) saleLimit(f *flight) int {
 	limit := s.inFlightLimit()
 	if f.pace.bound > 0 {
-		limit = f.pace.bound
+		// Paced, but never past twice the share now: nodes that joined
+		// since the burst began take their part at once.
+		limit = min(f.pace.bound, 2*limit)
 	}
 	if s.Burst.Ramp > 0 {
 		limit = min(limit, s.share(s.Burst.Ramp)+f.answered)
@@ -840,8 +842,9 @@ const DefaultTargetWait = 80 * time.Millisecond
 // meanwhile (a sale held below it by the ramp or the node's bound on all
 // sales, or that never fills it, says nothing of a larger one). A round
 // moves it by a quarter down or a half up at most, and it stays between
-// half and twice where it began: the share of the bound of the nodes
-// counted when the sale's buys began, until it has none in flight again.
+// half and twice where it began (the share of the bound of the nodes
+// counted when the sale's buys began, until it has none in flight again),
+// and never past twice the share now (saleLimit).
 // Rounds that short let a sale's first batches, answered while the node
 // still reads the first moment's crowd, decide how much of the crowd it
 // takes: a fast host takes more of it, a slow one less. Answers that never

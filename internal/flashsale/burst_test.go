@@ -181,7 +181,8 @@ func TestPaceFollowsTheWait(t *testing.T) {
 // buys wait longer admits fewer, and a new burst starts again from the
 // sale's share of the bound. The item's queue holds the most it may admit.
 func TestAdmitPacesTheBound(t *testing.T) {
-	s := &Service{Burst: Burst{InFlightPerSale: 4, TargetWait: time.Hour}}
+	nodes := 1
+	s := &Service{Burst: Burst{InFlightPerSale: 4, TargetWait: time.Hour}, Nodes: func() int { return nodes }}
 	var leave []func()
 	admitted := func() int {
 		n := 0
@@ -205,6 +206,12 @@ func TestAdmitPacesTheBound(t *testing.T) {
 	if l := limitGauge(t, s); l != 6 {
 		t.Fatalf("the node reports a bound of %v, want 6", l)
 	}
+	// A second node joins: this one's part is at most twice its new share.
+	nodes = 2
+	if l := s.largestLimit(); l != 4 {
+		t.Fatalf("with two nodes the bound is %d, want twice the share of 4, 4", l)
+	}
+	nodes = 1
 	for _, l := range leave[2:] {
 		l()
 	}
