@@ -84,14 +84,15 @@ type Burst struct {
 
 // DefaultInFlight is how many buys of one sale a node works on at once
 // unless told otherwise: enough to keep the database busy with batches of
-// a good size, and no more. Paced (Burst.TargetWait), it is where a
-// burst's bound starts: a sale's first moment comes before any answer to
-// pace by. A buy admitted past that only waits in the
+// a good size, and no more. A buy admitted past that only waits in the
 // queue, and by Little's law each one adds its share of a batch to the
 // wait of all. A buy counts from its admission to its answer, not only
 // while in a batch. Both engines take an item's batches two at a time
 // (SQLite's one writer writes one while the next is planned; PostgreSQL
-// writes two side by side).
+// writes two side by side). Paced (Burst.TargetWait), it is where a
+// burst's bound starts, and so what a sale's first moment gets: that
+// moment comes before any answer to pace by, and the figures below, which
+// chose it, were measured unpaced.
 //
 // On SQLite that is a batch writing and most of one more gathering. On a
 // host at pgbench 4,500 TPS, 500 (a batch more than that: two batches and
