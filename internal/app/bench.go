@@ -45,6 +45,9 @@ func runBench(ctx context.Context, args []string, env Env) error {
 	if len(args) > 0 && args[0] == "flashsale" {
 		return runBenchFlashSale(ctx, args[1:], env)
 	}
+	if len(args) == 2 && args[0] == "page-probe" { // started by flashsale, not by hand
+		return bench.ProbePage(ctx, args[1], os.Stdin, env.Stdout)
+	}
 	if len(args) == 0 || args[0] != "checkout" {
 		fmt.Fprint(env.Stderr, benchUsage)
 		return errors.New("which benchmark? (checkout, flashsale, commits)")
@@ -251,6 +254,9 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 	// The probe skips a store that does not exist (a target without the demo store).
 	opts := bench.FlashSaleOptions{BaseURL: urls[0], Nodes: urls[1:], Buyers: *buyers, Stock: *stock, PerCustomer: *perCustomer, OtherStore: demoHandle,
 		Out: env.Stdout, Timeline: *timeline, Watchers: *watchers}
+	if exe, err := os.Executable(); err == nil { // else the page is asked from here
+		opts.PageProbe = []string{exe, "bench", "page-probe"}
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

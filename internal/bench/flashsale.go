@@ -30,6 +30,10 @@ type FlashSaleOptions struct {
 	// OtherStore is a store whose product page is fetched while the sale
 	// runs, to see that the rest of the platform stays responsive ("" skips).
 	OtherStore string
+	// PageProbe is the command of a process that asks for that page (see
+	// ProbePage), given its URL as a last argument; empty, this process
+	// asks.
+	PageProbe []string
 	// Watchers are shoppers with the sale's page open, each asking for the
 	// sale's JSON every 2 s (±25 %) as the page's script does while a sale
 	// runs, on a connection of its own, from the sale's start to its end.
@@ -196,7 +200,7 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (*FlashSaleResult, error
 	probeCtx, stopProbe := context.WithCancel(ctx)
 	probe := make(chan []pageSample, 1)
 	start := make(chan struct{})
-	go func() { probe <- probeStore(probeCtx, o.BaseURL, o.OtherStore, start) }()
+	go func() { probe <- probeStore(probeCtx, o.BaseURL, o.OtherStore, o.PageProbe, start) }()
 	watched := make(chan []time.Duration, o.Watchers)
 	var watching sync.WaitGroup
 	for i := range o.Watchers {
@@ -595,9 +599,10 @@ type pageSample struct {
 
 // probeStore fetches a product page of another store every 20 ms from the
 // sale's start until ctx ends and returns when each was asked for and how
-// long it took. (While the buyers connect, before the sale, a page waits
-// behind their handshakes.)
-func probeStore(ctx context.Context, base, store string, start <-chan struct{}) []pageSample {
+// long it took: from a process of its own if cmd names one (probeApart).
+// (While the buyers connect, before the sale, a page waits behind their
+// handshakes.)
+func probeStore(ctx context.Context, base, store string, cmd []string, start <-chan struct{}) []pageSample {
 	if store == "" {
 		return nil
 	}
@@ -611,13 +616,16 @@ func probeStore(ctx context.Context, base, store string, start <-chan struct{}) 
 		return nil
 	}
 	page := base + "/s/" + store + "/products/" + list.Data[0].Handle
+	if len(cmd) > 0 {
+		return probeApart(ctx, cmd, page, start)
+	}
 	var out []pageSample
 	select {
 	case <-start:
 	case <-ctx.Done():
 		return nil
 	}
-	tick := time.NewTicker(20 * time.Millisecond)
+	tick := time.NewTicker(pageEvery)
 	defer tick.Stop()
 	for {
 		select {
