@@ -619,32 +619,14 @@ func probeStore(ctx context.Context, base, store string, cmd []string, start <-c
 	if len(cmd) > 0 {
 		return probeApart(ctx, cmd, page, start)
 	}
-	var out []pageSample
 	select {
 	case <-start:
 	case <-ctx.Done():
 		return nil
 	}
-	tick := time.NewTicker(pageEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return out
-		case <-tick.C:
-		}
-		t := time.Now()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, page, nil)
-		res, err := c.http.Do(req)
-		if err != nil {
-			continue
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if res.StatusCode == http.StatusOK {
-			out = append(out, pageSample{t, time.Since(t)})
-		}
-	}
+	var out []pageSample
+	askPage(ctx, c.http, page, func(p pageSample) { out = append(out, p) }) // a page built from the store's own answer
+	return out
 }
 
 // auditFlashSale checks the store after the sale: the allocation and the

@@ -32,16 +32,25 @@ func ProbePage(ctx context.Context, url string, in io.Reader, out io.Writer) err
 	}()
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}, Timeout: 30 * time.Second}
 	w := bufio.NewWriter(out)
+	if err := askPage(ctx, c, url, func(p pageSample) { fmt.Fprintf(w, "%d %d\n", p.sent.UnixNano(), p.took) }); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// askPage asks for page every pageEvery until ctx ends, and tells answered
+// of each page answered 200. Its error is a page that cannot be asked for.
+func askPage(ctx context.Context, c *http.Client, page string, answered func(pageSample)) error {
 	tick := time.NewTicker(pageEvery)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return w.Flush()
+			return nil
 		case <-tick.C:
 		}
 		t := time.Now()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, page, nil)
 		if err != nil {
 			return err
 		}
@@ -52,7 +61,7 @@ func ProbePage(ctx context.Context, url string, in io.Reader, out io.Writer) err
 		io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		if res.StatusCode == http.StatusOK {
-			fmt.Fprintf(w, "%d %d\n", t.UnixNano(), time.Since(t))
+			answered(pageSample{t, time.Since(t)})
 		}
 	}
 }

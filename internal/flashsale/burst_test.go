@@ -45,20 +45,11 @@ func TestAdmitBoundsEachSale(t *testing.T) {
 func TestAdmitTakesTheNodesShare(t *testing.T) {
 	nodes := 3
 	s := &Service{Burst: Burst{InFlightPerSale: 5}, Nodes: func() int { return nodes }}
-	admitted := func() int {
-		n := 0
-		for ; n < 10; n++ {
-			if _, err := s.admit("ten_a", "fls_1"); err != nil {
-				break
-			}
-		}
-		return n
-	}
-	if n := admitted(); n != 2 {
+	if n := admitAll(t, s, "fls_1", nil); n != 2 {
 		t.Fatalf("one node of three admitted %d buys of a sale bound to 5, want 2", n)
 	}
 	nodes = 1
-	if n := admitted(); n != 3 {
+	if n := admitAll(t, s, "fls_1", nil); n != 3 {
 		t.Fatalf("the node alone admitted %d more, want 3 (5 in all)", n)
 	}
 	// An item's queue, made while the node had a third of the bound, holds
@@ -69,6 +60,26 @@ func TestAdmitTakesTheNodesShare(t *testing.T) {
 	}
 }
 
+// admitAll admits buys of a sale of ten_a until one is refused (at most
+// 20), which must be for want of a place, keeps how to answer each in
+// leave (if not nil) and reports how many it admitted.
+func admitAll(t *testing.T, s *Service, sale string, leave *[]func()) int {
+	t.Helper()
+	for n := range 20 {
+		l, err := s.admit("ten_a", sale)
+		if err != nil {
+			if nimbus.ErrorCode(err) != nimbus.ETOOMANY || !s.full("ten_a", sale) {
+				t.Fatalf("refused with %v, full %v", err, s.full("ten_a", sale))
+			}
+			return n
+		}
+		if leave != nil {
+			*leave = append(*leave, l)
+		}
+	}
+	return 20
+}
+
 // TestAdmitRampsUp: a burst starts with the ramp (each node its share),
 // grows by one place for each buy answered, up to the sale's bound, and
 // starts again from the ramp once the sale has had none in flight.
@@ -76,20 +87,7 @@ func TestAdmitRampsUp(t *testing.T) {
 	nodes := 1
 	s := &Service{Burst: Burst{InFlightPerSale: 10, Ramp: 4}, Nodes: func() int { return nodes }}
 	var leave []func()
-	admitted := func() int {
-		n := 0
-		for ; n < 20; n++ {
-			l, err := s.admit("ten_a", "fls_1")
-			if err != nil {
-				if nimbus.ErrorCode(err) != nimbus.ETOOMANY || !s.full("ten_a", "fls_1") {
-					t.Fatalf("refused with %v, full %v", err, s.full("ten_a", "fls_1"))
-				}
-				break
-			}
-			leave = append(leave, l)
-		}
-		return n
-	}
+	admitted := func() int { return admitAll(t, s, "fls_1", &leave) }
 	if n := admitted(); n != 4 {
 		t.Fatalf("a burst's first moment admitted %d, want the ramp, 4", n)
 	}
@@ -184,17 +182,7 @@ func TestAdmitPacesTheBound(t *testing.T) {
 	nodes := 1
 	s := &Service{Burst: Burst{InFlightPerSale: 4, TargetWait: time.Hour}, Nodes: func() int { return nodes }}
 	var leave []func()
-	admitted := func() int {
-		n := 0
-		for ; n < 20; n++ {
-			l, err := s.admit("ten_a", "fls_1")
-			if err != nil {
-				break
-			}
-			leave = append(leave, l)
-		}
-		return n
-	}
+	admitted := func() int { return admitAll(t, s, "fls_1", &leave) }
 	if n := admitted(); n != 4 {
 		t.Fatalf("a burst's first moment admitted %d, want the bound, 4", n)
 	}
@@ -239,14 +227,7 @@ func TestAdmitPacesTheBound(t *testing.T) {
 func TestPaceGrowsOnlyAtItsBound(t *testing.T) {
 	s := &Service{Burst: Burst{InFlightPerSale: 10, Ramp: 4, TargetWait: time.Hour}}
 	var leave []func()
-	for {
-		l, err := s.admit("ten_a", "fls_1")
-		if err != nil {
-			break
-		}
-		leave = append(leave, l)
-	}
-	if len(leave) != 4 {
+	if admitAll(t, s, "fls_1", &leave); len(leave) != 4 {
 		t.Fatalf("admitted %d, want the ramp, 4", len(leave))
 	}
 	for _, l := range leave[1:] {

@@ -3,6 +3,7 @@ package web
 import (
 	"html/template"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 
@@ -412,9 +413,9 @@ func (c *Console) renderStaff(v *staffVisit, status int, newKey string, form, fi
 		return err
 	}
 	p := staffPage{adminBase: c.base(v, "staff", c.messages.translate(v.lang, "admin.nav.staff")), NewKey: newKey, Form: form, Me: v.principal.UserID,
-		Role: roleFilter, Status: statusFilter, Staff: users.Data, Here: template.URL(url(map[string]string{"status": statusFilter, "role": roleFilter, "cursor": q.Get("cursor")}))}
+		Role: roleFilter, Status: statusFilter, Staff: users.Data, Here: template.URL(staffQuery(q, q.Get("cursor")))}
 	if users.HasMore {
-		p.Next = "/admin/staff?" + url(map[string]string{"status": statusFilter, "role": roleFilter, "cursor": users.NextCursor})
+		p.Next = "/admin/staff?" + staffQuery(q, users.NextCursor)
 	}
 	p.Fields = fields
 	if len(fields) > 0 {
@@ -461,10 +462,16 @@ func (c *Console) staffStatus(v *staffVisit) error {
 // was on.
 func staffListPage(v *staffVisit) string {
 	q := v.r.URL.Query()
-	if here := url(map[string]string{"status": q.Get("status"), "role": q.Get("role"), "cursor": q.Get("cursor")}); here != "" {
+	if here := staffQuery(q, q.Get("cursor")); here != "" {
 		return "/admin/staff?" + here
 	}
 	return "/admin/staff"
+}
+
+// staffQuery is the query of a page of the staff list: q's filters, at
+// cursor.
+func staffQuery(q neturl.Values, cursor string) string {
+	return url(map[string]string{"status": q.Get("status"), "role": q.Get("role"), "cursor": cursor})
 }
 
 func (c *Console) createKey(v *staffVisit) error {
