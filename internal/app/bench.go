@@ -210,7 +210,7 @@ func runBenchFlashSale(ctx context.Context, args []string, env Env) error {
 	perCustomer := fs.Int64("per-customer", 0, "the sale's limit per customer (default: enough to ask for twice the stock)")
 	inFlight := fs.Int("in-flight", flashsale.DefaultInFlight(db.SQLite), "buys of the sale the started servers work on at once, together (their --flash-sale-in-flight; default with --database-url: "+
 		strconv.Itoa(flashsale.DefaultInFlight(db.Postgres))+")")
-	wait := fs.Duration("wait", flashsale.DefaultTargetWait, "how long a buy should take on average in the started servers (their --flash-sale-wait; 0: the in-flight bound stays put)")
+	wait := fs.Duration("wait", flashsale.DefaultTargetWait, "how long a buy should take on average in the started servers (their --flash-sale-wait; 0: the in-flight bound stays put, no line)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (server and load) while the buyers run to this file")
 	timeline := fs.Bool("timeline", false, "print, for each quarter second of the sale, the orders acknowledged, the buys turned away, the CPU this process used and the p99 latency of what was sent in it: buys ordered, buys turned away and another store's page")
 	watchers := fs.Int("watchers", 0, "shoppers with the sale's page open, each asking for the sale's JSON every 2 s as the page does")

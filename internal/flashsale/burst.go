@@ -72,8 +72,9 @@ type Burst struct {
 	// TargetWait, if above 0, is how long a buy should take on average from
 	// its admission to its answer: each node's bound on a sale's buys in
 	// flight then starts at its share of InFlightPerSale and moves between
-	// half and twice that to keep to it (see pace). 0 (or below) keeps the
-	// bound fixed.
+	// half and twice that to keep to it (see pace), and past it as many
+	// buys may wait in line a quarter of it for a place (see admit). 0 (or
+	// below) keeps the bound fixed, with no line.
 	TargetWait time.Duration
 	// PerIP and PerCustomer are token bucket rates, in buys per second with
 	// a burst of twice as many; 0 turns a limit off (the address limit is
@@ -648,9 +649,10 @@ var errSaleBusy = nimbus.Errorkf(nimbus.ETOOMANY, "error.sale_busy", "so many sh
 //
 // The client's address is held to its rate first; a sale known sold out
 // answers so (409) to a buy whose Idempotency-Key none of its orders
-// has; a sale that has its fill refuses at once. Otherwise the body is read, within bodyWait, and
-// only then is a place taken: a client that sends headers and stalls holds
-// none. Buy skips the address limit and its own admission for a buy let
+// has; a sale that has its fill, and its line full, refuses at once.
+// Otherwise the body is read, within bodyWait, and only then is a place
+// taken or waited for (admit): a client that sends headers and stalls
+// holds none. Buy skips the address limit and its own admission for a buy let
 // in here.
 func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
@@ -712,7 +714,7 @@ func (s *Service) Admission(stores Stores) func(http.Handler) http.Handler {
 				httpx.WriteProblem(w, r, errNotJSON)
 				return
 			}
-			leave, err := s.admit(tenantID, saleID)
+			leave, err := s.admit(r.Context(), tenantID, saleID)
 			if err != nil {
 				httpx.WriteProblem(w, r, err)
 				return
@@ -748,7 +750,9 @@ func (s *Service) full(tenantID, saleID string) bool {
 	b := &s.burst
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return s.atLimit(tenantID + "/" + saleID)
+	key := tenantID + "/" + saleID
+	f := b.inFlight[key]
+	return s.atLimit(key) && (f == nil || len(f.line) >= s.lineRoom(f))
 }
 
 // atLimit reports whether a sale (tenant/sale) or the node has all the buys
@@ -762,9 +766,10 @@ func (s *Service) atLimit(key string) bool {
 // flight is a sale's buys in flight on the node; the map holds only sales
 // with some.
 type flight struct {
-	n        int  // being worked on
-	answered int  // answered since the sale last had none in flight
-	pace     pace // with Burst.TargetWait: the node's bound now
+	n        int             // being worked on
+	answered int             // answered since the sale last had none in flight
+	pace     pace            // with Burst.TargetWait: the node's bound now
+	line     []chan struct{} // buys waiting for a place, first come first (closed: given one)
 }
 
 // saleLimit is how many buys of a sale the node works on at once now: its
@@ -906,12 +911,25 @@ func (s *Service) largestLimit() int {
 	return most
 }
 
-// admit takes one of the sale's in-flight places, or refuses at once.
-func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
+// admit takes one of the sale's in-flight places. With none free, a buy
+// waits in the sale's line if it has room, and is refused at once if not.
+//
+// The line is for a sale's first moment. Turned away then, the crowd
+// comes back a second or so later (Retry-After), and until it does the
+// buys admitted are all the demand there is: each buyer may buy only so
+// many, and on a fast host they had bought all they could a quarter of a
+// second before the others came back, the node idle meanwhile, and the
+// pace, which grows the bound only when buys meet it, had nothing to grow
+// by (BENCHMARKS.md, 2026-11-28). Held in line for a few milliseconds
+// instead, the next ones take places as the first buys are answered, and
+// the bound stays pressed while the pace finds the host's speed. Waiting
+// a quarter of the target wait at most, a buy turned away from the line
+// still hears soon, and a slow host, whose places free up slowly, turns
+// the crowd away nearly as before.
+func (s *Service) admit(ctx context.Context, tenantID, saleID string) (leave func(), err error) {
 	key := tenantID + "/" + saleID
 	b := &s.burst
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.inFlight == nil {
 		b.inFlight = map[string]*flight{}
 	}
@@ -920,7 +938,14 @@ func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
 		if f != nil && f.n >= f.pace.bound {
 			f.pace.pressed = true
 		}
-		return nil, errSaleBusy
+		if f == nil || len(f.line) >= s.lineRoom(f) {
+			b.mu.Unlock()
+			return nil, errSaleBusy
+		}
+		ready := make(chan struct{})
+		f.line = append(f.line, ready)
+		b.mu.Unlock()
+		return s.waitInLine(ctx, key, f, ready)
 	}
 	if f == nil {
 		f = &flight{}
@@ -934,6 +959,52 @@ func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
 	if f.n >= f.pace.bound {
 		f.pace.pressed = true
 	}
+	b.mu.Unlock()
+	return s.leaving(key, f), nil
+}
+
+// lineRoom is how many buys may wait in line for a place of f's sale:
+// as many as it has places when paced, none with a fixed bound.
+func (s *Service) lineRoom(f *flight) int {
+	if s.Burst.TargetWait <= 0 {
+		return 0
+	}
+	return s.saleLimit(f)
+}
+
+// waitInLine waits for a place handed over by a buy of the sale answered
+// (leaving), a quarter of Burst.TargetWait at most, and turns the buy
+// away if none came. A place freed under the node's bound on all sales by
+// another sale's buy is not handed over: it goes to the next buy to come.
+func (s *Service) waitInLine(ctx context.Context, key string, f *flight, ready chan struct{}) (leave func(), err error) {
+	t := time.NewTimer(s.Burst.TargetWait / 4)
+	defer t.Stop()
+	select {
+	case <-ready:
+		s.Metrics.lined(true)
+		return s.leaving(key, f), nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	b := &s.burst
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if i := slices.Index(f.line, ready); i >= 0 {
+		f.line = slices.Delete(f.line, i, i+1)
+		if f.n == 0 && len(f.line) == 0 && b.inFlight[key] == f {
+			delete(b.inFlight, key) // held back by the node's bound on all sales
+		}
+		s.Metrics.lined(false)
+		return nil, errSaleBusy
+	}
+	s.Metrics.lined(true)
+	return s.leaving(key, f), nil // handed a place meanwhile
+}
+
+// leaving returns what a buy admitted to f calls when answered: the place
+// goes to the first in line, or back to the sale.
+func (s *Service) leaving(key string, f *flight) func() {
+	b := &s.burst
 	began := time.Now()
 	return func() {
 		wait := time.Since(began)
@@ -945,10 +1016,17 @@ func (s *Service) admit(tenantID, saleID string) (leave func(), err error) {
 		if f.pace.bound > 0 {
 			f.pace.answer(wait, s.Burst.TargetWait)
 		}
-		if f.n--; f.n == 0 {
+		f.n--
+		for len(f.line) > 0 && !s.atLimit(key) {
+			close(f.line[0])
+			f.line = f.line[1:]
+			f.n++
+			b.total++
+		}
+		if f.n == 0 && len(f.line) == 0 {
 			delete(b.inFlight, key)
 		}
-	}, nil
+	}
 }
 
 // Shoppers watching a sale's page ask for it again no sooner than its

@@ -6,12 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/nimbuscommerce/nimbus"
 	"github.com/nimbuscommerce/nimbus/internal/payment"
@@ -20,21 +22,21 @@ import (
 
 func TestAdmitBoundsEachSale(t *testing.T) {
 	s := &Service{Burst: Burst{InFlightPerSale: 2}}
-	leave1, err := s.admit("ten_a", "fls_1")
+	leave1, err := s.admit(t.Context(), "ten_a", "fls_1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.admit("ten_a", "fls_1"); err != nil {
+	if _, err := s.admit(t.Context(), "ten_a", "fls_1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.admit("ten_a", "fls_1"); nimbus.ErrorCode(err) != nimbus.ETOOMANY {
+	if _, err := s.admit(t.Context(), "ten_a", "fls_1"); nimbus.ErrorCode(err) != nimbus.ETOOMANY {
 		t.Fatalf("third buy in flight: %v, want too_many", err)
 	}
-	if _, err := s.admit("ten_a", "fls_2"); err != nil {
+	if _, err := s.admit(t.Context(), "ten_a", "fls_2"); err != nil {
 		t.Fatalf("another sale is held back by the first: %v", err)
 	}
 	leave1()
-	if _, err := s.admit("ten_a", "fls_1"); err != nil {
+	if _, err := s.admit(t.Context(), "ten_a", "fls_1"); err != nil {
 		t.Fatalf("a place freed is not taken: %v", err)
 	}
 }
@@ -62,14 +64,20 @@ func TestAdmitTakesTheNodesShare(t *testing.T) {
 
 // admitAll admits buys of a sale of ten_a until one is refused (at most
 // 20), which must be for want of a place, keeps how to answer each in
-// leave (if not nil) and reports how many it admitted.
+// leave (if not nil) and reports how many it admitted. A buy that finds
+// no place leaves the sale's line at once.
 func admitAll(t *testing.T, s *Service, sale string, leave *[]func()) int {
 	t.Helper()
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
 	for n := range 20 {
-		l, err := s.admit("ten_a", sale)
+		l, err := s.admit(gone, "ten_a", sale)
 		if err != nil {
-			if nimbus.ErrorCode(err) != nimbus.ETOOMANY || !s.full("ten_a", sale) {
-				t.Fatalf("refused with %v, full %v", err, s.full("ten_a", sale))
+			s.burst.mu.Lock()
+			full := s.atLimit("ten_a/" + sale)
+			s.burst.mu.Unlock()
+			if nimbus.ErrorCode(err) != nimbus.ETOOMANY || !full {
+				t.Fatalf("refused with %v, every place taken %v", err, full)
 			}
 			return n
 		}
@@ -78,6 +86,120 @@ func admitAll(t *testing.T, s *Service, sale string, leave *[]func()) int {
 		}
 	}
 	return 20
+}
+
+// TestLineHandsOverPlaces: past its places, a paced sale's buys wait in
+// line, as many as it has places; each place given back goes to the
+// first in line, and a buy that finds the line full is refused at once.
+func TestLineHandsOverPlaces(t *testing.T) {
+	s := &Service{Burst: Burst{InFlightPerSale: 2, TargetWait: time.Hour}, Metrics: NewMetrics()}
+	var leave []func()
+	if n := admitAll(t, s, "fls_1", &leave); n != 2 {
+		t.Fatalf("admitted %d, want 2", n)
+	}
+	s.burst.mu.Lock()
+	f := s.burst.inFlight["ten_a/fls_1"]
+	f.pace.lo, f.pace.hi = 2, 2 // the pace held: a quick answer would grow the bound
+	s.burst.mu.Unlock()
+	admitted := make(chan int, 2)
+	for i := range 2 {
+		go func() {
+			l, err := s.admit(t.Context(), "ten_a", "fls_1")
+			if err != nil {
+				t.Errorf("buy %d in line: %v", i, err)
+				admitted <- -1
+				return
+			}
+			admitted <- i
+			l()
+		}()
+		waitForLine(t, s, "ten_a/fls_1", i+1)
+	}
+	if !s.full("ten_a", "fls_1") {
+		t.Fatal("a sale with its places taken and its line full is not full")
+	}
+	turnedAway := func() float64 { return testutil.ToFloat64(s.Metrics.line.WithLabelValues("turned_away")) }
+	before := turnedAway() // admitAll's last buy left the line at once
+	if _, err := s.admit(t.Context(), "ten_a", "fls_1"); nimbus.ErrorCode(err) != nimbus.ETOOMANY {
+		t.Fatalf("a buy past the line: %v, want too_many", err)
+	}
+	if n := turnedAway() - before; n != 0 {
+		t.Fatalf("%v more buys turned away from the line, want 0: the one past it never joined", n)
+	}
+	next := func() int {
+		select {
+		case i := <-admitted:
+			return i
+		case <-time.After(10 * time.Second):
+			t.Fatal("no buy in line was given the place")
+			return -1
+		}
+	}
+	leave[0]()
+	if i := next(); i != 0 {
+		t.Fatalf("the first place given back went to buy %d in line, want the first, 0", i)
+	}
+	leave[1]()
+	if i := next(); i != 1 {
+		t.Fatalf("the second place went to buy %d, want 1", i)
+	}
+	if n := testutil.ToFloat64(s.Metrics.line.WithLabelValues("admitted")); n != 2 {
+		t.Fatalf("%v buys admitted from the line, want 2", n)
+	}
+}
+
+// TestLineTurnsAwayInTime: a buy in line that no place comes to is
+// turned away after a quarter of the target wait, or as soon as its
+// request is gone, and leaves the line.
+func TestLineTurnsAwayInTime(t *testing.T) {
+	s := &Service{Burst: Burst{InFlightPerSale: 1, TargetWait: 4 * time.Millisecond}, Metrics: NewMetrics()}
+	leave, err := s.admit(t.Context(), "ten_a", "fls_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leave()
+	if _, err := s.admit(t.Context(), "ten_a", "fls_1"); nimbus.ErrorCode(err) != nimbus.ETOOMANY {
+		t.Fatalf("a buy no place came to: %v, want too_many", err)
+	}
+	s.Burst.TargetWait = time.Hour
+	ctx, cancel := context.WithCancel(t.Context())
+	refused := make(chan error)
+	go func() {
+		_, err := s.admit(ctx, "ten_a", "fls_1")
+		refused <- err
+	}()
+	waitForLine(t, s, "ten_a/fls_1", 1)
+	cancel()
+	if err := <-refused; nimbus.ErrorCode(err) != nimbus.ETOOMANY {
+		t.Fatalf("a buy whose request is gone: %v, want too_many", err)
+	}
+	if n := testutil.ToFloat64(s.Metrics.line.WithLabelValues("turned_away")); n != 2 {
+		t.Fatalf("%v buys turned away from the line, want 2", n)
+	}
+	if s.full("ten_a", "fls_1") {
+		t.Fatal("the buys turned away still hold the line")
+	}
+}
+
+// waitForLine waits until n buys wait in line for a place of a sale
+// (tenant/sale).
+func waitForLine(t *testing.T, s *Service, key string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; runtime.Gosched() {
+		s.burst.mu.Lock()
+		f := s.burst.inFlight[key]
+		waiting := 0
+		if f != nil {
+			waiting = len(f.line)
+		}
+		s.burst.mu.Unlock()
+		if waiting == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d buys in line, want %d", waiting, n)
+		}
+	}
 }
 
 // TestAdmitRampsUp: a burst starts with the ramp (each node its share),
@@ -102,7 +224,7 @@ func TestAdmitRampsUp(t *testing.T) {
 	if n := admitted(); n != 8 { // 2 in flight, 6 answered: 4 + 6 places, the bound
 		t.Fatalf("after 6 answers the sale admitted %d more, want 8 (up to its bound, 10)", n)
 	}
-	if _, err := s.admit("ten_a", "fls_2"); err != nil {
+	if _, err := s.admit(t.Context(), "ten_a", "fls_2"); err != nil {
 		t.Fatalf("another sale's burst is held back by this one's ramp: %v", err)
 	}
 	for _, l := range leave[6:] {
@@ -267,23 +389,23 @@ func TestAdmitBoundsAllSales(t *testing.T) {
 	s := &Service{Burst: Burst{InFlightPerSale: 2, InFlightAllSales: 3}}
 	var leave []func()
 	for _, sale := range []string{"fls_1", "fls_1", "fls_2"} {
-		l, err := s.admit("ten_a", sale)
+		l, err := s.admit(t.Context(), "ten_a", sale)
 		if err != nil {
 			t.Fatalf("%s: %v", sale, err)
 		}
 		leave = append(leave, l)
 	}
-	if _, err := s.admit("ten_b", "fls_3"); nimbus.ErrorCode(err) != nimbus.ETOOMANY || !s.full("ten_b", "fls_3") {
+	if _, err := s.admit(t.Context(), "ten_b", "fls_3"); nimbus.ErrorCode(err) != nimbus.ETOOMANY || !s.full("ten_b", "fls_3") {
 		t.Fatalf("a fourth buy on a node bound to three: %v, want too_many", err)
 	}
 	leave[0]()
 	if s.full("ten_b", "fls_3") {
 		t.Fatal("the node is still full with a place freed")
 	}
-	if _, err := s.admit("ten_b", "fls_3"); err != nil {
+	if _, err := s.admit(t.Context(), "ten_b", "fls_3"); err != nil {
 		t.Fatalf("a place freed is not taken: %v", err)
 	}
-	if _, err := s.admit("ten_a", "fls_2"); nimbus.ErrorCode(err) != nimbus.ETOOMANY {
+	if _, err := s.admit(t.Context(), "ten_a", "fls_2"); nimbus.ErrorCode(err) != nimbus.ETOOMANY {
 		t.Fatalf("past the node's bound again: %v, want too_many", err)
 	}
 }
@@ -516,7 +638,7 @@ func TestAdmissionBeforeTheBody(t *testing.T) {
 	}
 	buy := httpx.APIPrefix + "/storefront/acme/flash-sales/fls_1/orders"
 
-	leave, err := s.admit("ten_a", "fls_1") // the sale's one place, taken
+	leave, err := s.admit(t.Context(), "ten_a", "fls_1") // the sale's one place, taken
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,7 +659,7 @@ func TestAdmissionBeforeTheBody(t *testing.T) {
 	if w := send(buy, "192.0.2.2:1000"); w.Code != http.StatusCreated || len(seen) != 1 || seen[0] != (admitted{"ten_a", "fls_1"}) {
 		t.Fatalf("within the bound: %d, route saw %v", w.Code, seen)
 	}
-	if leave, err := s.admit("ten_a", "fls_1"); err != nil {
+	if leave, err := s.admit(t.Context(), "ten_a", "fls_1"); err != nil {
 		t.Fatalf("the answered buy kept its place: %v", err)
 	} else {
 		leave()
@@ -613,7 +735,7 @@ func TestWatchersAskLessInABurst(t *testing.T) {
 	if got := s.WatchCacheControl("t", "s"); got != calm {
 		t.Fatalf("a calm sale: Cache-Control %q, want %q", got, calm)
 	}
-	leave, err := s.admit("t", "s")
+	leave, err := s.admit(t.Context(), "t", "s")
 	if err != nil {
 		t.Fatal(err)
 	}

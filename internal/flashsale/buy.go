@@ -177,7 +177,7 @@ func (s *Service) Buy(ctx context.Context, tenantID string, in BuyInput) (*Bough
 	err := s.allow(ip, tenantID, who)
 	leave := func() {}
 	if err == nil && !letIn {
-		leave, err = s.admit(tenantID, in.SaleID)
+		leave, err = s.admit(ctx, tenantID, in.SaleID)
 	}
 	if err != nil {
 		if probe { // turned away before it could ask: the next buy asks

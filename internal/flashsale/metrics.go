@@ -10,13 +10,15 @@ import (
 // each batch's transaction placed and how long the batch took (the group
 // commit at work), how often a batch had to be planned again, and how
 // many buys the node is working on, how long each waited from its
-// admission to its answer, and the bound it paces that wait with.
+// admission to its answer, the bound it paces that wait with, and what
+// became of the buys that waited in a sale's line.
 // Service.Metrics may be nil.
 type Metrics struct {
 	batchOrders  prometheus.Histogram
 	batchSeconds prometheus.Histogram
 	replans      prometheus.Counter
 	buyWait      prometheus.Histogram
+	line         *prometheus.CounterVec
 }
 
 // NewMetrics makes the metrics; register them with Collectors.
@@ -37,6 +39,10 @@ func NewMetrics() *Metrics {
 			Help:    "Time from a flash sale buy's admission on this node to its answer (the pace keeps its mean near --flash-sale-wait).",
 			Buckets: []float64{.005, .01, .025, .05, .08, .1, .15, .25, .5, 1},
 		}),
+		line: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nimbus_flash_sale_line_total",
+			Help: "Flash sale buys that waited in their sale's line on this node for a place, by outcome: admitted, or turned away when none came in time.",
+		}, []string{"outcome"}),
 		replans: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nimbus_flash_sale_batch_replans_total",
 			Help: "Flash sale batches planned again because what their plan read moved before they wrote (units taken by another batch or given back, a key used meanwhile).",
@@ -70,7 +76,7 @@ func (m *Metrics) Collectors(s *Service) []prometheus.Collector {
 	if m == nil {
 		return []prometheus.Collector{inFlight, limit}
 	}
-	return []prometheus.Collector{m.batchOrders, m.batchSeconds, m.replans, m.buyWait, inFlight, limit}
+	return []prometheus.Collector{m.batchOrders, m.batchSeconds, m.replans, m.buyWait, m.line, inFlight, limit}
 }
 
 // waited records a buy answered after wait from its admission.
@@ -78,6 +84,18 @@ func (m *Metrics) waited(wait time.Duration) {
 	if m != nil {
 		m.buyWait.Observe(wait.Seconds())
 	}
+}
+
+// lined records a buy that waited in line, admitted or not.
+func (m *Metrics) lined(admitted bool) {
+	if m == nil {
+		return
+	}
+	outcome := "turned_away"
+	if admitted {
+		outcome = "admitted"
+	}
+	m.line.WithLabelValues(outcome).Inc()
 }
 
 // placed records a committed batch.
