@@ -744,15 +744,24 @@ type admitted struct{ tenantID, saleID string }
 
 var errNoBody = nimbus.Errorf(nimbus.EMALFORMED, "the request's body did not arrive in time")
 
-// full reports whether a sale has its fill of buys in flight on this node,
-// or the node its fill of all sales' buys.
+// full reports whether a buy of a sale would be refused at once: the sale
+// has its fill of buys in flight on this node, or the node its fill of all
+// sales' buys, and there is no room to wait in the sale's line.
 func (s *Service) full(tenantID, saleID string) bool {
 	b := &s.burst
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	key := tenantID + "/" + saleID
-	f := b.inFlight[key]
-	return s.atLimit(key) && (f == nil || len(f.line) >= s.lineRoom(f))
+	return s.atLimit(key) && !s.mayWait(b.inFlight[key])
+}
+
+// busy reports whether a sale has all the buys in flight it may on this
+// node, or the node all of all sales', a line or not.
+func (s *Service) busy(tenantID, saleID string) bool {
+	b := &s.burst
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return s.atLimit(tenantID + "/" + saleID)
 }
 
 // atLimit reports whether a sale (tenant/sale) or the node has all the buys
@@ -764,7 +773,7 @@ func (s *Service) atLimit(key string) bool {
 }
 
 // flight is a sale's buys in flight on the node; the map holds only sales
-// with some.
+// with some, or with buys waiting in line.
 type flight struct {
 	n        int             // being worked on
 	answered int             // answered since the sale last had none in flight
@@ -938,7 +947,7 @@ func (s *Service) admit(ctx context.Context, tenantID, saleID string) (leave fun
 		if f != nil && f.n >= f.pace.bound {
 			f.pace.pressed = true
 		}
-		if f == nil || len(f.line) >= s.lineRoom(f) {
+		if !s.mayWait(f) {
 			b.mu.Unlock()
 			return nil, errSaleBusy
 		}
@@ -963,19 +972,25 @@ func (s *Service) admit(ctx context.Context, tenantID, saleID string) (leave fun
 	return s.leaving(key, f), nil
 }
 
-// lineRoom is how many buys may wait in line for a place of f's sale:
-// as many as it has places when paced, none with a fixed bound.
-func (s *Service) lineRoom(f *flight) int {
-	if s.Burst.TargetWait <= 0 {
-		return 0
-	}
-	return s.saleLimit(f)
+// mayWait reports whether a buy of f's sale that finds no place may wait
+// in its line; b.mu is held. Paced, a sale's line is as long as it has
+// places. It waits for the sale's own places: while the node has its fill
+// of all sales' buys, a buy is refused as before, and a place given back
+// goes to the line only if it leaves the node room for another sale's buy
+// (handOver).
+func (s *Service) mayWait(f *flight) bool {
+	return s.Burst.TargetWait > 0 && f != nil && len(f.line) < s.saleLimit(f) && s.nodeRoom(0)
+}
+
+// nodeRoom reports whether the node, with more buys in flight than now,
+// is still under its bound on all sales' buys; b.mu is held.
+func (s *Service) nodeRoom(more int) bool {
+	return s.Burst.InFlightAllSales <= 0 || s.burst.total+more < s.Burst.InFlightAllSales
 }
 
 // waitInLine waits for a place handed over by a buy of the sale answered
 // (leaving), a quarter of Burst.TargetWait at most, and turns the buy
-// away if none came. A place freed under the node's bound on all sales by
-// another sale's buy is not handed over: it goes to the next buy to come.
+// away if none came or its request is gone.
 func (s *Service) waitInLine(ctx context.Context, key string, f *flight, ready chan struct{}) (leave func(), err error) {
 	t := time.NewTimer(s.Burst.TargetWait / 4)
 	defer t.Stop()
@@ -1001,8 +1016,8 @@ func (s *Service) waitInLine(ctx context.Context, key string, f *flight, ready c
 	return s.leaving(key, f), nil // handed a place meanwhile
 }
 
-// leaving returns what a buy admitted to f calls when answered: the place
-// goes to the first in line, or back to the sale.
+// leaving returns what a buy admitted to f calls when answered: its place
+// goes to the first in line (handOver), or back to the sale.
 func (s *Service) leaving(key string, f *flight) func() {
 	b := &s.burst
 	began := time.Now()
@@ -1017,15 +1032,26 @@ func (s *Service) leaving(key string, f *flight) func() {
 			f.pace.answer(wait, s.Burst.TargetWait)
 		}
 		f.n--
-		for len(f.line) > 0 && !s.atLimit(key) {
-			close(f.line[0])
-			f.line = f.line[1:]
-			f.n++
-			b.total++
-		}
+		s.handOver(f)
 		if f.n == 0 && len(f.line) == 0 {
 			delete(b.inFlight, key)
 		}
+	}
+}
+
+// handOver gives the places f's sale has free to the buys first in its
+// line, while that leaves the node room for another sale's buy; b.mu is
+// held. A line that fills the sale to its paced bound presses it, as a
+// buy admitted there does.
+func (s *Service) handOver(f *flight) {
+	for len(f.line) > 0 && f.n < s.saleLimit(f) && s.nodeRoom(1) {
+		close(f.line[0])
+		f.line = f.line[1:]
+		f.n++
+		s.burst.total++
+	}
+	if f.n >= f.pace.bound {
+		f.pace.pressed = true
 	}
 }
 
@@ -1044,7 +1070,7 @@ const (
 
 // WatchCacheControl is the Cache-Control of a sale as shoppers see it.
 func (s *Service) WatchCacheControl(tenantID, saleID string) string {
-	if s.full(tenantID, saleID) {
+	if s.busy(tenantID, saleID) {
 		return watchBusy
 	}
 	return watchCalm

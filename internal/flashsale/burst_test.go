@@ -68,10 +68,8 @@ func TestAdmitTakesTheNodesShare(t *testing.T) {
 // no place leaves the sale's line at once.
 func admitAll(t *testing.T, s *Service, sale string, leave *[]func()) int {
 	t.Helper()
-	gone, cancel := context.WithCancel(t.Context())
-	cancel()
 	for n := range 20 {
-		l, err := s.admit(gone, "ten_a", sale)
+		l, err := s.admit(gone(t), "ten_a", sale)
 		if err != nil {
 			s.burst.mu.Lock()
 			full := s.atLimit("ten_a/" + sale)
@@ -101,17 +99,19 @@ func TestLineHandsOverPlaces(t *testing.T) {
 	f := s.burst.inFlight["ten_a/fls_1"]
 	f.pace.lo, f.pace.hi = 2, 2 // the pace held: a quick answer would grow the bound
 	s.burst.mu.Unlock()
-	admitted := make(chan int, 2)
+	type inLine struct {
+		i     int
+		leave func()
+	}
+	admitted := make(chan inLine, 2)
 	for i := range 2 {
 		go func() {
 			l, err := s.admit(t.Context(), "ten_a", "fls_1")
 			if err != nil {
 				t.Errorf("buy %d in line: %v", i, err)
-				admitted <- -1
-				return
+				l = func() {}
 			}
-			admitted <- i
-			l()
+			admitted <- inLine{i, l}
 		}()
 		waitForLine(t, s, "ten_a/fls_1", i+1)
 	}
@@ -120,32 +120,119 @@ func TestLineHandsOverPlaces(t *testing.T) {
 	}
 	turnedAway := func() float64 { return testutil.ToFloat64(s.Metrics.line.WithLabelValues("turned_away")) }
 	before := turnedAway() // admitAll's last buy left the line at once
-	if _, err := s.admit(t.Context(), "ten_a", "fls_1"); nimbus.ErrorCode(err) != nimbus.ETOOMANY {
+	if _, err := s.admit(gone(t), "ten_a", "fls_1"); nimbus.ErrorCode(err) != nimbus.ETOOMANY {
 		t.Fatalf("a buy past the line: %v, want too_many", err)
 	}
 	if n := turnedAway() - before; n != 0 {
 		t.Fatalf("%v more buys turned away from the line, want 0: the one past it never joined", n)
 	}
-	next := func() int {
+	next := func() inLine {
 		select {
-		case i := <-admitted:
-			return i
+		case b := <-admitted:
+			return b
 		case <-time.After(10 * time.Second):
 			t.Fatal("no buy in line was given the place")
-			return -1
+			return inLine{}
 		}
 	}
 	leave[0]()
-	if i := next(); i != 0 {
-		t.Fatalf("the first place given back went to buy %d in line, want the first, 0", i)
+	first := next()
+	if first.i != 0 {
+		t.Fatalf("the first place given back went to buy %d in line, want the first, 0", first.i)
 	}
+	waitForLine(t, s, "ten_a/fls_1", 1) // the other still waits
 	leave[1]()
-	if i := next(); i != 1 {
-		t.Fatalf("the second place went to buy %d, want 1", i)
+	if second := next(); second.i != 1 {
+		t.Fatalf("the second place went to buy %d, want 1", second.i)
+	} else {
+		second.leave()
 	}
+	first.leave()
 	if n := testutil.ToFloat64(s.Metrics.line.WithLabelValues("admitted")); n != 2 {
 		t.Fatalf("%v buys admitted from the line, want 2", n)
 	}
+}
+
+// TestLinePressesThePace: places handed to the line that fill the sale
+// to its paced bound press it, as buys admitted there do: the next quick
+// round grows it.
+func TestLinePressesThePace(t *testing.T) {
+	s := &Service{Burst: Burst{InFlightPerSale: 2, TargetWait: time.Hour}}
+	var leave []func()
+	admitAll(t, s, "fls_1", &leave)
+	admitted := make(chan func(), 2)
+	for i := range 2 {
+		go func() {
+			l, err := s.admit(t.Context(), "ten_a", "fls_1")
+			if err != nil {
+				t.Errorf("buy %d in line: %v", i, err)
+				l = func() {}
+			}
+			admitted <- l
+		}()
+		waitForLine(t, s, "ten_a/fls_1", i+1)
+	}
+	leave[0]() // a quick round at the bound: 2 grows to 3, and both in line take places
+	leave = append(leave, <-admitted, <-admitted)
+	leave[1]() // a quick round, the bound met by the line: 3 grows to 4, its ceiling
+	if l := s.largestLimit(); l != 4 {
+		t.Fatalf("the bound is %d after a quick round filled from the line, want 4", l)
+	}
+	for _, l := range leave[2:] {
+		l()
+	}
+}
+
+// TestLineLeavesOtherSalesTheirPlaces: the line waits for the sale's own
+// places. While the node has its fill of all sales' buys no buy joins it,
+// and a place given back that would fill the node goes to the next buy of
+// any sale, not to the line.
+func TestLineLeavesOtherSalesTheirPlaces(t *testing.T) {
+	s := &Service{Burst: Burst{InFlightPerSale: 1, InFlightAllSales: 2, TargetWait: time.Hour}, Metrics: NewMetrics()}
+	leave1, err := s.admit(t.Context(), "ten_a", "fls_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	refused := make(chan error)
+	go func() {
+		_, err := s.admit(ctx, "ten_a", "fls_1")
+		refused <- err
+	}()
+	waitForLine(t, s, "ten_a/fls_1", 1)
+	leave2, err := s.admit(t.Context(), "ten_a", "fls_2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leave2()
+	turnedAway := func() float64 { return testutil.ToFloat64(s.Metrics.line.WithLabelValues("turned_away")) }
+	if _, err := s.admit(gone(t), "ten_a", "fls_2"); nimbus.ErrorCode(err) != nimbus.ETOOMANY || turnedAway() != 0 {
+		t.Fatalf("a buy on a full node: %v, %v turned away from a line; want too_many, none", err, turnedAway())
+	}
+	leave1()
+	leave3, err := s.admit(t.Context(), "ten_a", "fls_3")
+	if err != nil {
+		t.Fatalf("the place given back went to the line, not another sale's buy: %v", err)
+	}
+	defer leave3()
+	cancel()
+	if err := <-refused; nimbus.ErrorCode(err) != nimbus.ETOOMANY {
+		t.Fatalf("the buy in line: %v, want too_many", err)
+	}
+	s.burst.mu.Lock()
+	_, kept := s.burst.inFlight["ten_a/fls_1"]
+	s.burst.mu.Unlock()
+	if kept {
+		t.Fatal("a sale with no buy in flight or in line is still kept")
+	}
+}
+
+// gone is a context already canceled: a buy with it that finds no place
+// leaves the line at once.
+func gone(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	return ctx
 }
 
 // TestLineTurnsAwayInTime: a buy in line that no place comes to is
@@ -745,5 +832,14 @@ func TestWatchersAskLessInABurst(t *testing.T) {
 	leave()
 	if got := s.WatchCacheControl("t", "s"); got != calm {
 		t.Fatalf("once the buy left: Cache-Control %q, want %q", got, calm)
+	}
+	s.Burst.TargetWait = time.Hour // paced: a line has room, and the sale is still at its fill
+	leave, err = s.admit(t.Context(), "t", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leave()
+	if got := s.WatchCacheControl("t", "s"); got != busy {
+		t.Fatalf("a paced sale at its fill: Cache-Control %q, want %q", got, busy)
 	}
 }

@@ -41,7 +41,7 @@ func NewMetrics() *Metrics {
 		}),
 		line: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nimbus_flash_sale_line_total",
-			Help: "Flash sale buys that waited in their sale's line on this node for a place, by outcome: admitted, or turned away when none came in time.",
+			Help: "Flash sale buys that waited in their sale's line on this node for a place, by outcome: admitted, or turned away when none came in time or the request ended.",
 		}, []string{"outcome"}),
 		replans: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nimbus_flash_sale_batch_replans_total",
