@@ -781,6 +781,13 @@ type flight struct {
 	line     []chan struct{} // buys waiting for a place, first come first (closed: given one)
 }
 
+// press notes that the sale's buys met its paced bound (see pace).
+func (f *flight) press() {
+	if f.n >= f.pace.bound {
+		f.pace.pressed = true
+	}
+}
+
 // saleLimit is how many buys of a sale the node works on at once now: its
 // share of the bound (as paced, with Burst.TargetWait), or while a burst
 // ramps up (Burst.Ramp), its share of the ramp plus the buys answered
@@ -944,8 +951,8 @@ func (s *Service) admit(ctx context.Context, tenantID, saleID string) (leave fun
 	}
 	f := b.inFlight[key]
 	if s.atLimit(key) {
-		if f != nil && f.n >= f.pace.bound {
-			f.pace.pressed = true
+		if f != nil {
+			f.press()
 		}
 		if !s.mayWait(f) {
 			b.mu.Unlock()
@@ -965,9 +972,7 @@ func (s *Service) admit(ctx context.Context, tenantID, saleID string) (leave fun
 	}
 	f.n++
 	b.total++
-	if f.n >= f.pace.bound {
-		f.pace.pressed = true
-	}
+	f.press()
 	b.mu.Unlock()
 	return s.leaving(key, f), nil
 }
@@ -1050,9 +1055,7 @@ func (s *Service) handOver(f *flight) {
 		f.n++
 		s.burst.total++
 	}
-	if f.n >= f.pace.bound {
-		f.pace.pressed = true
-	}
+	f.press()
 }
 
 // Shoppers watching a sale's page ask for it again no sooner than its

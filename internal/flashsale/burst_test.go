@@ -99,22 +99,7 @@ func TestLineHandsOverPlaces(t *testing.T) {
 	f := s.burst.inFlight["ten_a/fls_1"]
 	f.pace.lo, f.pace.hi = 2, 2 // the pace held: a quick answer would grow the bound
 	s.burst.mu.Unlock()
-	type inLine struct {
-		i     int
-		leave func()
-	}
-	admitted := make(chan inLine, 2)
-	for i := range 2 {
-		go func() {
-			l, err := s.admit(t.Context(), "ten_a", "fls_1")
-			if err != nil {
-				t.Errorf("buy %d in line: %v", i, err)
-				l = func() {}
-			}
-			admitted <- inLine{i, l}
-		}()
-		waitForLine(t, s, "ten_a/fls_1", i+1)
-	}
+	admitted := joinLine(t, s, "fls_1", 2)
 	if !s.full("ten_a", "fls_1") {
 		t.Fatal("a sale with its places taken and its line full is not full")
 	}
@@ -160,20 +145,9 @@ func TestLinePressesThePace(t *testing.T) {
 	s := &Service{Burst: Burst{InFlightPerSale: 2, TargetWait: time.Hour}}
 	var leave []func()
 	admitAll(t, s, "fls_1", &leave)
-	admitted := make(chan func(), 2)
-	for i := range 2 {
-		go func() {
-			l, err := s.admit(t.Context(), "ten_a", "fls_1")
-			if err != nil {
-				t.Errorf("buy %d in line: %v", i, err)
-				l = func() {}
-			}
-			admitted <- l
-		}()
-		waitForLine(t, s, "ten_a/fls_1", i+1)
-	}
+	admitted := joinLine(t, s, "fls_1", 2)
 	leave[0]() // a quick round at the bound: 2 grows to 3, and both in line take places
-	leave = append(leave, <-admitted, <-admitted)
+	leave = append(leave, (<-admitted).leave, (<-admitted).leave)
 	leave[1]() // a quick round, the bound met by the line: 3 grows to 4, its ceiling
 	if l := s.largestLimit(); l != 4 {
 		t.Fatalf("the bound is %d after a quick round filled from the line, want 4", l)
@@ -225,6 +199,32 @@ func TestLineLeavesOtherSalesTheirPlaces(t *testing.T) {
 	if kept {
 		t.Fatal("a sale with no buy in flight or in line is still kept")
 	}
+}
+
+// inLine is a buy that waited in line: the i-th to join, and how to
+// answer it once admitted.
+type inLine struct {
+	i     int
+	leave func()
+}
+
+// joinLine has n buys of a sale of ten_a join its line one after the
+// other, and returns where each is told once admitted.
+func joinLine(t *testing.T, s *Service, sale string, n int) <-chan inLine {
+	t.Helper()
+	admitted := make(chan inLine, n)
+	for i := range n {
+		go func() {
+			l, err := s.admit(t.Context(), "ten_a", sale)
+			if err != nil {
+				t.Errorf("buy %d in line: %v", i, err)
+				l = func() {}
+			}
+			admitted <- inLine{i, l}
+		}()
+		waitForLine(t, s, "ten_a/"+sale, i+1)
+	}
+	return admitted
 }
 
 // gone is a context already canceled: a buy with it that finds no place
