@@ -336,6 +336,10 @@ func TestFlashSaleBurst(t *testing.T) {
 			t.Errorf("a bound of %v with no buy in flight, want 0", n)
 		}
 		metricValue(t, metrics, "nimbus_flash_sale_batch_replans_total") // exported
+		// The line's outcomes, exported whether or not the burst needed them.
+		for _, outcome := range []string{"admitted", "turned_away"} {
+			metricValue(t, metrics, `nimbus_flash_sale_line_total{outcome="`+outcome+`"}`)
+		}
 	})
 }
 

@@ -103,7 +103,7 @@ func TestLineHandsOverPlaces(t *testing.T) {
 	if !s.full("ten_a", "fls_1") {
 		t.Fatal("a sale with its places taken and its line full is not full")
 	}
-	turnedAway := func() float64 { return testutil.ToFloat64(s.Metrics.line.WithLabelValues("turned_away")) }
+	turnedAway := func() float64 { return testutil.ToFloat64(s.Metrics.lineTurnedAway) }
 	before := turnedAway() // admitAll's last buy left the line at once
 	if _, err := s.admit(gone(t), "ten_a", "fls_1"); nimbus.ErrorCode(err) != nimbus.ETOOMANY {
 		t.Fatalf("a buy past the line: %v, want too_many", err)
@@ -133,7 +133,7 @@ func TestLineHandsOverPlaces(t *testing.T) {
 		second.leave()
 	}
 	first.leave()
-	if n := testutil.ToFloat64(s.Metrics.line.WithLabelValues("admitted")); n != 2 {
+	if n := testutil.ToFloat64(s.Metrics.lineAdmitted); n != 2 {
 		t.Fatalf("%v buys admitted from the line, want 2", n)
 	}
 }
@@ -179,7 +179,7 @@ func TestLineLeavesOtherSalesTheirPlaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer leave2()
-	turnedAway := func() float64 { return testutil.ToFloat64(s.Metrics.line.WithLabelValues("turned_away")) }
+	turnedAway := func() float64 { return testutil.ToFloat64(s.Metrics.lineTurnedAway) }
 	if _, err := s.admit(gone(t), "ten_a", "fls_2"); nimbus.ErrorCode(err) != nimbus.ETOOMANY || turnedAway() != 0 {
 		t.Fatalf("a buy on a full node: %v, %v turned away from a line; want too_many, none", err, turnedAway())
 	}
@@ -260,7 +260,7 @@ func TestLineTurnsAwayInTime(t *testing.T) {
 	if err := <-refused; nimbus.ErrorCode(err) != nimbus.ETOOMANY {
 		t.Fatalf("a buy whose request is gone: %v, want too_many", err)
 	}
-	if n := testutil.ToFloat64(s.Metrics.line.WithLabelValues("turned_away")); n != 2 {
+	if n := testutil.ToFloat64(s.Metrics.lineTurnedAway); n != 2 {
 		t.Fatalf("%v buys turned away from the line, want 2", n)
 	}
 	if s.full("ten_a", "fls_1") {

@@ -19,11 +19,14 @@ type Metrics struct {
 	replans      prometheus.Counter
 	buyWait      prometheus.Histogram
 	line         *prometheus.CounterVec
+	// The line's outcomes, there from the start: a node whose sales never
+	// needed a line shows 0 rather than nothing.
+	lineAdmitted, lineTurnedAway prometheus.Counter
 }
 
 // NewMetrics makes the metrics; register them with Collectors.
 func NewMetrics() *Metrics {
-	return &Metrics{
+	m := &Metrics{
 		batchOrders: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "nimbus_flash_sale_batch_orders",
 			Help:    "Orders placed by each flash sale batch committed on this node (buys grouped into one transaction).",
@@ -48,6 +51,9 @@ func NewMetrics() *Metrics {
 			Help: "Flash sale batches planned again because what their plan read moved before they wrote (units taken by another batch or given back, a key used meanwhile).",
 		}),
 	}
+	m.lineAdmitted = m.line.WithLabelValues("admitted")
+	m.lineTurnedAway = m.line.WithLabelValues("turned_away")
+	return m
 }
 
 // batchBuckets are the histogram's buckets of orders a batch: up to and
@@ -88,14 +94,13 @@ func (m *Metrics) waited(wait time.Duration) {
 
 // lined records a buy that waited in line, admitted or not.
 func (m *Metrics) lined(admitted bool) {
-	if m == nil {
-		return
+	switch {
+	case m == nil:
+	case admitted:
+		m.lineAdmitted.Inc()
+	default:
+		m.lineTurnedAway.Inc()
 	}
-	outcome := "turned_away"
-	if admitted {
-		outcome = "admitted"
-	}
-	m.line.WithLabelValues(outcome).Inc()
 }
 
 // placed records a committed batch.
