@@ -1011,9 +1011,7 @@ func (s *Service) waitInLine(ctx context.Context, key string, f *flight, ready c
 	defer b.mu.Unlock()
 	if i := slices.Index(f.line, ready); i >= 0 {
 		f.line = slices.Delete(f.line, i, i+1)
-		if f.n == 0 && len(f.line) == 0 && b.inFlight[key] == f {
-			delete(b.inFlight, key) // held back by the node's bound on all sales
-		}
+		s.forgetIdle(key, f) // held back by the node's bound on all sales
 		s.Metrics.lined(false)
 		return nil, errSaleBusy
 	}
@@ -1038,9 +1036,15 @@ func (s *Service) leaving(key string, f *flight) func() {
 		}
 		f.n--
 		s.handOver(f)
-		if f.n == 0 && len(f.line) == 0 {
-			delete(b.inFlight, key)
-		}
+		s.forgetIdle(key, f)
+	}
+}
+
+// forgetIdle lets a sale's flight go once it has no buy in flight or in
+// line, so that its next burst starts anew; b.mu is held.
+func (s *Service) forgetIdle(key string, f *flight) {
+	if b := &s.burst; f.n == 0 && len(f.line) == 0 && b.inFlight[key] == f {
+		delete(b.inFlight, key)
 	}
 }
 

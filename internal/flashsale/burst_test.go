@@ -167,13 +167,7 @@ func TestLineLeavesOtherSalesTheirPlaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	refused := make(chan error)
-	go func() {
-		_, err := s.admit(ctx, "ten_a", "fls_1")
-		refused <- err
-	}()
-	waitForLine(t, s, "ten_a/fls_1", 1)
+	cancel, refused := joinLineUntil(t, s, "fls_1")
 	leave2, err := s.admit(t.Context(), "ten_a", "fls_2")
 	if err != nil {
 		t.Fatal(err)
@@ -227,6 +221,21 @@ func joinLine(t *testing.T, s *Service, sale string, n int) <-chan inLine {
 	return admitted
 }
 
+// joinLineUntil has a buy of a sale of ten_a, the only one waiting, join
+// its line with a request that ends on cancel, and returns where its
+// refusal is told.
+func joinLineUntil(t *testing.T, s *Service, sale string) (cancel func(), refused <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	answer := make(chan error, 1)
+	go func() {
+		_, err := s.admit(ctx, "ten_a", sale)
+		answer <- err
+	}()
+	waitForLine(t, s, "ten_a/"+sale, 1)
+	return cancel, answer
+}
+
 // gone is a context already canceled: a buy with it that finds no place
 // leaves the line at once.
 func gone(t *testing.T) context.Context {
@@ -249,13 +258,7 @@ func TestLineTurnsAwayInTime(t *testing.T) {
 		t.Fatalf("a buy no place came to: %v, want too_many", err)
 	}
 	s.Burst.TargetWait = time.Hour
-	ctx, cancel := context.WithCancel(t.Context())
-	refused := make(chan error)
-	go func() {
-		_, err := s.admit(ctx, "ten_a", "fls_1")
-		refused <- err
-	}()
-	waitForLine(t, s, "ten_a/fls_1", 1)
+	cancel, refused := joinLineUntil(t, s, "fls_1")
 	cancel()
 	if err := <-refused; nimbus.ErrorCode(err) != nimbus.ETOOMANY {
 		t.Fatalf("a buy whose request is gone: %v, want too_many", err)

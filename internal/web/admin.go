@@ -111,7 +111,7 @@ func (c *Console) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/collections", c.staff(c.saveCollection))
 	mux.HandleFunc("GET /admin/collections/{id}", c.staff(c.editCollection))
 	mux.HandleFunc("POST /admin/collections/{id}", c.staff(c.saveCollection))
-	mux.HandleFunc("POST /admin/collections/{id}/delete", c.staff(c.confirm("admin.confirm.delete_collection", "/admin/collections", c.deleteCollection)))
+	mux.HandleFunc("POST /admin/collections/{id}/delete", c.staff(c.confirm("admin.confirm.delete_collection", backTo("/admin/collections"), c.deleteCollection)))
 	c.settingsRoutes(mux)
 	c.flashSaleRoutes(mux)
 }

@@ -20,7 +20,7 @@ func (c *Console) flashSaleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/flash-sales", c.staff(c.flashSales))
 	mux.HandleFunc("POST /admin/flash-sales", c.staff(c.admin(c.createFlashSale)))
 	mux.HandleFunc("POST /admin/flash-sales/{id}/schedule", c.staff(c.admin(c.rescheduleFlashSale)))
-	mux.HandleFunc("POST /admin/flash-sales/{id}/end", c.staff(c.admin(c.confirmBack("admin.confirm.end_sale", salesPage, c.endFlashSale))))
+	mux.HandleFunc("POST /admin/flash-sales/{id}/end", c.staff(c.admin(c.confirm("admin.confirm.end_sale", salesPage, c.endFlashSale))))
 }
 
 // localInput is the layout of a datetime-local input, in the store's zone.
@@ -192,10 +192,7 @@ func (c *Console) endFlashSale(v *staffVisit) error {
 
 // salesPage is the page of the sales list a row's form was on.
 func salesPage(v *staffVisit) string {
-	if q := url(map[string]string{"cursor": v.r.URL.Query().Get("cursor")}); q != "" {
-		return "/admin/flash-sales?" + q
-	}
-	return "/admin/flash-sales"
+	return listPage("/admin/flash-sales", url(map[string]string{"cursor": v.r.URL.Query().Get("cursor")}))
 }
 
 // rescheduleFlashSale changes when a sale runs (the row's form: both times

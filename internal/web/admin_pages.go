@@ -430,6 +430,14 @@ func (c *Console) adjustStock(v *staffVisit) error {
 	return nil
 }
 
+// listPage is the page at path with query, if any.
+func listPage(path, query string) string {
+	if query == "" {
+		return path
+	}
+	return path + "?" + query
+}
+
 // url encodes non-empty query parameters.
 func url(params map[string]string) string {
 	var parts []string

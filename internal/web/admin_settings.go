@@ -27,16 +27,16 @@ func (c *Console) settingsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/settings", c.staff(c.settings))
 	mux.HandleFunc("POST /admin/settings", c.staff(c.admin(c.saveSettings)))
 	mux.HandleFunc("POST /admin/settings/zones", c.staff(c.admin(c.createZone)))
-	mux.HandleFunc("POST /admin/settings/zones/{id}/delete", c.staff(c.admin(c.confirm("admin.confirm.delete_zone", "/admin/settings", c.deleteZone))))
+	mux.HandleFunc("POST /admin/settings/zones/{id}/delete", c.staff(c.admin(c.confirm("admin.confirm.delete_zone", backTo("/admin/settings"), c.deleteZone))))
 	mux.HandleFunc("POST /admin/settings/taxes", c.staff(c.admin(c.setTax)))
-	mux.HandleFunc("POST /admin/settings/taxes/{id}/delete", c.staff(c.admin(c.confirm("admin.confirm.delete_tax", "/admin/settings", c.deleteTax))))
+	mux.HandleFunc("POST /admin/settings/taxes/{id}/delete", c.staff(c.admin(c.confirm("admin.confirm.delete_tax", backTo("/admin/settings"), c.deleteTax))))
 	mux.HandleFunc("GET /admin/staff", c.staff(c.admin(c.staffPage)))
 	mux.HandleFunc("POST /admin/staff", c.staff(c.admin(c.createStaff)))
 	mux.HandleFunc("POST /admin/staff/{id}/status", c.staff(c.admin(c.confirmIf(func(v *staffVisit) bool {
 		return v.r.PostFormValue("status") == "disabled"
 	}, "admin.confirm.disable_staff", staffListPage, c.staffStatus))))
 	mux.HandleFunc("POST /admin/api-keys", c.staff(c.admin(c.createKey)))
-	mux.HandleFunc("POST /admin/api-keys/{id}/revoke", c.staff(c.admin(c.confirm("admin.confirm.revoke_key", "/admin/staff", c.revokeKey))))
+	mux.HandleFunc("POST /admin/api-keys/{id}/revoke", c.staff(c.admin(c.confirm("admin.confirm.revoke_key", backTo("/admin/staff"), c.revokeKey))))
 }
 
 type confirmPage struct {
@@ -50,19 +50,13 @@ type confirmPage struct {
 // confirm asks before a destructive action: a post without confirmed=yes
 // shows the question and a form that posts the same values again,
 // confirmed, to the same address (its query too: a list's page), and a
-// way back to the page back names.
-func (c *Console) confirm(question, back string, h staffHandler) staffHandler {
-	return c.confirmBack(question, backTo(back), h)
+// way back to the page back names for the post (backTo: always one page).
+func (c *Console) confirm(question string, back func(*staffVisit) string, h staffHandler) staffHandler {
+	return c.confirmIf(func(*staffVisit) bool { return true }, question, back, h)
 }
 
 // backTo is a way back that is always the page at path.
 func backTo(path string) func(*staffVisit) string { return func(*staffVisit) string { return path } }
-
-// confirmBack is confirm whose way back depends on the post (the page of a
-// list the form was on).
-func (c *Console) confirmBack(question string, back func(*staffVisit) string, h staffHandler) staffHandler {
-	return c.confirmIf(func(*staffVisit) bool { return true }, question, back, h)
-}
 
 // confirmIf asks only when destructive(v) says the post would destroy something.
 func (c *Console) confirmIf(destructive func(*staffVisit) bool, question string, back func(*staffVisit) string, h staffHandler) staffHandler {
@@ -462,10 +456,7 @@ func (c *Console) staffStatus(v *staffVisit) error {
 // was on.
 func staffListPage(v *staffVisit) string {
 	q := v.r.URL.Query()
-	if here := staffQuery(q, q.Get("cursor")); here != "" {
-		return "/admin/staff?" + here
-	}
-	return "/admin/staff"
+	return listPage("/admin/staff", staffQuery(q, q.Get("cursor")))
 }
 
 // staffQuery is the query of a page of the staff list: q's filters, at
